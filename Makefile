@@ -1,0 +1,41 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both create what they need.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format install messages bench clean
+
+$(STAMP): pyproject.toml build-constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=25.3"
+	# xstatic-bootstrap's sdist still imports pkg_resources, which setuptools 81 removed.
+	$(PY) -m pip install --quiet --build-constraint build-constraints.txt -e ".[embedded,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m healthcenter.runtime demo
+
+test: $(STAMP)
+	$(PY) -m healthcenter.runtime test $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Refreshes the translation catalogue and compiles it (needs GNU gettext, only for translators).
+messages: $(STAMP)
+	$(PY) -m healthcenter.runtime run $(PY) manage.py makemessages -l da --no-obsolete --ignore=.venv --ignore=.local
+	$(PY) -m healthcenter.runtime run $(PY) manage.py compilemessages -l da --ignore=.venv
+
+bench: $(STAMP)
+	$(PY) -m healthcenter.runtime run $(PY) bench/patient_pages.py
+
+clean:
+	rm -rf $(VENV) .local staticfiles

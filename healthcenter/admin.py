@@ -1,0 +1,40 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import AccessLog, Team, User
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "first_name", "last_name", "role", "profession", "is_active"]
+    list_filter = ["role", "profession", "teams", "is_active"]
+    fieldsets = (*BaseUserAdmin.fieldsets, (_("Health centre"), {"fields": ["role", "profession", "teams"]}))
+    add_fieldsets = (*BaseUserAdmin.add_fieldsets, (_("Health centre"), {"fields": ["role", "profession", "teams"]}))
+    filter_horizontal = ["teams", "groups", "user_permissions"]
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    """Read-only: the table is append-only in the database as well."""
+
+    list_display = ["at", "user", "role", "action", "what", "outcome", "patient_public_id"]
+    list_filter = ["action", "outcome", "role"]
+    date_hierarchy = "at"
+    search_fields = ["=patient_public_id", "user__username"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

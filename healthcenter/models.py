@@ -1,0 +1,100 @@
+import uuid
+
+import pgtrigger
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Team(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    PROFESSIONAL = "professional", _("Professional")
+    COORDINATOR = "coordinator", _("Coordinator")
+    MANAGER = "manager", _("Manager")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+class Profession(models.TextChoices):
+    NURSE = "nurse", _("Nurse")
+    DIETITIAN = "dietitian", _("Dietitian")
+    PHYSIOTHERAPIST = "physiotherapist", _("Physiotherapist")
+    OCCUPATIONAL_THERAPIST = "occupational_therapist", _("Occupational therapist")
+    DEMENTIA_COORDINATOR = "dementia_coordinator", _("Dementia coordinator")
+    DOCTOR = "doctor", _("Doctor")
+
+
+class User(AbstractUser):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PROFESSIONAL)
+    profession = models.CharField(_("profession"), max_length=30, choices=Profession.choices, blank=True)
+    teams = models.ManyToManyField(Team, related_name="members", blank=True, verbose_name=_("teams"))
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+    @property
+    def works_with_citizens(self) -> bool:
+        """Professionals and coordinators have a care relation through their teams; managers and
+        administrators never see identifiable clinical content."""
+        return self.role in (Role.PROFESSIONAL, Role.COORDINATOR)
+
+
+class AccessAction(models.TextChoices):
+    VIEW = "view", _("Viewed")
+    SEARCH = "search", _("Searched")
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Changed")
+    EXPORT = "export", _("Exported")
+
+
+class AccessOutcome(models.TextChoices):
+    ALLOWED = "allowed", _("Allowed")
+    DENIED = "denied", _("Denied")
+    REJECTED = "rejected", _("Rejected input")
+
+
+class AccessLog(models.Model):
+    """Append-only record of every read or write of a citizen's data.
+
+    The citizen is kept as its public id rather than a foreign key: the log belongs to the
+    accountability layer below the patient records, and its rows must outlive any change to them."""
+
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("who"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    patient_public_id = models.UUIDField(_("citizen"), null=True, blank=True)
+    action = models.CharField(_("action"), max_length=10, choices=AccessAction.choices)
+    what = models.CharField(_("what"), max_length=200)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=AccessOutcome.choices)
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        indexes = [
+            # "Who viewed this record" on the patient page and the GDPR art. 15 export.
+            models.Index(fields=["patient_public_id", "-at"], name="accesslog_patient_at"),
+            # An auditor's view of one user's activity.
+            models.Index(fields=["user", "-at"], name="accesslog_user_at"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.what}"

@@ -1,0 +1,22 @@
+from django.contrib import admin
+
+from .models import MeasurementType, Programme
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_da", "name_en", "condition_group"]
+
+
+@admin.register(MeasurementType)
+class MeasurementTypeAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "label_da",
+        "label_en",
+        "unit",
+        "plausible_min",
+        "plausible_max",
+        "coding_system",
+        "coding_code",
+    ]

@@ -1,0 +1,526 @@
+import uuid
+
+import pghistory
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Concat, Lower
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from healthcenter.models import Team
+
+from . import cpr as cpr_rules
+
+
+# Every clinical table keeps its full change history through database triggers, so bulk
+# updates and raw SQL are recorded too; the acting user comes from pghistory's middleware.
+def tracked(model):
+    # Fresh trackers per model: pghistory's tracker objects keep per-model state.
+    return pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())(model)
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+
+
+class PatientStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    DISCHARGED = "discharged", _("Discharged")
+    DECEASED = "deceased", _("Deceased")
+
+
+@tracked
+class Patient(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # unique=True also gives PostgreSQL a varchar_pattern_ops index, which serves CPR prefix search.
+    cpr = models.CharField(_("CPR number"), max_length=10, unique=True)
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    search_name = models.GeneratedField(
+        expression=Lower(Concat("first_name", models.Value(" "), "last_name")),
+        output_field=models.CharField(max_length=201),
+        db_persist=True,
+    )
+    birth_date = models.DateField(_("birth date"))
+    sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=4, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    gp_name = models.CharField(_("general practitioner"), max_length=200, blank=True)
+    gp_phone = models.CharField(_("GP phone"), max_length=20, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=PatientStatus.choices, default=PatientStatus.ACTIVE)
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="patients", verbose_name=_("responsible team")
+    )
+    responsible_professional = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="responsible_for",
+        verbose_name=_("responsible professional"),
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("citizen")
+        verbose_name_plural = _("citizens")
+        indexes = [
+            # Name search on the patient list: search_name LIKE '%term%'.
+            GinIndex(OpClass("search_name", name="gin_trgm_ops"), name="patient_name_trgm"),
+            # The patient list: the team's citizens in name order.
+            models.Index(fields=["team", "last_name", "first_name", "id"], name="patient_team_name"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(cpr__regex=r"^\d{10}$"), name="patient_cpr_ten_digits"),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def cpr_formatted(self) -> str:
+        return cpr_rules.formatted(self.cpr)
+
+    @property
+    def cpr_masked(self) -> str:
+        return cpr_rules.mask(self.cpr)
+
+
+@tracked
+class Relative(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="relatives")
+    name = models.CharField(_("name"), max_length=200)
+    relation = models.CharField(_("relation"), max_length=100, help_text=_("e.g. daughter, husband, neighbour"))
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    is_primary_caregiver = models.BooleanField(_("primary caregiver"), default=False)
+    may_receive_information = models.BooleanField(
+        _("may receive information"),
+        default=False,
+        help_text=_("Only with the citizen's consent to share information with relatives."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("relative")
+        verbose_name_plural = _("relatives")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(is_primary_caregiver=True), name="one_primary_caregiver_per_patient"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.relation})"
+
+
+class ConsentKind(models.TextChoices):
+    TREATMENT = "treatment", _("Treatment")
+    SHARE_WITH_RELATIVES = "share_relatives", _("Share information with relatives")
+    STORY_IN_REPORTS = "story_reports", _("Use of story in reports")
+
+
+@tracked
+class Consent(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    kind = models.CharField(_("kind"), max_length=20, choices=ConsentKind.choices)
+    given_on = models.DateField(_("given on"))
+    given_by = models.CharField(
+        _("given by"), max_length=200, help_text=_("The citizen, or who gave it on their behalf")
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    withdrawn_on = models.DateField(_("withdrawn on"), null=True, blank=True)
+    withdrawn_by = models.CharField(_("withdrawn by"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind"], condition=Q(withdrawn_on__isnull=True), name="one_active_consent_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=models.F("given_on")),
+                name="consent_withdrawn_after_given",
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_kind_display()
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_on is None
+
+
+class ConditionKind(models.TextChoices):
+    DIABETES_TYPE_1 = "dm1", _("Type 1 diabetes")
+    DIABETES_TYPE_2 = "dm2", _("Type 2 diabetes")
+    PREDIABETES = "prediabetes", _("Prediabetes")
+    DEMENTIA_ALZHEIMER = "dem_alzheimer", _("Alzheimer's dementia")
+    DEMENTIA_VASCULAR = "dem_vascular", _("Vascular dementia")
+    DEMENTIA_MIXED = "dem_mixed", _("Mixed dementia")
+    DEMENTIA_LEWY = "dem_lewy", _("Dementia with Lewy bodies")
+    DEMENTIA_FRONTOTEMPORAL = "dem_frontotemporal", _("Frontotemporal dementia")
+    DEMENTIA_UNSPECIFIED = "dem_unspecified", _("Dementia, unspecified")
+    MILD_COGNITIVE_IMPAIRMENT = "mci", _("Mild cognitive impairment")
+
+
+# The ICD-10 code a diagnosis is recorded with by default (WHO ICD-10 as used in Denmark).
+ICD10_BY_CONDITION = {
+    ConditionKind.DIABETES_TYPE_1: "E10",
+    ConditionKind.DIABETES_TYPE_2: "E11",
+    ConditionKind.PREDIABETES: "R73",
+    ConditionKind.DEMENTIA_ALZHEIMER: "F00",
+    ConditionKind.DEMENTIA_VASCULAR: "F01",
+    ConditionKind.DEMENTIA_MIXED: "F00.2",
+    ConditionKind.DEMENTIA_LEWY: "G31.8",
+    ConditionKind.DEMENTIA_FRONTOTEMPORAL: "G31.0",
+    ConditionKind.DEMENTIA_UNSPECIFIED: "F03",
+    ConditionKind.MILD_COGNITIVE_IMPAIRMENT: "F06.7",
+}
+DIABETES_CONDITIONS = [ConditionKind.DIABETES_TYPE_1, ConditionKind.DIABETES_TYPE_2, ConditionKind.PREDIABETES]
+DEMENTIA_CONDITIONS = [k for k in ConditionKind if k.value.startswith("dem_")]
+
+
+class ConditionGroup(models.TextChoices):
+    DIABETES = "diabetes", _("Diabetes")
+    DEMENTIA = "dementia", _("Dementia or cognitive impairment")
+
+
+def conditions_in_group(group: str) -> list[str]:
+    if group == ConditionGroup.DIABETES:
+        return [k.value for k in DIABETES_CONDITIONS]
+    return [k.value for k in DEMENTIA_CONDITIONS] + [ConditionKind.MILD_COGNITIVE_IMPAIRMENT.value]
+
+
+@tracked
+class Condition(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="conditions")
+    kind = models.CharField(_("condition"), max_length=20, choices=ConditionKind.choices)
+    icd10 = models.CharField(_("ICD-10 code"), max_length=10)
+    diagnosed_on = models.DateField(_("diagnosed on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("condition")
+        verbose_name_plural = _("conditions")
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "kind"], name="condition_once_per_patient"),
+        ]
+        indexes = [
+            # Patient list filter by condition: EXISTS (... WHERE kind IN (...) AND patient_id = ...).
+            models.Index(fields=["kind", "patient"], name="condition_kind_patient"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.icd10})"
+
+
+class Programme(models.Model):
+    """Reference data maintained by administrators."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_da = models.CharField(_("name (Danish)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    condition_group = models.CharField(_("for"), max_length=10, choices=ConditionGroup.choices)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if translation.get_language() == "en" else self.name_da
+
+
+class EndReason(models.TextChoices):
+    COMPLETED = "completed", _("Completed")
+    DROPPED_OUT = "dropped_out", _("Dropped out")
+    MOVED = "moved", _("Moved away")
+    DECEASED = "deceased", _("Deceased")
+    TRANSFERRED = "transferred", _("Transferred to another service")
+
+
+@tracked
+class Enrolment(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="enrolments")
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="enrolments")
+    referral_received_on = models.DateField(_("referral received"))
+    start_on = models.DateField(_("start"))
+    end_on = models.DateField(_("end"), null=True, blank=True)
+    end_reason = models.CharField(_("end reason"), max_length=20, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("programme enrolment")
+        verbose_name_plural = _("programme enrolments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_on__gte=models.F("referral_received_on")), name="enrolment_starts_after_referral"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_on__isnull=True) | Q(end_on__gte=models.F("start_on")),
+                name="enrolment_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_on__isnull=True, end_reason="") | (Q(end_on__isnull=False) & ~Q(end_reason="")),
+                name="enrolment_end_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "programme"],
+                condition=Q(end_on__isnull=True),
+                name="one_open_enrolment_per_programme",
+            ),
+        ]
+        indexes = [
+            # Patient list filter by programme, and active enrolments on a date for the indicators.
+            models.Index(fields=["programme", "patient"], name="enrolment_programme_patient"),
+        ]
+
+    def __str__(self):
+        return f"{self.programme} {self.start_on}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.end_on is None
+
+
+class MeasurementKind(models.TextChoices):
+    NUMERIC = "numeric", _("Numeric value")
+    PROCEDURE = "procedure", _("Procedure with result")
+
+
+class MeasurementType(models.Model):
+    """The measurement catalogue (reference data). Codes are stable identifiers used in code."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    label_da = models.CharField(_("label (Danish)"), max_length=100)
+    label_en = models.CharField(_("label (English)"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=MeasurementKind.choices, default=MeasurementKind.NUMERIC)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    plausible_min = models.DecimalField(_("plausible minimum"), max_digits=8, decimal_places=2, null=True, blank=True)
+    plausible_max = models.DecimalField(_("plausible maximum"), max_digits=8, decimal_places=2, null=True, blank=True)
+    decimal_places = models.PositiveSmallIntegerField(default=0)
+    coding_system = models.CharField(_("coding system"), max_length=10, default="LOINC")
+    coding_code = models.CharField(_("code in coding system"), max_length=20)
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["display_order", "code"]
+        verbose_name = _("measurement type")
+        verbose_name_plural = _("measurement catalogue")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="procedure") | Q(plausible_min__isnull=False, plausible_max__isnull=False),
+                name="numeric_type_has_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.label_en if translation.get_language() == "en" else self.label_da
+
+
+class EncounterKind(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual conversation")
+    GROUP = "group", _("Group session")
+    HOME_VISIT = "home_visit", _("Home visit")
+    PHONE = "phone", _("Phone")
+    VIDEO = "video", _("Video")
+
+
+@tracked
+class Encounter(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
+    professional = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="encounters")
+    kind = models.CharField(_("kind"), max_length=12, choices=EncounterKind.choices)
+    started_at = models.DateTimeField(_("time"))
+    duration_minutes = models.PositiveSmallIntegerField(_("duration (minutes)"))
+    note = models.TextField(_("note"), blank=True)
+    what_matters = models.TextField(
+        _("what matters to the citizen"), blank=True, help_text=_("In the citizen's own words")
+    )
+    signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("encounter")
+        verbose_name_plural = _("encounters")
+        indexes = [
+            # The patient page timeline: a citizen's encounters, newest first, keyset-paginated.
+            models.Index(fields=["patient", "-started_at", "-id"], name="encounter_patient_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=1, duration_minutes__lte=600), name="encounter_duration_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+@tracked
+class AgreedAction(models.Model):
+    """One thing agreed with the citizen at an encounter; coordination turns it into a task."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="agreed_actions")
+    text = models.CharField(_("agreed action"), max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("agreed action")
+        verbose_name_plural = _("agreed actions")
+
+    def __str__(self):
+        return self.text
+
+
+@tracked
+class Amendment(models.Model):
+    """A correction to a signed encounter. The signed original is never edited."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="amendments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("correction"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("amendment")
+        verbose_name_plural = _("amendments")
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class MeasurementSource(models.TextChoices):
+    ENCOUNTER = "encounter", _("Encounter")
+    LAB = "lab", _("Laboratory import")
+    MANUAL = "manual", _("Entered by hand")
+
+
+class ProcedureResult(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    ABNORMAL = "abnormal", _("Abnormal")
+
+
+@tracked
+class Measurement(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="measurements")
+    type = models.ForeignKey(MeasurementType, on_delete=models.PROTECT, related_name="+")
+    value = models.DecimalField(_("value"), max_digits=8, decimal_places=2, null=True, blank=True)
+    result = models.CharField(_("result"), max_length=10, choices=ProcedureResult.choices, blank=True)
+    measured_at = models.DateTimeField(_("measured"))
+    source = models.CharField(_("source"), max_length=10, choices=MeasurementSource.choices)
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.PROTECT, null=True, blank=True, related_name="measurements"
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("measurement")
+        verbose_name_plural = _("measurements")
+        indexes = [
+            # Trend charts and "latest value" look-ups: one citizen, one type, in time order.
+            models.Index(fields=["patient", "type", "-measured_at"], name="measurement_patient_type_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(value__isnull=False) & Q(result="")) | (Q(value__isnull=True) & ~Q(result="")),
+                name="measurement_value_or_result",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source="encounter") | Q(encounter__isnull=False),
+                name="encounter_measurement_has_encounter",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.type.code} {self.value if self.value is not None else self.result}"
+
+
+class GoalStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    ACHIEVED = "achieved", _("Achieved")
+    DROPPED = "dropped", _("No longer relevant")
+
+
+@tracked
+class Goal(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="goals")
+    text = models.TextField(_("goal in the citizen's words"))
+    measurement_type = models.ForeignKey(
+        MeasurementType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("measured by"),
+    )
+    target_low = models.DecimalField(_("target from"), max_digits=8, decimal_places=2, null=True, blank=True)
+    target_high = models.DecimalField(_("target to"), max_digits=8, decimal_places=2, null=True, blank=True)
+    review_on = models.DateField(_("review date"))
+    status = models.CharField(_("status"), max_length=10, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
+    achieved_on = models.DateField(_("achieved on"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("goal")
+        verbose_name_plural = _("goals")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(measurement_type__isnull=False) | Q(target_low__isnull=True, target_high__isnull=True),
+                name="goal_target_needs_measurement",
+            ),
+            models.CheckConstraint(
+                condition=Q(target_low__isnull=True)
+                | Q(target_high__isnull=True)
+                | Q(target_low__lte=models.F("target_high")),
+                name="goal_target_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="achieved") | Q(achieved_on__isnull=False), name="achieved_goal_has_date"
+            ),
+        ]
+
+    def __str__(self):
+        return self.text[:60]
+
+    @property
+    def has_target(self) -> bool:
+        return self.target_low is not None or self.target_high is not None

@@ -1,0 +1,253 @@
+"""Reads of citizens' data. Everything that reaches a citizen goes through `patient_for` (or one of
+the `*_for` helpers built on it), which applies the care relation and writes the access log."""
+
+import datetime
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from healthcenter.models import AccessAction, AccessOutcome, User
+from healthcenter.services import access_record
+
+from . import cpr as cpr_rules
+from .models import (
+    Amendment,
+    Condition,
+    Consent,
+    Encounter,
+    Enrolment,
+    Goal,
+    GoalStatus,
+    Measurement,
+    MeasurementType,
+    Patient,
+    Relative,
+    conditions_in_group,
+)
+
+
+def team_ids_of(user: User) -> set[int]:
+    """The teams through which the user has a care relation; cached on the user for the request."""
+    if not hasattr(user, "_care_team_ids"):
+        user._care_team_ids = set(user.teams.values_list("id", flat=True)) if user.works_with_citizens else set()
+    return user._care_team_ids
+
+
+def patients_visible_to(user: User) -> QuerySet[Patient]:
+    if not user.is_authenticated or not user.works_with_citizens:
+        return Patient.objects.none()
+    return Patient.objects.filter(team_id__in=team_ids_of(user))
+
+
+def _deny(user: User, public_id, what: str, action: AccessAction):
+    access_record(
+        actor=user,
+        action=action,
+        what=what,
+        outcome=AccessOutcome.DENIED,
+        patient_public_id=public_id if isinstance(public_id, uuid.UUID) else None,
+    )
+    raise Http404
+
+
+def _authorise(user: User, patient: Patient | None, public_id, *, what: str, action: AccessAction) -> Patient:
+    if patient is None or not user.works_with_citizens or patient.team_id not in team_ids_of(user):
+        _deny(user, public_id, what, action)
+    access_record(actor=user, action=action, what=what, patient_public_id=patient.public_id)
+    return patient
+
+
+def patient_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW) -> Patient:
+    """The citizen, if the user has a care relation to them; otherwise 404. Logs either way."""
+    patient = Patient.objects.select_related("team", "responsible_professional").filter(public_id=public_id).first()
+    return _authorise(user, patient, public_id, what=what, action=action)
+
+
+def _child_for(user: User, queryset: QuerySet, public_id: uuid.UUID, *, what: str, action: AccessAction):
+    obj = queryset.select_related("patient", "patient__team").filter(public_id=public_id).first()
+    _authorise(user, obj.patient if obj else None, public_id, what=what, action=action)
+    return obj
+
+
+def encounter_for(
+    user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW
+) -> Encounter:
+    return _child_for(user, Encounter.objects.all(), public_id, what=what, action=action)
+
+
+def goal_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW) -> Goal:
+    return _child_for(user, Goal.objects.all(), public_id, what=what, action=action)
+
+
+def consent_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW) -> Consent:
+    return _child_for(user, Consent.objects.all(), public_id, what=what, action=action)
+
+
+def enrolment_for(
+    user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW
+) -> Enrolment:
+    return _child_for(user, Enrolment.objects.select_related("programme"), public_id, what=what, action=action)
+
+
+@dataclass(frozen=True)
+class PatientSearch:
+    term: str = ""
+    team_id: int | None = None
+    programme_id: int | None = None
+    condition_group: str = ""
+
+    def describe(self) -> str:
+        """The criterion written to the access log instead of a row per hit."""
+        parts = []
+        if self.term:
+            parts.append(f"term={self.term!r}")
+        if self.team_id:
+            parts.append(f"team={self.team_id}")
+        if self.programme_id:
+            parts.append(f"programme={self.programme_id}")
+        if self.condition_group:
+            parts.append(f"condition={self.condition_group}")
+        return "patient list " + (" ".join(parts) or "(all)")
+
+
+def patient_search(user: User, search: PatientSearch) -> QuerySet[Patient]:
+    """The user's citizens matching the search, in name order. Name terms use the trigram index;
+    terms of digits search the CPR number by prefix."""
+    patients = patients_visible_to(user)
+    term = search.term.strip()
+    if term:
+        digits = cpr_rules.normalise(term)
+        if digits.isdigit():
+            patients = patients.filter(cpr__startswith=digits)
+        else:
+            for word in term.lower().split():
+                patients = patients.filter(search_name__contains=word)
+    if search.team_id:
+        patients = patients.filter(team_id=search.team_id)
+    if search.programme_id:
+        patients = patients.filter(
+            Exists(
+                Enrolment.objects.filter(patient=OuterRef("pk"), programme_id=search.programme_id, end_on__isnull=True)
+            )
+        )
+    if search.condition_group:
+        patients = patients.filter(
+            Exists(
+                Condition.objects.filter(patient=OuterRef("pk"), kind__in=conditions_in_group(search.condition_group))
+            )
+        )
+    return (
+        patients.select_related("team", "responsible_professional")
+        .prefetch_related(
+            Prefetch("conditions", queryset=Condition.objects.order_by("kind")),
+            Prefetch(
+                "enrolments",
+                queryset=Enrolment.objects.filter(end_on__isnull=True).select_related("programme"),
+                to_attr="active_enrolments",
+            ),
+        )
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+TIMELINE_PAGE = 15
+
+
+@dataclass
+class Timeline:
+    encounters: list[Encounter]
+    events: list[tuple[datetime.datetime, str, object]]  # (when, kind, object), newest first
+    next_before: datetime.datetime | None
+
+
+def patient_timeline(
+    patient: Patient, *, before: datetime.datetime | None = None, limit: int = TIMELINE_PAGE
+) -> Timeline:
+    """One page of the patient's history, newest first: encounters with their measurements, actions
+    and amendments, merged with measurements made outside encounters, goals, consents and
+    enrolments in the same period. A fixed number of queries whatever the history's length."""
+    encounters_qs = patient.encounters.select_related("professional").prefetch_related(
+        Prefetch("measurements", queryset=Measurement.objects.select_related("type").order_by("type__display_order")),
+        "agreed_actions",
+        Prefetch("amendments", queryset=Amendment.objects.select_related("author")),
+    )
+    if before is not None:
+        encounters_qs = encounters_qs.filter(started_at__lt=before)
+    encounters = list(encounters_qs.order_by("-started_at", "-id")[: limit + 1])
+    has_more = len(encounters) > limit
+    encounters = encounters[:limit]
+    newest = before
+    oldest = encounters[-1].started_at if has_more else None
+
+    def in_window(qs, field):
+        if newest is not None:
+            qs = qs.filter(**{f"{field}__lt": newest})
+        if oldest is not None:
+            qs = qs.filter(**{f"{field}__gte": oldest})
+        return qs
+
+    events: list[tuple[datetime.datetime, str, object]] = [(e.started_at, "encounter", e) for e in encounters]
+    for m in in_window(patient.measurements.filter(encounter__isnull=True).select_related("type"), "measured_at"):
+        events.append((m.measured_at, "measurement", m))
+    for g in in_window(patient.goals.select_related("measurement_type", "created_by"), "created_at"):
+        events.append((g.created_at, "goal", g))
+    tz = timezone.get_current_timezone()
+
+    def at_midday(day: datetime.date) -> datetime.datetime:
+        return datetime.datetime.combine(day, datetime.time(12), tzinfo=tz)
+
+    date_window = {}
+    if newest is not None:
+        date_window["lt"] = newest.date()
+    if oldest is not None:
+        date_window["gte"] = oldest.date()
+    for c in patient.consents.all():
+        for day, kind in ((c.given_on, "consent_given"), (c.withdrawn_on, "consent_withdrawn")):
+            if day and _date_in(day, date_window):
+                events.append((at_midday(day), kind, c))
+    for e in patient.enrolments.select_related("programme"):
+        for day, kind in ((e.start_on, "enrolment_started"), (e.end_on, "enrolment_ended")):
+            if day and _date_in(day, date_window):
+                events.append((at_midday(day), kind, e))
+    events.sort(key=lambda item: item[0], reverse=True)
+    return Timeline(encounters=encounters, events=events, next_before=oldest)
+
+
+def _date_in(day: datetime.date, window: dict) -> bool:
+    return ("lt" not in window or day < window["lt"]) and ("gte" not in window or day >= window["gte"])
+
+
+CHARTED_MEASUREMENTS = ["hba1c", "weight", "systolic_bp", "diastolic_bp", "mmse"]
+
+
+def measurement_series(patient: Patient, codes: list[str]) -> dict[str, list[tuple[datetime.datetime, float]]]:
+    """Values in time order per catalogue code, in one query."""
+    series: dict[str, list[tuple[datetime.datetime, float]]] = {code: [] for code in codes}
+    rows = (
+        Measurement.objects.filter(patient=patient, type__code__in=codes, value__isnull=False)
+        .order_by("measured_at")
+        .values_list("type__code", "measured_at", "value")
+    )
+    for code, at, value in rows:
+        series[code].append((at, float(value)))
+    return series
+
+
+def patient_overview(patient: Patient) -> dict:
+    """The patient page's side panels, each in one query."""
+    return {
+        "conditions": list(patient.conditions.order_by("diagnosed_on", "id")),
+        "enrolments": list(patient.enrolments.select_related("programme").order_by("-start_on", "-id")),
+        "relatives": list(Relative.objects.filter(patient=patient).order_by("-is_primary_caregiver", "name")),
+        "consents": list(patient.consents.order_by("withdrawn_on", "-given_on", "kind")),
+        "goals": list(
+            patient.goals.filter(status=GoalStatus.ACTIVE).select_related("measurement_type").order_by("review_on")
+        ),
+    }
+
+
+def catalogue() -> list[MeasurementType]:
+    return list(MeasurementType.objects.all())

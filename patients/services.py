@@ -1,0 +1,492 @@
+"""Writes to citizens' records. Each service is atomic, validates everything before it writes,
+and leaves the change history to the database triggers (pghistory), which also catch bulk
+changes. Callers have already passed the access check (selectors.patient_for)."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from healthcenter.models import Team, User
+
+from . import cpr as cpr_rules
+from .models import (
+    ICD10_BY_CONDITION,
+    AgreedAction,
+    Amendment,
+    Condition,
+    Consent,
+    Encounter,
+    Enrolment,
+    Goal,
+    GoalStatus,
+    Measurement,
+    MeasurementKind,
+    MeasurementSource,
+    MeasurementType,
+    Patient,
+    Programme,
+    Relative,
+)
+from .selectors import team_ids_of
+
+
+def stale_error() -> ValidationError:
+    return ValidationError(
+        _(
+            "Someone else saved this record while you were editing it. Nothing you entered was saved: "
+            "reload the page to see their changes, then enter yours again."
+        ),
+        code="stale",
+    )
+
+
+def _bump_version(model, obj, expected_version: int, **changes) -> None:
+    """Optimistic locking: the update applies only if nobody saved since the form was loaded."""
+    updated = model.objects.filter(pk=obj.pk, version=expected_version).update(version=F("version") + 1, **changes)
+    if not updated:
+        raise stale_error()
+    for field, value in changes.items():
+        setattr(obj, field, value)
+    obj.version = expected_version + 1
+
+
+# --- citizens -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PatientData:
+    cpr: str
+    first_name: str
+    last_name: str
+    team: Team
+    address: str = ""
+    postal_code: str = ""
+    city: str = ""
+    phone: str = ""
+    email: str = ""
+    gp_name: str = ""
+    gp_phone: str = ""
+    status: str = "active"
+    responsible_professional: User | None = None
+
+
+def _validate_placement(*, actor: User, team: Team, responsible: User | None) -> None:
+    if team.id not in team_ids_of(actor):
+        raise ValidationError({"team": _("You can only place citizens in your own teams.")})
+    if responsible is not None and not responsible.teams.filter(id=team.id).exists():
+        raise ValidationError(
+            {"responsible_professional": _("The responsible professional must be a member of the team.")}
+        )
+
+
+@transaction.atomic
+def patient_create(*, actor: User, data: PatientData) -> Patient:
+    facts = cpr_rules.parse_cpr(data.cpr)
+    _validate_placement(actor=actor, team=data.team, responsible=data.responsible_professional)
+    if Patient.objects.filter(cpr=facts.number).exists():
+        raise ValidationError({"cpr": _("A citizen with this CPR number is already registered.")})
+    patient = Patient(
+        cpr=facts.number,
+        birth_date=facts.birth_date,
+        sex=facts.sex,
+        first_name=data.first_name.strip(),
+        last_name=data.last_name.strip(),
+        team=data.team,
+        responsible_professional=data.responsible_professional,
+        address=data.address,
+        postal_code=data.postal_code,
+        city=data.city,
+        phone=data.phone,
+        email=data.email,
+        gp_name=data.gp_name,
+        gp_phone=data.gp_phone,
+        status=data.status,
+    )
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError:
+        # Two registrations of the same CPR at the same moment: the unique index decides.
+        raise ValidationError({"cpr": _("A citizen with this CPR number is already registered.")}) from None
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, actor: User, patient: Patient, expected_version: int, data: PatientData) -> Patient:
+    facts = cpr_rules.parse_cpr(data.cpr)
+    _validate_placement(actor=actor, team=data.team, responsible=data.responsible_professional)
+    if Patient.objects.filter(cpr=facts.number).exclude(pk=patient.pk).exists():
+        raise ValidationError({"cpr": _("A citizen with this CPR number is already registered.")})
+    _bump_version(
+        Patient,
+        patient,
+        expected_version,
+        cpr=facts.number,
+        birth_date=facts.birth_date,
+        sex=facts.sex,
+        first_name=data.first_name.strip(),
+        last_name=data.last_name.strip(),
+        team=data.team,
+        responsible_professional=data.responsible_professional,
+        address=data.address,
+        postal_code=data.postal_code,
+        city=data.city,
+        phone=data.phone,
+        email=data.email,
+        gp_name=data.gp_name,
+        gp_phone=data.gp_phone,
+        status=data.status,
+        updated_at=timezone.now(),
+    )
+    return patient
+
+
+# --- encounters and measurements -----------------------------------------------------------------
+
+
+@dataclass
+class MeasurementInput:
+    type: MeasurementType
+    value: Decimal | None = None
+    result: str = ""
+
+
+@dataclass
+class EncounterData:
+    kind: str
+    started_at: datetime.datetime
+    duration_minutes: int
+    note: str = ""
+    what_matters: str = ""
+    agreed_actions: list[str] | None = None
+    measurements: list[MeasurementInput] | None = None
+
+
+def validate_measurement(m: MeasurementInput, *, field: str) -> None:
+    if m.type.kind == MeasurementKind.PROCEDURE:
+        if m.value is not None or not m.result:
+            raise ValidationError(
+                {field: _("Record whether %(label)s was normal or abnormal.") % {"label": m.type.label}}
+            )
+        return
+    if m.value is None or m.result:
+        raise ValidationError({field: _("%(label)s needs a value.") % {"label": m.type.label}})
+    if not (m.type.plausible_min <= m.value <= m.type.plausible_max):
+        raise ValidationError(
+            {
+                field: _(
+                    "%(label)s %(value)s %(unit)s is outside the plausible range %(low)s–%(high)s %(unit)s. "
+                    "Check the value and its unit."
+                )
+                % {
+                    "label": m.type.label,
+                    "value": m.value.normalize() if m.value == m.value.to_integral() else m.value,
+                    "unit": m.type.unit,
+                    "low": m.type.plausible_min.normalize(),
+                    "high": m.type.plausible_max.normalize(),
+                }
+            }
+        )
+
+
+def _validate_not_future(moment: datetime.datetime, *, field: str) -> None:
+    # A few minutes of slack for clocks that disagree between browser and server.
+    if moment > timezone.now() + datetime.timedelta(minutes=5):
+        raise ValidationError({field: _("The time cannot be in the future.")})
+
+
+def _validate_encounter(data: EncounterData) -> None:
+    _validate_not_future(data.started_at, field="started_at")
+    if not 1 <= data.duration_minutes <= 600:
+        raise ValidationError({"duration_minutes": _("The duration must be between 1 and 600 minutes.")})
+    for m in data.measurements or []:
+        validate_measurement(m, field=f"m_{m.type.code}")
+
+
+def _write_encounter_children(*, actor: User, encounter: Encounter, data: EncounterData) -> None:
+    AgreedAction.objects.bulk_create(
+        AgreedAction(encounter=encounter, text=text.strip(), position=position)
+        for position, text in enumerate(t for t in (data.agreed_actions or []) if t.strip())
+    )
+    Measurement.objects.bulk_create(
+        Measurement(
+            patient_id=encounter.patient_id,
+            type=m.type,
+            value=m.value,
+            result=m.result,
+            measured_at=encounter.started_at,
+            source=MeasurementSource.ENCOUNTER,
+            encounter=encounter,
+            recorded_by=actor,
+        )
+        for m in data.measurements or []
+    )
+
+
+@transaction.atomic
+def encounter_create(*, actor: User, patient: Patient, data: EncounterData, sign: bool) -> Encounter:
+    _validate_encounter(data)
+    encounter = Encounter.objects.create(
+        patient=patient,
+        professional=actor,
+        kind=data.kind,
+        started_at=data.started_at,
+        duration_minutes=data.duration_minutes,
+        note=data.note.strip(),
+        what_matters=data.what_matters.strip(),
+        signed_at=timezone.now() if sign else None,
+    )
+    _write_encounter_children(actor=actor, encounter=encounter, data=data)
+    return encounter
+
+
+def _ensure_draft_by(actor: User, encounter: Encounter) -> None:
+    if encounter.is_signed:
+        raise ValidationError(_("This encounter is signed and can no longer be changed. Add an amendment instead."))
+    if encounter.professional_id != actor.id:
+        raise ValidationError(_("Only the professional who wrote a draft can change or sign it."))
+
+
+@transaction.atomic
+def encounter_update_draft(
+    *, actor: User, encounter: Encounter, expected_version: int, data: EncounterData, sign: bool
+) -> Encounter:
+    _ensure_draft_by(actor, encounter)
+    _validate_encounter(data)
+    _bump_version(
+        Encounter,
+        encounter,
+        expected_version,
+        kind=data.kind,
+        started_at=data.started_at,
+        duration_minutes=data.duration_minutes,
+        note=data.note.strip(),
+        what_matters=data.what_matters.strip(),
+        signed_at=timezone.now() if sign else None,
+    )
+    # A draft's measurements and actions are replaced as a whole; the triggers keep the old rows' history.
+    encounter.measurements.all().delete()
+    encounter.agreed_actions.all().delete()
+    _write_encounter_children(actor=actor, encounter=encounter, data=data)
+    return encounter
+
+
+@transaction.atomic
+def encounter_sign(*, actor: User, encounter: Encounter, expected_version: int) -> Encounter:
+    _ensure_draft_by(actor, encounter)
+    _bump_version(Encounter, encounter, expected_version, signed_at=timezone.now())
+    return encounter
+
+
+@transaction.atomic
+def encounter_amend(*, actor: User, encounter: Encounter, text: str) -> Amendment:
+    if not encounter.is_signed:
+        raise ValidationError(_("A draft is changed directly; amendments are for signed encounters."))
+    if not text.strip():
+        raise ValidationError({"text": _("Write the correction.")})
+    return Amendment.objects.create(encounter=encounter, author=actor, text=text.strip())
+
+
+@transaction.atomic
+def measurement_record(*, actor: User, patient: Patient, measurement: MeasurementInput, measured_at) -> Measurement:
+    validate_measurement(measurement, field="value")
+    _validate_not_future(measured_at, field="measured_at")
+    return Measurement.objects.create(
+        patient=patient,
+        type=measurement.type,
+        value=measurement.value,
+        result=measurement.result,
+        measured_at=measured_at,
+        source=MeasurementSource.MANUAL,
+        recorded_by=actor,
+    )
+
+
+# --- goals ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class GoalData:
+    text: str
+    review_on: datetime.date
+    measurement_type: MeasurementType | None = None
+    target_low: Decimal | None = None
+    target_high: Decimal | None = None
+    status: str = GoalStatus.ACTIVE
+    achieved_on: datetime.date | None = None
+
+
+def _validate_goal(data: GoalData) -> None:
+    if not data.text.strip():
+        raise ValidationError({"text": _("Write the goal in the citizen's own words.")})
+    has_target = data.target_low is not None or data.target_high is not None
+    if has_target and data.measurement_type is None:
+        raise ValidationError({"measurement_type": _("Choose the measurement the target range is for.")})
+    if data.measurement_type is not None and data.measurement_type.kind == MeasurementKind.PROCEDURE and has_target:
+        raise ValidationError({"measurement_type": _("A target range needs a measurement with a numeric value.")})
+    if data.target_low is not None and data.target_high is not None and data.target_low > data.target_high:
+        raise ValidationError({"target_high": _("The upper end of the range must not be below the lower end.")})
+    for field in ("target_low", "target_high"):
+        bound = getattr(data, field)
+        mt = data.measurement_type
+        if bound is not None and mt is not None and not (mt.plausible_min <= bound <= mt.plausible_max):
+            raise ValidationError(
+                {
+                    field: _("The target must lie within %(low)s–%(high)s %(unit)s.")
+                    % {"low": mt.plausible_min.normalize(), "high": mt.plausible_max.normalize(), "unit": mt.unit}
+                }
+            )
+    if data.status == GoalStatus.ACHIEVED and data.achieved_on is None:
+        raise ValidationError({"achieved_on": _("Give the date the goal was achieved.")})
+    if data.achieved_on and data.achieved_on > timezone.localdate():
+        raise ValidationError({"achieved_on": _("The date cannot be in the future.")})
+
+
+@transaction.atomic
+def goal_create(*, actor: User, patient: Patient, data: GoalData) -> Goal:
+    _validate_goal(data)
+    if data.review_on < timezone.localdate():
+        raise ValidationError({"review_on": _("The review date cannot be in the past.")})
+    return Goal.objects.create(
+        patient=patient,
+        text=data.text.strip(),
+        measurement_type=data.measurement_type,
+        target_low=data.target_low,
+        target_high=data.target_high,
+        review_on=data.review_on,
+        status=data.status,
+        achieved_on=data.achieved_on if data.status == GoalStatus.ACHIEVED else None,
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def goal_update(*, actor: User, goal: Goal, expected_version: int, data: GoalData) -> Goal:
+    _validate_goal(data)
+    _bump_version(
+        Goal,
+        goal,
+        expected_version,
+        text=data.text.strip(),
+        measurement_type=data.measurement_type,
+        target_low=data.target_low,
+        target_high=data.target_high,
+        review_on=data.review_on,
+        status=data.status,
+        achieved_on=data.achieved_on if data.status == GoalStatus.ACHIEVED else None,
+    )
+    return goal
+
+
+# --- relatives, consents, conditions, enrolments -------------------------------------------------------
+
+
+@transaction.atomic
+def relative_add(
+    *,
+    actor: User,
+    patient: Patient,
+    name: str,
+    relation: str,
+    phone: str,
+    is_primary_caregiver: bool,
+    may_receive_information: bool,
+) -> Relative:
+    if (
+        may_receive_information
+        and not patient.consents.filter(kind="share_relatives", withdrawn_on__isnull=True).exists()
+    ):
+        raise ValidationError(
+            {"may_receive_information": _("Record the citizen's consent to share information with relatives first.")}
+        )
+    if is_primary_caregiver:
+        # Only one primary caregiver: the new one takes over.
+        patient.relatives.filter(is_primary_caregiver=True).update(is_primary_caregiver=False)
+    return Relative.objects.create(
+        patient=patient,
+        name=name.strip(),
+        relation=relation.strip(),
+        phone=phone,
+        is_primary_caregiver=is_primary_caregiver,
+        may_receive_information=may_receive_information,
+    )
+
+
+@transaction.atomic
+def consent_give(*, actor: User, patient: Patient, kind: str, given_on: datetime.date, given_by: str) -> Consent:
+    if given_on > timezone.localdate():
+        raise ValidationError({"given_on": _("The date cannot be in the future.")})
+    if patient.consents.filter(kind=kind, withdrawn_on__isnull=True).exists():
+        raise ValidationError({"kind": _("This consent is already given.")})
+    return Consent.objects.create(
+        patient=patient, kind=kind, given_on=given_on, given_by=given_by.strip(), recorded_by=actor
+    )
+
+
+@transaction.atomic
+def consent_withdraw(*, actor: User, consent: Consent, withdrawn_on: datetime.date, withdrawn_by: str) -> Consent:
+    locked = Consent.objects.select_for_update().get(pk=consent.pk)
+    if locked.withdrawn_on is not None:
+        raise ValidationError(_("This consent has already been withdrawn."))
+    if withdrawn_on > timezone.localdate():
+        raise ValidationError({"withdrawn_on": _("The date cannot be in the future.")})
+    if withdrawn_on < locked.given_on:
+        raise ValidationError({"withdrawn_on": _("A consent cannot be withdrawn before it was given.")})
+    locked.withdrawn_on = withdrawn_on
+    locked.withdrawn_by = withdrawn_by.strip()
+    locked.save(update_fields=["withdrawn_on", "withdrawn_by"])
+    if locked.kind == "share_relatives":
+        # Without the consent no relative may receive information any longer.
+        locked.patient.relatives.filter(may_receive_information=True).update(may_receive_information=False)
+    return locked
+
+
+@transaction.atomic
+def condition_add(
+    *, actor: User, patient: Patient, kind: str, icd10: str, diagnosed_on: datetime.date | None
+) -> Condition:
+    if diagnosed_on and diagnosed_on > timezone.localdate():
+        raise ValidationError({"diagnosed_on": _("The date cannot be in the future.")})
+    if diagnosed_on and diagnosed_on < patient.birth_date:
+        raise ValidationError({"diagnosed_on": _("The date cannot be before the citizen was born.")})
+    if patient.conditions.filter(kind=kind).exists():
+        raise ValidationError({"kind": _("This condition is already registered.")})
+    return Condition.objects.create(
+        patient=patient, kind=kind, icd10=(icd10.strip().upper() or ICD10_BY_CONDITION[kind]), diagnosed_on=diagnosed_on
+    )
+
+
+@transaction.atomic
+def enrolment_create(
+    *, actor: User, patient: Patient, programme: Programme, referral_received_on: datetime.date, start_on: datetime.date
+) -> Enrolment:
+    if referral_received_on > timezone.localdate():
+        raise ValidationError({"referral_received_on": _("The date cannot be in the future.")})
+    if start_on < referral_received_on:
+        raise ValidationError({"start_on": _("The start cannot be before the referral was received.")})
+    if patient.enrolments.filter(programme=programme, end_on__isnull=True).exists():
+        raise ValidationError({"programme": _("The citizen is already enrolled in this programme.")})
+    return Enrolment.objects.create(
+        patient=patient, programme=programme, referral_received_on=referral_received_on, start_on=start_on
+    )
+
+
+@transaction.atomic
+def enrolment_end(*, actor: User, enrolment: Enrolment, end_on: datetime.date, end_reason: str) -> Enrolment:
+    locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+    if locked.end_on is not None:
+        raise ValidationError(_("This enrolment has already ended."))
+    if end_on < locked.start_on:
+        raise ValidationError({"end_on": _("The end cannot be before the start.")})
+    if end_on > timezone.localdate():
+        raise ValidationError({"end_on": _("The date cannot be in the future.")})
+    locked.end_on = end_on
+    locked.end_reason = end_reason
+    locked.save(update_fields=["end_on", "end_reason"])
+    return locked

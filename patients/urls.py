@@ -1,0 +1,29 @@
+from django.urls import path
+
+from . import views
+
+app_name = "patients"
+
+urlpatterns = [
+    path("", views.patient_list, name="list"),
+    path("new/", views.patient_create, name="create"),
+    path("access-log-export/", views.access_log_export, name="access_log_export"),
+    path("<uuid:public_id>/", views.patient_detail, name="detail"),
+    path("<uuid:public_id>/edit/", views.patient_edit, name="edit"),
+    path("<uuid:public_id>/timeline/", views.patient_timeline_page, name="timeline"),
+    path("<uuid:public_id>/history/", views.patient_history_view, name="history"),
+    path("<uuid:public_id>/access-log/", views.patient_access_log, name="access_log"),
+    path("<uuid:public_id>/encounters/new/", views.encounter_create, name="encounter_create"),
+    path("<uuid:public_id>/goals/new/", views.goal_create, name="goal_create"),
+    path("<uuid:public_id>/relatives/new/", views.relative_add, name="relative_add"),
+    path("<uuid:public_id>/consents/new/", views.consent_give, name="consent_give"),
+    path("<uuid:public_id>/conditions/new/", views.condition_add, name="condition_add"),
+    path("<uuid:public_id>/enrolments/new/", views.enrolment_create, name="enrolment_create"),
+    path("<uuid:public_id>/measurements/new/", views.measurement_add, name="measurement_add"),
+    path("encounters/<uuid:public_id>/edit/", views.encounter_edit, name="encounter_edit"),
+    path("encounters/<uuid:public_id>/sign/", views.encounter_sign, name="encounter_sign"),
+    path("encounters/<uuid:public_id>/amend/", views.encounter_amend, name="encounter_amend"),
+    path("goals/<uuid:public_id>/edit/", views.goal_edit, name="goal_edit"),
+    path("consents/<uuid:public_id>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
+    path("enrolments/<uuid:public_id>/end/", views.enrolment_end, name="enrolment_end"),
+]

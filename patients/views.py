@@ -1,0 +1,534 @@
+import csv
+import datetime
+import uuid
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from healthcenter.models import AccessAction, AccessOutcome, Role
+from healthcenter.selectors import access_log_for_patient
+from healthcenter.services import access_record
+from healthcenter.views_helpers import apply_errors
+
+from . import charts, forms, selectors, services
+from .history import patient_history
+from .models import Patient
+
+PAGE_SIZE = 25
+SEARCH_SESSION_KEY = "patient_search_term"
+
+
+def citizen_work(view: Callable) -> Callable:
+    """Only roles with a care relation reach citizens' pages; for everyone else they do not exist."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.works_with_citizens:
+            access_record(actor=request.user, action=AccessAction.VIEW, what=request.path, outcome=AccessOutcome.DENIED)
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _rejected(request: HttpRequest, patient, what: str) -> None:
+    access_record(
+        actor=request.user,
+        action=AccessAction.UPDATE,
+        what=what,
+        outcome=AccessOutcome.REJECTED,
+        patient_public_id=patient.public_id,
+    )
+
+
+# --- list and registration -----------------------------------------------------------------------
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def patient_list(request: HttpRequest) -> HttpResponse:
+    # Names and CPR numbers never travel in a URL: the search term is posted and kept in the session.
+    if request.method == "POST":
+        request.session[SEARCH_SESSION_KEY] = request.POST.get("term", "")[:100]
+        if not request.htmx:
+            return redirect(request.get_full_path())
+    data = request.GET.copy()
+    data["term"] = request.session.get(SEARCH_SESSION_KEY, "")
+    form = forms.PatientSearchForm(data, user=request.user)
+    search = selectors.PatientSearch()
+    if form.is_valid():
+        c = form.cleaned_data
+        search = selectors.PatientSearch(
+            term=c["term"],
+            team_id=c["team"].id if c["team"] else None,
+            programme_id=c["programme"].id if c["programme"] else None,
+            condition_group=c["condition"],
+        )
+    paginator = Paginator(selectors.patient_search(request.user, search), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    access_record(actor=request.user, action=AccessAction.SEARCH, what=f"{search.describe()} page={page.number}")
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    context = {"form": form, "page": page, "filters": filters.urlencode(), "search": search}
+    template = "patients/_patient_rows.html" if request.htmx else "patients/patient_list.html"
+    return render(request, template, context)
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def patient_create(request: HttpRequest) -> HttpResponse:
+    form = forms.PatientForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_create(actor=request.user, data=form.to_data())
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            access_record(
+                actor=request.user,
+                action=AccessAction.CREATE,
+                what="citizen registered",
+                patient_public_id=patient.public_id,
+            )
+            messages.success(request, _("%(name)s is registered.") % {"name": patient.full_name})
+            return redirect("patients:detail", public_id=patient.public_id)
+    return render(request, "patients/patient_form.html", {"form": form, "title": _("Register citizen")})
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
+    patient = selectors.patient_for(request.user, public_id, what="citizen details form", action=action)
+    initial = {name: getattr(patient, name) for name in forms.PatientForm.base_fields if name != "cpr"}
+    initial.update(cpr=patient.cpr_formatted, version=patient.version)
+    form = forms.PatientEditForm(request.POST or None, initial=initial, user=request.user)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.patient_update(
+                    actor=request.user,
+                    patient=patient,
+                    expected_version=form.cleaned_data["version"],
+                    data=form.to_data(),
+                )
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("The citizen's details are saved."))
+                return redirect("patients:detail", public_id=patient.public_id)
+        _rejected(request, patient, "citizen details form")
+    return render(
+        request, "patients/patient_form.html", {"form": form, "patient": patient, "title": _("Edit citizen details")}
+    )
+
+
+# --- the patient page --------------------------------------------------------------------------------
+
+
+@citizen_work
+@require_GET
+def patient_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = selectors.patient_for(request.user, public_id, what="patient page")
+    series = selectors.measurement_series(patient, selectors.CHARTED_MEASUREMENTS)
+    overview = selectors.patient_overview(patient)
+    figures = charts.patient_trend_figures(series, goals=overview["goals"])
+    context = {
+        "patient": patient,
+        "timeline": selectors.patient_timeline(patient),
+        "figures": figures,
+        "viewers": list(access_log_for_patient(patient_public_id=patient.public_id)[:10]),
+        **overview,
+    }
+    return render(request, "patients/patient_detail.html", context)
+
+
+@citizen_work
+@require_GET
+def patient_timeline_page(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    before = parse_datetime(request.GET.get("before", ""))
+    if before is None:
+        raise Http404
+    patient = selectors.patient_for(request.user, public_id, what=f"patient timeline before {before.isoformat()}")
+    return render(
+        request,
+        "patients/_timeline.html",
+        {"patient": patient, "timeline": selectors.patient_timeline(patient, before=before)},
+    )
+
+
+@citizen_work
+@require_GET
+def patient_history_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = selectors.patient_for(request.user, public_id, what="change history")
+    return render(request, "patients/patient_history.html", {"patient": patient, "changes": patient_history(patient)})
+
+
+@citizen_work
+@require_GET
+def patient_access_log(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = selectors.patient_for(request.user, public_id, what="who viewed this record")
+    page = Paginator(access_log_for_patient(patient_public_id=patient.public_id), 50).get_page(request.GET.get("page"))
+    return render(request, "patients/patient_access_log.html", {"patient": patient, "page": page})
+
+
+# --- encounters ------------------------------------------------------------------------------------
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    action = AccessAction.CREATE if request.method == "POST" else AccessAction.VIEW
+    patient = selectors.patient_for(request.user, public_id, what="encounter form", action=action)
+    catalogue = selectors.catalogue()
+    initial = {"started_at": timezone.localtime().replace(second=0, microsecond=0), "kind": "individual"}
+    form = forms.EncounterForm(request.POST or None, initial=initial, catalogue=catalogue)
+    if request.method == "POST":
+        if form.is_valid():
+            sign = "sign" in request.POST
+            try:
+                services.encounter_create(actor=request.user, patient=patient, data=form.to_data(), sign=sign)
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("The encounter is signed.") if sign else _("The draft is saved."))
+                return redirect("patients:detail", public_id=patient.public_id)
+        _rejected(request, patient, "encounter form")
+    return render(
+        request, "patients/encounter_form.html", {"form": form, "patient": patient, "title": _("Log encounter")}
+    )
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
+    encounter = selectors.encounter_for(request.user, public_id, what="encounter draft", action=action)
+    patient = encounter.patient
+    if encounter.is_signed:
+        messages.info(request, _("This encounter is signed. Corrections are added as amendments."))
+        return redirect("patients:encounter_amend", public_id=encounter.public_id)
+    catalogue = selectors.catalogue()
+    initial = {
+        "kind": encounter.kind,
+        "started_at": encounter.started_at,
+        "duration_minutes": encounter.duration_minutes,
+        "note": encounter.note,
+        "what_matters": encounter.what_matters,
+        "agreed_actions": "\n".join(a.text for a in encounter.agreed_actions.all()),
+        "version": encounter.version,
+    }
+    for m in encounter.measurements.select_related("type"):
+        initial[f"m_{m.type.code}"] = m.value if m.value is not None else m.result
+    form = forms.EncounterDraftForm(request.POST or None, initial=initial, catalogue=catalogue)
+    if request.method == "POST":
+        if form.is_valid():
+            sign = "sign" in request.POST
+            try:
+                services.encounter_update_draft(
+                    actor=request.user,
+                    encounter=encounter,
+                    expected_version=form.cleaned_data["version"],
+                    data=form.to_data(),
+                    sign=sign,
+                )
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("The encounter is signed.") if sign else _("The draft is saved."))
+                return redirect("patients:detail", public_id=patient.public_id)
+        _rejected(request, patient, "encounter draft")
+    return render(
+        request,
+        "patients/encounter_form.html",
+        {"form": form, "patient": patient, "encounter": encounter, "title": _("Edit draft encounter")},
+    )
+
+
+@citizen_work
+@require_POST
+def encounter_sign(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    encounter = selectors.encounter_for(request.user, public_id, what="sign encounter", action=AccessAction.UPDATE)
+    form = forms.SignForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_("The form was incomplete. Reload the page and try again."))
+        services.encounter_sign(actor=request.user, encounter=encounter, expected_version=form.cleaned_data["version"])
+    except ValidationError as error:
+        _rejected(request, encounter.patient, "sign encounter")
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The encounter is signed."))
+    return redirect("patients:detail", public_id=encounter.patient.public_id)
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def encounter_amend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
+    encounter = selectors.encounter_for(request.user, public_id, what="encounter amendment", action=action)
+    form = forms.AmendmentForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.encounter_amend(actor=request.user, encounter=encounter, text=form.cleaned_data["text"])
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("The amendment is saved. The original stays visible."))
+                return redirect("patients:detail", public_id=encounter.patient.public_id)
+        _rejected(request, encounter.patient, "encounter amendment")
+    return render(
+        request,
+        "patients/encounter_amend.html",
+        {"form": form, "encounter": encounter, "patient": encounter.patient},
+    )
+
+
+# --- goals -----------------------------------------------------------------------------------------
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def goal_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    action = AccessAction.CREATE if request.method == "POST" else AccessAction.VIEW
+    patient = selectors.patient_for(request.user, public_id, what="goal form", action=action)
+    initial = {"review_on": timezone.localdate() + datetime.timedelta(days=90)}
+    form = forms.GoalForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.goal_create(actor=request.user, patient=patient, data=form.to_data())
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("The goal is saved."))
+                return redirect("patients:detail", public_id=patient.public_id)
+        _rejected(request, patient, "goal form")
+    return render(request, "patients/simple_form.html", {"form": form, "patient": patient, "title": _("New goal")})
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def goal_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
+    goal = selectors.goal_for(request.user, public_id, what="goal form", action=action)
+    initial = {name: getattr(goal, name) for name in forms.GoalForm.base_fields}
+    initial["version"] = goal.version
+    form = forms.GoalEditForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.goal_update(
+                    actor=request.user, goal=goal, expected_version=form.cleaned_data["version"], data=form.to_data()
+                )
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("The goal is saved."))
+                return redirect("patients:detail", public_id=goal.patient.public_id)
+        _rejected(request, goal.patient, "goal form")
+    return render(
+        request, "patients/simple_form.html", {"form": form, "patient": goal.patient, "title": _("Edit goal")}
+    )
+
+
+# --- the smaller records: one pattern for all of them ----------------------------------------------------
+
+
+def _record_form(
+    request: HttpRequest,
+    *,
+    patient,
+    form_class,
+    save: Callable[[dict], object],
+    what: str,
+    title: str,
+    done: str,
+) -> HttpResponse:
+    form = form_class(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                save(form.cleaned_data)
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, done)
+                return redirect("patients:detail", public_id=patient.public_id)
+        _rejected(request, patient, what)
+    return render(request, "patients/simple_form.html", {"form": form, "patient": patient, "title": title})
+
+
+def _patient_for_form(request: HttpRequest, public_id: uuid.UUID, what: str):
+    action = AccessAction.CREATE if request.method == "POST" else AccessAction.VIEW
+    return selectors.patient_for(request.user, public_id, what=what, action=action)
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def relative_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = _patient_for_form(request, public_id, "relative form")
+    return _record_form(
+        request,
+        patient=patient,
+        form_class=forms.RelativeForm,
+        save=lambda c: services.relative_add(actor=request.user, patient=patient, **c),
+        what="relative form",
+        title=_("Add relative"),
+        done=_("The relative is added."),
+    )
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def consent_give(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = _patient_for_form(request, public_id, "consent form")
+    return _record_form(
+        request,
+        patient=patient,
+        form_class=forms.ConsentForm,
+        save=lambda c: services.consent_give(actor=request.user, patient=patient, **c),
+        what="consent form",
+        title=_("Record consent"),
+        done=_("The consent is recorded."),
+    )
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def consent_withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
+    consent = selectors.consent_for(request.user, public_id, what="withdraw consent", action=action)
+    return _record_form(
+        request,
+        patient=consent.patient,
+        form_class=forms.ConsentWithdrawForm,
+        save=lambda c: services.consent_withdraw(actor=request.user, consent=consent, **c),
+        what="withdraw consent",
+        title=_("Withdraw consent: %(kind)s") % {"kind": consent.get_kind_display()},
+        done=_("The consent is withdrawn."),
+    )
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def condition_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = _patient_for_form(request, public_id, "condition form")
+    return _record_form(
+        request,
+        patient=patient,
+        form_class=forms.ConditionForm,
+        save=lambda c: services.condition_add(actor=request.user, patient=patient, **c),
+        what="condition form",
+        title=_("Add condition"),
+        done=_("The condition is added."),
+    )
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def enrolment_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = _patient_for_form(request, public_id, "enrolment form")
+    return _record_form(
+        request,
+        patient=patient,
+        form_class=forms.EnrolmentForm,
+        save=lambda c: services.enrolment_create(actor=request.user, patient=patient, **c),
+        what="enrolment form",
+        title=_("Enrol in programme"),
+        done=_("The citizen is enrolled."),
+    )
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def enrolment_end(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
+    enrolment = selectors.enrolment_for(request.user, public_id, what="end enrolment", action=action)
+    return _record_form(
+        request,
+        patient=enrolment.patient,
+        form_class=forms.EnrolmentEndForm,
+        save=lambda c: services.enrolment_end(actor=request.user, enrolment=enrolment, **c),
+        what="end enrolment",
+        title=_("End enrolment: %(programme)s") % {"programme": enrolment.programme.name},
+        done=_("The enrolment has ended."),
+    )
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def measurement_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = _patient_for_form(request, public_id, "measurement form")
+
+    def save(c):
+        reading = services.MeasurementInput(type=c["type"], value=c["value"], result=c["result"] or "")
+        return services.measurement_record(
+            actor=request.user, patient=patient, measurement=reading, measured_at=c["measured_at"]
+        )
+
+    return _record_form(
+        request,
+        patient=patient,
+        form_class=forms.MeasurementForm,
+        save=save,
+        what="measurement form",
+        title=_("Record measurement"),
+        done=_("The measurement is recorded."),
+    )
+
+
+# --- GDPR art. 15 ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def access_log_export(request: HttpRequest) -> HttpResponse:
+    """An administrator exports one citizen's access log as CSV. The CPR number is posted, never
+    put in a URL, and the export itself is logged."""
+    if not (request.user.role == Role.ADMINISTRATOR or request.user.is_superuser):
+        raise Http404
+    form = forms.AccessLogExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = Patient.objects.filter(cpr=form.cleaned_data["cpr"]).first()
+        if patient is None:
+            form.add_error("cpr", _("No citizen with this CPR number is registered."))
+        else:
+            access_record(
+                actor=request.user,
+                action=AccessAction.EXPORT,
+                what="access log export (GDPR art. 15)",
+                patient_public_id=patient.public_id,
+            )
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+            response["Content-Disposition"] = f'attachment; filename="access-log-{patient.public_id}-{stamp}.csv"'
+            writer = csv.writer(response)
+            writer.writerow(["when", "username", "name", "role", "action", "what", "outcome"])
+            for entry in access_log_for_patient(patient_public_id=patient.public_id).iterator(chunk_size=2000):
+                writer.writerow(
+                    [
+                        timezone.localtime(entry.at).isoformat(),
+                        entry.user.username,
+                        entry.user.get_full_name(),
+                        entry.role,
+                        entry.action,
+                        entry.what,
+                        entry.outcome,
+                    ]
+                )
+            return response
+    return render(request, "patients/access_log_export.html", {"form": form})
