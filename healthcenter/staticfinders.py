@@ -17,7 +17,13 @@ VENDOR_DIRS = {
 }
 # Only these files are published; the packages hold much more than the pages need.
 VENDOR_FILES = {
-    "vendor/bootstrap": ["css/bootstrap.min.css", "js/bootstrap.bundle.min.js"],
+    # The source maps are referenced from the minified files; the manifest storage insists on them.
+    "vendor/bootstrap": [
+        "css/bootstrap.min.css",
+        "css/bootstrap.min.css.map",
+        "js/bootstrap.bundle.min.js",
+        "js/bootstrap.bundle.min.js.map",
+    ],
     "vendor/plotly": ["plotly.min.js"],
     "vendor/htmx": ["htmx-2.min.js"],
 }

@@ -2,9 +2,9 @@
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from healthcenter.formatting import number
 from healthcenter.models import Role, Team, User
 from healthcenter.views_helpers import StyledForm
 
@@ -28,17 +28,15 @@ from .services import EncounterData, GoalData, MeasurementInput, PatientData
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def format_value(self, value):
-        return value.isoformat() if hasattr(value, "isoformat") else value
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class DateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
-    def format_value(self, value):
-        if hasattr(value, "isoformat"):
-            return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
-        return value
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
 class VersionedForm(StyledForm):
@@ -110,8 +108,8 @@ def _measurement_field(mt: MeasurementType) -> forms.Field:
     if mt.kind == MeasurementKind.PROCEDURE:
         return forms.ChoiceField(label=label, required=False, choices=[("", _("Not done")), *ProcedureResult.choices])
     message = _("Must be between %(low)s and %(high)s %(unit)s.") % {
-        "low": mt.plausible_min.normalize(),
-        "high": mt.plausible_max.normalize(),
+        "low": number(mt.plausible_min),
+        "high": number(mt.plausible_max),
         "unit": mt.unit,
     }
     return forms.DecimalField(

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from healthcenter.formatting import number
 from healthcenter.models import Team, User
 
 from . import cpr as cpr_rules
@@ -186,10 +187,10 @@ def validate_measurement(m: MeasurementInput, *, field: str) -> None:
                 )
                 % {
                     "label": m.type.label,
-                    "value": m.value.normalize() if m.value == m.value.to_integral() else m.value,
+                    "value": number(m.value),
                     "unit": m.type.unit,
-                    "low": m.type.plausible_min.normalize(),
-                    "high": m.type.plausible_max.normalize(),
+                    "low": number(m.type.plausible_min),
+                    "high": number(m.type.plausible_max),
                 }
             }
         )
@@ -339,7 +340,7 @@ def _validate_goal(data: GoalData) -> None:
             raise ValidationError(
                 {
                     field: _("The target must lie within %(low)s–%(high)s %(unit)s.")
-                    % {"low": mt.plausible_min.normalize(), "high": mt.plausible_max.normalize(), "unit": mt.unit}
+                    % {"low": number(mt.plausible_min), "high": number(mt.plausible_max), "unit": mt.unit}
                 }
             )
     if data.status == GoalStatus.ACHIEVED and data.achieved_on is None:

@@ -1,0 +1,87 @@
+import pytest
+from django.test import Client
+
+from healthcenter.models import Role
+
+from .factories import PatientFactory, TeamFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Production settings use the manifest storage, which needs collectstatic; tests serve files as they are.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(name="Diabetes Nord")
+
+
+@pytest.fixture
+def other_team(db):
+    return TeamFactory(name="Diabetes Syd")
+
+
+@pytest.fixture
+def member(team):
+    """The professional responsible for the citizen."""
+    return UserFactory(username="member", teams=[team])
+
+
+@pytest.fixture
+def colleague(team):
+    """Another professional in the same team."""
+    return UserFactory(username="colleague", teams=[team])
+
+
+@pytest.fixture
+def outsider(other_team):
+    """A professional of another team: no care relation."""
+    return UserFactory(username="outsider", teams=[other_team])
+
+
+@pytest.fixture
+def coordinator(team):
+    return UserFactory(username="coordinator", role=Role.COORDINATOR, profession="", teams=[team])
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="manager", role=Role.MANAGER, profession="")
+
+
+@pytest.fixture
+def administrator(db):
+    return UserFactory(
+        username="administrator", role=Role.ADMINISTRATOR, profession="", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def patient(team, member):
+    return PatientFactory(team=team, responsible_professional=member, first_name="Karen", last_name="Jensen")
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def as_member(member):
+    return client_for(member)
+
+
+@pytest.fixture
+def as_colleague(colleague):
+    return client_for(colleague)
+
+
+@pytest.fixture
+def as_outsider(outsider):
+    return client_for(outsider)

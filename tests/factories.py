@@ -1,0 +1,110 @@
+import datetime
+import random
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from healthcenter.models import Profession, Role, Team, User
+from patients.models import (
+    Condition,
+    ConditionKind,
+    Encounter,
+    EncounterKind,
+    Measurement,
+    MeasurementSource,
+    MeasurementType,
+    Patient,
+)
+
+PASSWORD = "test-password-123"
+_used_cpr: set[str] = set()
+
+
+def valid_cpr(birth: datetime.date | None = None, *, female: bool | None = None) -> str:
+    """A CPR number that parses, unique within the test run."""
+    rng = random.Random()
+    while True:
+        day = birth or datetime.date(rng.randint(1930, 1990), rng.randint(1, 12), rng.randint(1, 28))
+        seventh = rng.randint(0, 3) if day.year < 2000 else 4
+        parity = (0 if female else 1) if female is not None else rng.randint(0, 1)
+        last = rng.choice([d for d in range(10) if d % 2 == parity])
+        number = f"{day:%d%m%y}{seventh}{rng.randint(0, 99):02d}{last}"
+        if number not in _used_cpr:
+            _used_cpr.add(number)
+            return number
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name", locale="da_DK")
+    last_name = factory.Faker("last_name", locale="da_DK")
+    role = Role.PROFESSIONAL
+    profession = Profession.NURSE
+    password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def teams(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.teams.set(extracted)
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    cpr = factory.LazyFunction(valid_cpr)
+    first_name = factory.Faker("first_name", locale="da_DK")
+    last_name = factory.Faker("last_name", locale="da_DK")
+    birth_date = factory.LazyAttribute(
+        lambda o: datetime.date(
+            (1900 if int(o.cpr[6]) <= 3 else 2000) + int(o.cpr[4:6]), int(o.cpr[2:4]), int(o.cpr[0:2])
+        )
+    )
+    sex = factory.LazyAttribute(lambda o: "male" if int(o.cpr[9]) % 2 else "female")
+    team = factory.SubFactory(TeamFactory)
+
+
+class ConditionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Condition
+
+    patient = factory.SubFactory(PatientFactory)
+    kind = ConditionKind.DIABETES_TYPE_2
+    icd10 = "E11"
+
+
+class EncounterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Encounter
+
+    patient = factory.SubFactory(PatientFactory)
+    professional = factory.SubFactory(UserFactory)
+    kind = EncounterKind.INDIVIDUAL
+    started_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
+    duration_minutes = 30
+    note = factory.Faker("sentence", locale="da_DK")
+    what_matters = "At kunne gå tur med hunden."
+    signed_at = factory.LazyAttribute(lambda o: o.started_at + datetime.timedelta(hours=1))
+
+
+class MeasurementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Measurement
+
+    patient = factory.SubFactory(PatientFactory)
+    type = factory.LazyFunction(lambda: MeasurementType.objects.get(code="hba1c"))
+    value = Decimal(55)
+    measured_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=2))
+    source = MeasurementSource.MANUAL

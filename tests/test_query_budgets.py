@@ -1,0 +1,107 @@
+"""Pages have query budgets that do not grow with the amount of data. On failure pytest-django
+prints every query that ran."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from patients.models import AgreedAction, Amendment, Encounter, Measurement, MeasurementType
+
+from .factories import ConditionFactory, PatientFactory
+
+PATIENT_PAGE_BUDGET = 22
+PATIENT_LIST_BUDGET = 12
+
+
+def add_history(patient, professional, count):
+    hba1c = MeasurementType.objects.get(code="hba1c")
+    weight = MeasurementType.objects.get(code="weight")
+    start = timezone.now() - datetime.timedelta(days=count + 1)
+    encounters = Encounter.objects.bulk_create(
+        Encounter(
+            patient=patient,
+            professional=professional,
+            kind="individual",
+            started_at=start + datetime.timedelta(days=i),
+            duration_minutes=30,
+            note=f"Samtale {i}",
+            what_matters="At gå tur",
+            signed_at=start + datetime.timedelta(days=i, hours=1),
+        )
+        for i in range(count)
+    )
+    Measurement.objects.bulk_create(
+        Measurement(
+            patient=patient,
+            type=mt,
+            value=Decimal(60),
+            measured_at=e.started_at,
+            source="encounter",
+            encounter=e,
+            recorded_by=professional,
+        )
+        for e in encounters
+        for mt in (hba1c, weight)
+    )
+    AgreedAction.objects.bulk_create(AgreedAction(encounter=e, text="Gåtur") for e in encounters)
+    Amendment.objects.bulk_create(Amendment(encounter=e, author=professional, text="Tilføjelse") for e in encounters)
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(context.captured_queries)
+
+
+@pytest.mark.django_db
+def test_the_patient_page_has_a_budget_that_does_not_grow_with_history(
+    as_member, member, patient, django_assert_max_num_queries
+):
+    url = reverse("patients:detail", args=[patient.public_id])
+    add_history(patient, member, 10)
+    with django_assert_max_num_queries(PATIENT_PAGE_BUDGET):
+        as_member.get(url)
+    small = count_queries(as_member, url)
+    add_history(patient, member, 490)
+    with django_assert_max_num_queries(PATIENT_PAGE_BUDGET):
+        response = as_member.get(url)
+    assert len(response.context["timeline"].encounters) == 15
+    assert count_queries(as_member, url) == small
+
+
+@pytest.mark.django_db
+def test_the_patient_list_has_a_budget_that_does_not_grow_with_citizens(
+    as_member, member, team, django_assert_max_num_queries
+):
+    url = reverse("patients:list")
+    for patient in PatientFactory.create_batch(10, team=team, responsible_professional=member):
+        ConditionFactory(patient=patient)
+    small = count_queries(as_member, url)
+    for patient in PatientFactory.create_batch(60, team=team, responsible_professional=member):
+        ConditionFactory(patient=patient)
+    with django_assert_max_num_queries(PATIENT_LIST_BUDGET):
+        as_member.get(url, {"condition": "diabetes"})
+    assert count_queries(as_member, url) == small
+
+
+@pytest.mark.django_db
+def test_the_timeline_pages_back_through_all_of_the_history(as_member, member, patient):
+    add_history(patient, member, 40)
+    seen = []
+    response = as_member.get(reverse("patients:detail", args=[patient.public_id]))
+    timeline = response.context["timeline"]
+    seen += timeline.encounters
+    while timeline.next_before:
+        response = as_member.get(
+            reverse("patients:timeline", args=[patient.public_id]), {"before": timeline.next_before.isoformat()}
+        )
+        timeline = response.context["timeline"]
+        seen += timeline.encounters
+    assert len(seen) == 40
+    assert len({e.pk for e in seen}) == 40
