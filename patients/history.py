@@ -1,10 +1,15 @@
 """Change history of a citizen's records, read from the event tables that pghistory's database
 triggers fill (so bulk updates and changes outside the app are there too)."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 from pghistory.models import Events
 
@@ -12,7 +17,7 @@ from healthcenter.models import User
 
 from .models import Encounter, Patient
 
-HIDDEN_FIELDS = {"id", "version", "updated_at", "created_at", "search_name", "patient", "patient_id"}
+HIDDEN_FIELDS = {"id", "public_id", "version", "updated_at", "created_at", "search_name", "patient"}
 LABELS = {"insert": _("created"), "update": _("changed"), "delete": _("deleted")}
 
 
@@ -22,46 +27,77 @@ class Change:
     who: str
     record: str
     label: str
-    fields: list[tuple[str, object, object]]  # (field label, before, after)
+    fields: list[tuple[str, object, object]]  # (field label, before, after) in words a reader knows
 
 
-def _field_label(model_label: str, field: str) -> str:
-    model = apps.get_model(model_label)
-    name = field.removesuffix("_id")
+def _field(model: type[models.Model], name: str) -> models.Field | None:
     try:
-        return str(model._meta.get_field(name).verbose_name)
-    except Exception:  # a field that no longer exists keeps its raw name
-        return field
+        return model._meta.get_field(name.removesuffix("_id"))
+    except FieldDoesNotExist:  # a field that no longer exists keeps its raw name
+        return None
 
 
 def patient_history(patient: Patient, *, limit: int = 300) -> list[Change]:
-    events = list(Events.objects.references(patient).order_by("-pgh_created_at")[:limit]) + list(
+    """The newest changes first, with the acting user, choice labels and related records' names,
+    in a fixed number of queries."""
+    events = list(Events.objects.references(patient).order_by("-pgh_created_at")[:limit])
+    events += list(
         Events.objects.references(Encounter.objects.filter(patient=patient))
         .filter(pgh_model__in=["patients.AgreedActionEvent", "patients.AmendmentEvent"])
         .order_by("-pgh_created_at")[:limit]
     )
     events.sort(key=lambda e: e.pgh_created_at, reverse=True)
     events = events[:limit]
-    user_ids = {int(e.pgh_context["user"]) for e in events if e.pgh_context and e.pgh_context.get("user")}
-    names = {u.id: str(u) for u in User.objects.filter(id__in=user_ids)}
+
+    # Names of everything the events point at, one query per related model.
+    wanted: dict[type[models.Model], set] = defaultdict(set)
+    for event in events:
+        model = apps.get_model(event.pgh_obj_model)
+        context = event.pgh_context or {}
+        if context.get("user"):
+            wanted[User].add(int(context["user"]))
+        for name, value in _values(event):
+            field = _field(model, name)
+            if field is not None and field.is_relation:
+                for pk in value if event.pgh_diff else [value]:
+                    if pk not in (None, ""):
+                        wanted[field.related_model].add(pk)
+    names = {
+        related: {obj.pk: str(obj) for obj in related.objects.filter(pk__in=ids)} for related, ids in wanted.items()
+    }
+
+    def readable(model, name, value):  # noqa: PLR0911 - one plain case per kind of field
+        field = _field(model, name)
+        if value in (None, "") or field is None:
+            return value
+        if field.is_relation:
+            return names.get(field.related_model, {}).get(value, value)
+        if field.choices:
+            return dict(field.flatchoices).get(value, value)
+        if isinstance(field, models.DateTimeField):
+            moment = parse_datetime(str(value))
+            return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT") if moment else value
+        if isinstance(field, models.DateField):
+            day = parse_date(str(value))
+            return formats.date_format(day, "SHORT_DATE_FORMAT") if day else value
+        if isinstance(field, models.BooleanField):
+            return _("yes") if value else _("no")
+        return value
+
     changes = []
     for event in events:
-        model_label = event.pgh_obj_model
-        model = apps.get_model(model_label)
+        model = apps.get_model(event.pgh_obj_model)
         context = event.pgh_context or {}
-        who = names.get(int(context["user"]), "?") if context.get("user") else _("system")
-        if event.pgh_diff:
-            fields = [
-                (_field_label(model_label, name), before, after)
-                for name, (before, after) in event.pgh_diff.items()
-                if name not in HIDDEN_FIELDS
-            ]
-        else:
-            fields = [
-                (_field_label(model_label, name), None, value)
-                for name, value in (event.pgh_data or {}).items()
-                if name not in HIDDEN_FIELDS and name != "public_id" and value not in (None, "")
-            ]
+        who = names[User].get(int(context["user"]), "?") if context.get("user") else _("system")
+        fields = []
+        for name, value in _values(event):
+            field = _field(model, name)
+            label = str(field.verbose_name) if field is not None else name
+            if event.pgh_diff:
+                before, after = value
+                fields.append((label, readable(model, name, before), readable(model, name, after)))
+            else:
+                fields.append((label, None, readable(model, name, value)))
         if event.pgh_label == "update" and not fields:
             continue
         changes.append(
@@ -74,3 +110,12 @@ def patient_history(patient: Patient, *, limit: int = 300) -> list[Change]:
             )
         )
     return changes
+
+
+def _values(event):
+    """(field, value) pairs worth showing: the diff of an update, or the filled fields of a new row."""
+    if event.pgh_diff:
+        items = event.pgh_diff.items()
+    else:
+        items = ((k, v) for k, v in (event.pgh_data or {}).items() if v not in (None, ""))
+    return [(name, value) for name, value in items if name.removesuffix("_id") not in HIDDEN_FIELDS]

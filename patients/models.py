@@ -6,7 +6,7 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Concat, Lower
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from healthcenter.models import Team
@@ -90,6 +90,12 @@ class Patient(models.Model):
         return f"{self.first_name} {self.last_name}"
 
     @property
+    def age(self) -> int:
+        today = timezone.localdate()
+        had_birthday = (today.month, today.day) >= (self.birth_date.month, self.birth_date.day)
+        return today.year - self.birth_date.year - (0 if had_birthday else 1)
+
+    @property
     def cpr_formatted(self) -> str:
         return cpr_rules.formatted(self.cpr)
 
@@ -141,7 +147,9 @@ class Consent(models.Model):
     given_by = models.CharField(
         _("given by"), max_length=200, help_text=_("The citizen, or who gave it on their behalf")
     )
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
     withdrawn_on = models.DateField(_("withdrawn on"), null=True, blank=True)
     withdrawn_by = models.CharField(_("withdrawn by"), max_length=200, blank=True)
 
@@ -236,7 +244,7 @@ class Programme(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name_da = models.CharField(_("name (Danish)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
-    condition_group = models.CharField(_("for"), max_length=10, choices=ConditionGroup.choices)
+    condition_group = models.CharField(_("target group"), max_length=10, choices=ConditionGroup.choices)
 
     class Meta:
         ordering = ["code"]
@@ -263,7 +271,9 @@ class EndReason(models.TextChoices):
 class Enrolment(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="enrolments")
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="enrolments")
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="enrolments", verbose_name=_("programme")
+    )
     referral_received_on = models.DateField(_("referral received"))
     start_on = models.DateField(_("start"))
     end_on = models.DateField(_("end"), null=True, blank=True)
@@ -354,7 +364,9 @@ class EncounterKind(models.TextChoices):
 class Encounter(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
-    professional = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="encounters")
+    professional = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="encounters", verbose_name=_("professional")
+    )
     kind = models.CharField(_("kind"), max_length=12, choices=EncounterKind.choices)
     started_at = models.DateTimeField(_("time"))
     duration_minutes = models.PositiveSmallIntegerField(_("duration (minutes)"))
@@ -392,7 +404,9 @@ class AgreedAction(models.Model):
     """One thing agreed with the citizen at an encounter; coordination turns it into a task."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="agreed_actions")
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.PROTECT, related_name="agreed_actions", verbose_name=_("encounter")
+    )
     text = models.CharField(_("agreed action"), max_length=300)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -410,8 +424,12 @@ class Amendment(models.Model):
     """A correction to a signed encounter. The signed original is never edited."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="amendments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.PROTECT, related_name="amendments", verbose_name=_("encounter")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
     text = models.TextField(_("correction"))
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -439,15 +457,22 @@ class ProcedureResult(models.TextChoices):
 class Measurement(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="measurements")
-    type = models.ForeignKey(MeasurementType, on_delete=models.PROTECT, related_name="+")
+    type = models.ForeignKey(MeasurementType, on_delete=models.PROTECT, related_name="+", verbose_name=_("measurement"))
     value = models.DecimalField(_("value"), max_digits=8, decimal_places=2, null=True, blank=True)
     result = models.CharField(_("result"), max_length=10, choices=ProcedureResult.choices, blank=True)
     measured_at = models.DateTimeField(_("measured"))
     source = models.CharField(_("source"), max_length=10, choices=MeasurementSource.choices)
     encounter = models.ForeignKey(
-        Encounter, on_delete=models.PROTECT, null=True, blank=True, related_name="measurements"
+        Encounter,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="measurements",
+        verbose_name=_("encounter"),
     )
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("recorded by")
+    )
 
     class Meta:
         verbose_name = _("measurement")
@@ -495,7 +520,9 @@ class Goal(models.Model):
     review_on = models.DateField(_("review date"))
     status = models.CharField(_("status"), max_length=10, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
     achieved_on = models.DateField(_("achieved on"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1)
 

@@ -110,7 +110,7 @@ class PatientSearch:
             parts.append(f"programme={self.programme_id}")
         if self.condition_group:
             parts.append(f"condition={self.condition_group}")
-        return "patient list " + (" ".join(parts) or "(all)")
+        return "citizen list " + (" ".join(parts) or "(all)")
 
 
 def patient_search(user: User, search: PatientSearch) -> QuerySet[Patient]:

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from healthcenter.models import AccessAction, AccessOutcome, Role
@@ -43,6 +44,7 @@ def citizen_work(view: Callable) -> Callable:
 
 
 def _rejected(request: HttpRequest, patient, what: str) -> None:
+    """`what` is an untranslated msgid (gettext_noop): the log stores it, pages translate it."""
     access_record(
         actor=request.user,
         action=AccessAction.UPDATE,
@@ -98,7 +100,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
             access_record(
                 actor=request.user,
                 action=AccessAction.CREATE,
-                what="citizen registered",
+                what=gettext_noop("citizen registered"),
                 patient_public_id=patient.public_id,
             )
             messages.success(request, _("%(name)s is registered.") % {"name": patient.full_name})
@@ -110,7 +112,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
-    patient = selectors.patient_for(request.user, public_id, what="citizen details form", action=action)
+    patient = selectors.patient_for(request.user, public_id, what=gettext_noop("citizen details form"), action=action)
     initial = {name: getattr(patient, name) for name in forms.PatientForm.base_fields if name != "cpr"}
     initial.update(cpr=patient.cpr_formatted, version=patient.version)
     form = forms.PatientEditForm(request.POST or None, initial=initial, user=request.user)
@@ -128,7 +130,7 @@ def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The citizen's details are saved."))
                 return redirect("patients:detail", public_id=patient.public_id)
-        _rejected(request, patient, "citizen details form")
+        _rejected(request, patient, gettext_noop("citizen details form"))
     return render(
         request, "patients/patient_form.html", {"form": form, "patient": patient, "title": _("Edit citizen details")}
     )
@@ -140,7 +142,7 @@ def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @citizen_work
 @require_GET
 def patient_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    patient = selectors.patient_for(request.user, public_id, what="patient page")
+    patient = selectors.patient_for(request.user, public_id, what=gettext_noop("citizen page"))
     series = selectors.measurement_series(patient, selectors.CHARTED_MEASUREMENTS)
     overview = selectors.patient_overview(patient)
     figures = charts.patient_trend_figures(series, goals=overview["goals"])
@@ -171,14 +173,14 @@ def patient_timeline_page(request: HttpRequest, public_id: uuid.UUID) -> HttpRes
 @citizen_work
 @require_GET
 def patient_history_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    patient = selectors.patient_for(request.user, public_id, what="change history")
+    patient = selectors.patient_for(request.user, public_id, what=gettext_noop("change history"))
     return render(request, "patients/patient_history.html", {"patient": patient, "changes": patient_history(patient)})
 
 
 @citizen_work
 @require_GET
 def patient_access_log(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    patient = selectors.patient_for(request.user, public_id, what="who viewed this record")
+    patient = selectors.patient_for(request.user, public_id, what=gettext_noop("who viewed this record"))
     page = Paginator(access_log_for_patient(patient_public_id=patient.public_id), 50).get_page(request.GET.get("page"))
     return render(request, "patients/patient_access_log.html", {"patient": patient, "page": page})
 
@@ -190,7 +192,7 @@ def patient_access_log(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
 @require_http_methods(["GET", "POST"])
 def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     action = AccessAction.CREATE if request.method == "POST" else AccessAction.VIEW
-    patient = selectors.patient_for(request.user, public_id, what="encounter form", action=action)
+    patient = selectors.patient_for(request.user, public_id, what=gettext_noop("encounter form"), action=action)
     catalogue = selectors.catalogue()
     initial = {"started_at": timezone.localtime().replace(second=0, microsecond=0), "kind": "individual"}
     form = forms.EncounterForm(request.POST or None, initial=initial, catalogue=catalogue)
@@ -204,7 +206,7 @@ def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
             else:
                 messages.success(request, _("The encounter is signed.") if sign else _("The draft is saved."))
                 return redirect("patients:detail", public_id=patient.public_id)
-        _rejected(request, patient, "encounter form")
+        _rejected(request, patient, gettext_noop("encounter form"))
     return render(
         request, "patients/encounter_form.html", {"form": form, "patient": patient, "title": _("Log encounter")}
     )
@@ -214,7 +216,7 @@ def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @require_http_methods(["GET", "POST"])
 def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
-    encounter = selectors.encounter_for(request.user, public_id, what="encounter draft", action=action)
+    encounter = selectors.encounter_for(request.user, public_id, what=gettext_noop("encounter draft"), action=action)
     patient = encounter.patient
     if encounter.is_signed:
         messages.info(request, _("This encounter is signed. Corrections are added as amendments."))
@@ -248,7 +250,7 @@ def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The encounter is signed.") if sign else _("The draft is saved."))
                 return redirect("patients:detail", public_id=patient.public_id)
-        _rejected(request, patient, "encounter draft")
+        _rejected(request, patient, gettext_noop("encounter draft"))
     return render(
         request,
         "patients/encounter_form.html",
@@ -259,14 +261,16 @@ def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @citizen_work
 @require_POST
 def encounter_sign(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    encounter = selectors.encounter_for(request.user, public_id, what="sign encounter", action=AccessAction.UPDATE)
+    encounter = selectors.encounter_for(
+        request.user, public_id, what=gettext_noop("sign encounter"), action=AccessAction.UPDATE
+    )
     form = forms.SignForm(request.POST)
     try:
         if not form.is_valid():
             raise ValidationError(_("The form was incomplete. Reload the page and try again."))
         services.encounter_sign(actor=request.user, encounter=encounter, expected_version=form.cleaned_data["version"])
     except ValidationError as error:
-        _rejected(request, encounter.patient, "sign encounter")
+        _rejected(request, encounter.patient, gettext_noop("sign encounter"))
         for message in error.messages:
             messages.error(request, message)
     else:
@@ -278,7 +282,9 @@ def encounter_sign(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def encounter_amend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
-    encounter = selectors.encounter_for(request.user, public_id, what="encounter amendment", action=action)
+    encounter = selectors.encounter_for(
+        request.user, public_id, what=gettext_noop("encounter amendment"), action=action
+    )
     form = forms.AmendmentForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -289,7 +295,7 @@ def encounter_amend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The amendment is saved. The original stays visible."))
                 return redirect("patients:detail", public_id=encounter.patient.public_id)
-        _rejected(request, encounter.patient, "encounter amendment")
+        _rejected(request, encounter.patient, gettext_noop("encounter amendment"))
     return render(
         request,
         "patients/encounter_amend.html",
@@ -304,7 +310,7 @@ def encounter_amend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def goal_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     action = AccessAction.CREATE if request.method == "POST" else AccessAction.VIEW
-    patient = selectors.patient_for(request.user, public_id, what="goal form", action=action)
+    patient = selectors.patient_for(request.user, public_id, what=gettext_noop("goal form"), action=action)
     initial = {"review_on": timezone.localdate() + datetime.timedelta(days=90)}
     form = forms.GoalForm(request.POST or None, initial=initial)
     if request.method == "POST":
@@ -316,7 +322,7 @@ def goal_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The goal is saved."))
                 return redirect("patients:detail", public_id=patient.public_id)
-        _rejected(request, patient, "goal form")
+        _rejected(request, patient, gettext_noop("goal form"))
     return render(request, "patients/simple_form.html", {"form": form, "patient": patient, "title": _("New goal")})
 
 
@@ -324,7 +330,7 @@ def goal_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def goal_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
-    goal = selectors.goal_for(request.user, public_id, what="goal form", action=action)
+    goal = selectors.goal_for(request.user, public_id, what=gettext_noop("goal form"), action=action)
     initial = {name: getattr(goal, name) for name in forms.GoalForm.base_fields}
     initial["version"] = goal.version
     form = forms.GoalEditForm(request.POST or None, initial=initial)
@@ -339,7 +345,7 @@ def goal_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The goal is saved."))
                 return redirect("patients:detail", public_id=goal.patient.public_id)
-        _rejected(request, goal.patient, "goal form")
+        _rejected(request, goal.patient, gettext_noop("goal form"))
     return render(
         request, "patients/simple_form.html", {"form": form, "patient": goal.patient, "title": _("Edit goal")}
     )
@@ -386,7 +392,7 @@ def relative_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         patient=patient,
         form_class=forms.RelativeForm,
         save=lambda c: services.relative_add(actor=request.user, patient=patient, **c),
-        what="relative form",
+        what=gettext_noop("relative form"),
         title=_("Add relative"),
         done=_("The relative is added."),
     )
@@ -401,7 +407,7 @@ def consent_give(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         patient=patient,
         form_class=forms.ConsentForm,
         save=lambda c: services.consent_give(actor=request.user, patient=patient, **c),
-        what="consent form",
+        what=gettext_noop("consent form"),
         title=_("Record consent"),
         done=_("The consent is recorded."),
     )
@@ -411,13 +417,13 @@ def consent_give(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def consent_withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
-    consent = selectors.consent_for(request.user, public_id, what="withdraw consent", action=action)
+    consent = selectors.consent_for(request.user, public_id, what=gettext_noop("withdraw consent"), action=action)
     return _record_form(
         request,
         patient=consent.patient,
         form_class=forms.ConsentWithdrawForm,
         save=lambda c: services.consent_withdraw(actor=request.user, consent=consent, **c),
-        what="withdraw consent",
+        what=gettext_noop("withdraw consent"),
         title=_("Withdraw consent: %(kind)s") % {"kind": consent.get_kind_display()},
         done=_("The consent is withdrawn."),
     )
@@ -432,7 +438,7 @@ def condition_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         patient=patient,
         form_class=forms.ConditionForm,
         save=lambda c: services.condition_add(actor=request.user, patient=patient, **c),
-        what="condition form",
+        what=gettext_noop("condition form"),
         title=_("Add condition"),
         done=_("The condition is added."),
     )
@@ -447,7 +453,7 @@ def enrolment_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
         patient=patient,
         form_class=forms.EnrolmentForm,
         save=lambda c: services.enrolment_create(actor=request.user, patient=patient, **c),
-        what="enrolment form",
+        what=gettext_noop("enrolment form"),
         title=_("Enrol in programme"),
         done=_("The citizen is enrolled."),
     )
@@ -457,13 +463,13 @@ def enrolment_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @require_http_methods(["GET", "POST"])
 def enrolment_end(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
-    enrolment = selectors.enrolment_for(request.user, public_id, what="end enrolment", action=action)
+    enrolment = selectors.enrolment_for(request.user, public_id, what=gettext_noop("end enrolment"), action=action)
     return _record_form(
         request,
         patient=enrolment.patient,
         form_class=forms.EnrolmentEndForm,
         save=lambda c: services.enrolment_end(actor=request.user, enrolment=enrolment, **c),
-        what="end enrolment",
+        what=gettext_noop("end enrolment"),
         title=_("End enrolment: %(programme)s") % {"programme": enrolment.programme.name},
         done=_("The enrolment has ended."),
     )
@@ -485,7 +491,7 @@ def measurement_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         patient=patient,
         form_class=forms.MeasurementForm,
         save=save,
-        what="measurement form",
+        what=gettext_noop("measurement form"),
         title=_("Record measurement"),
         done=_("The measurement is recorded."),
     )
@@ -510,7 +516,7 @@ def access_log_export(request: HttpRequest) -> HttpResponse:
             access_record(
                 actor=request.user,
                 action=AccessAction.EXPORT,
-                what="access log export (GDPR art. 15)",
+                what=gettext_noop("access log export (GDPR art. 15)"),
                 patient_public_id=patient.public_id,
             )
             response = HttpResponse(content_type="text/csv; charset=utf-8")

@@ -90,7 +90,7 @@ class TestAccessLog:
         as_member.get(reverse("patients:detail", args=[patient.public_id]))
         entry = AccessLog.objects.get(patient_public_id=patient.public_id)
         assert (entry.user, entry.role, entry.action, entry.outcome) == (member, "professional", "view", "allowed")
-        assert entry.what == "patient page"
+        assert entry.what == "citizen page"
 
     def test_a_search_writes_its_criterion_not_a_row_per_hit(self, as_member, member, team):
         PatientFactory.create_batch(7, team=team, last_name="Hansen")
@@ -117,7 +117,7 @@ class TestAccessLog:
             AccessLog.objects.filter(pk=entry.pk).update(what="tampered")
         with pytest.raises(ProgrammingError, match="Cannot update or delete"), transaction.atomic():
             AccessLog.objects.filter(pk=entry.pk).delete()
-        assert AccessLog.objects.get(pk=entry.pk).what == "patient page"
+        assert AccessLog.objects.get(pk=entry.pk).what == "citizen page"
 
     def test_an_administrator_exports_one_citizens_access_log(self, administrator, as_member, patient):
         as_member.get(reverse("patients:detail", args=[patient.public_id]))
@@ -127,7 +127,7 @@ class TestAccessLog:
         assert response["Content-Type"].startswith("text/csv")
         lines = response.content.decode().strip().splitlines()
         assert lines[0] == "when,username,name,role,action,what,outcome"
-        assert any("member" in line and "patient page" in line for line in lines[1:])
+        assert any("member" in line and "citizen page" in line for line in lines[1:])
         assert AccessLog.objects.filter(
             user=administrator, action="export", patient_public_id=patient.public_id
         ).exists()

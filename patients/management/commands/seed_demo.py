@@ -227,7 +227,7 @@ class Seeder:
             postal_code=self.fake.postcode(),
             city=self.fake.city(),
             phone=self.fake.phone_number(),
-            gp_name=f"Læge {self.fake.name()}",
+            gp_name=f"Læge {self.fake.first_name()} {self.fake.last_name()}",
             gp_phone=self.fake.phone_number(),
             status=status,
             team=team,
@@ -386,7 +386,7 @@ class Seeder:
                 what_matters=rng.choice(WHAT_MATTERS_DEMENTIA if dementia_focus else WHAT_MATTERS_DIABETES)
                 if rng.random() < 0.6
                 else "",
-                signed_at=started + datetime.timedelta(hours=rng.randint(1, 30)),
+                signed_at=started + datetime.timedelta(minutes=rng.randint(40, 300)),
             )
             if encounter.signed_at > self.now:
                 encounter.signed_at = None if rng.random() < 0.5 else self.now
