@@ -84,6 +84,10 @@ def run_tests(pytest_args: list[str]) -> int:
 
 
 def run_demo() -> int:
+    stopping = []
+    # Ctrl-C reaches the whole process group at once; SIGTERM (`kill`) is treated the same way.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_args: stopping.append(True))
     with services(database_name="healthcenter") as env:
         env.setdefault("DEBUG", "true")
         host = env.get("DEMO_HOST", "127.0.0.1")
@@ -120,13 +124,14 @@ def run_demo() -> int:
         manage(env, "demo_logins")
         say(f"Open http://{host}:{port}/  (Ctrl-C stops the web server, the worker, beat and the databases)")
         try:
-            while all(child.poll() is None for child in children):
+            while not stopping and all(child.poll() is None for child in children):
                 time.sleep(0.5)
+            time.sleep(0.5)  # a Ctrl-C that stopped a child has also reached us by now
+            if stopping:
+                say("stopping")
+                return 0
             say("a process stopped; shutting down the rest")
             return 1
-        except KeyboardInterrupt:
-            say("stopping")
-            return 0
         finally:
             for child in children:
                 if child.poll() is None:

@@ -19,6 +19,10 @@ class StyledForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.style_fields()
+
+    def style_fields(self) -> None:
+        """Also called by forms that add fields after construction."""
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, CheckboxInput):
@@ -27,4 +31,5 @@ class StyledForm(Form):
                 css = "form-select"
             else:
                 css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+            if css not in widget.attrs.get("class", ""):
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()

@@ -149,6 +149,7 @@ class EncounterForm(StyledForm):
         self.catalogue = catalogue
         for mt in catalogue:
             self.fields[f"m_{mt.code}"] = _measurement_field(mt)
+        self.style_fields()
 
     def measurement_fields(self):
         return [self[f"m_{mt.code}"] for mt in self.catalogue]

@@ -120,3 +120,8 @@ class TestLanguage:
         response = as_member.get(reverse("patients:list"))
         assert heading(response) == "Citizens"
         assert re.search(r"\b1 citizen\b", response.content.decode())
+
+
+def test_a_browser_asking_for_english_still_gets_danish(client):
+    response = client.get("/accounts/login/", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert '<html lang="da">' in response.content.decode()
