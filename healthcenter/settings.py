@@ -152,6 +152,8 @@ STATICFILES_FINDERS = [
 ]
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Flash messages can name a citizen: keep them server-side, not in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

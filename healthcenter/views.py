@@ -10,6 +10,8 @@ def home(request: HttpRequest) -> HttpResponse:
     """Each role starts where its daily work is."""
     if request.user.role == Role.MANAGER:
         return redirect("reporting:overview")
-    if request.user.role == Role.ADMINISTRATOR:
-        return redirect("admin:index")
-    return redirect("patients:list")
+    if request.user.role == Role.ADMINISTRATOR or request.user.is_staff:
+        return redirect("admin:index" if request.user.is_staff else "patients:access_log_export")
+    if request.user.role == Role.COORDINATOR:
+        return redirect("coordination:board")
+    return redirect("coordination:my_tasks")

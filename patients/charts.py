@@ -4,6 +4,7 @@ without a database, and the page renders them with the locally served plotly.js.
 import datetime
 from dataclasses import dataclass
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 Points = list[tuple[datetime.datetime, float]]
@@ -39,7 +40,8 @@ def trend_figure(
         {
             "type": "scatter",
             "mode": "lines+markers",
-            "x": [at.isoformat() for at, _value in points],
+            # plotly.js ignores UTC offsets, so dates go out as the centre's wall-clock time.
+            "x": [timezone.localtime(at).replace(tzinfo=None).isoformat() for at, _value in points],
             "y": [value for _at, value in points],
             "name": (labels or {}).get(name, name),
             "line": {"color": colours[index % len(colours)], "width": 2},
@@ -54,13 +56,23 @@ def trend_figure(
         "height": 240,
         "showlegend": len(series) > 1,
         "legend": {"orientation": "h", "y": -0.2},
-        "xaxis": {"type": "date", "gridcolor": "#eee"},
+        # Numeric dates read the same in Danish and English (plotly.js ships no Danish month names).
+        "xaxis": {"type": "date", "gridcolor": "#eee", "tickformat": "%m-%Y", "hoverformat": "%d-%m-%Y"},
         "yaxis": {"title": {"text": unit}, "gridcolor": "#eee", "zeroline": False},
         "plot_bgcolor": "white",
         "paper_bgcolor": "white",
         "shapes": [],
         "annotations": [],
     }
+    moments = {at for points in series.values() for at, _value in points}
+    if len(moments) == 1:
+        # One measurement so far: show it in a readable stretch of time, not a fraction of a second.
+        (only,) = moments
+        centre = timezone.localtime(only).replace(tzinfo=None)
+        layout["xaxis"]["range"] = [
+            (centre - datetime.timedelta(days=90)).isoformat(),
+            (centre + datetime.timedelta(days=90)).isoformat(),
+        ]
     if band is not None and (band.low is not None or band.high is not None):
         # An open end reaches a little beyond the data, so the band always has a visible height.
         known = [value for points in series.values() for _at, value in points]

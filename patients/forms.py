@@ -156,7 +156,9 @@ class EncounterForm(StyledForm):
 
     def clean(self):
         cleaned = super().clean()
-        if not any(cleaned.get(name) for name in ("note", "what_matters")) and not self._measurements(cleaned):
+        measurement_errors = any(f"m_{mt.code}" in self.errors for mt in self.catalogue)
+        nothing_written = not any(cleaned.get(name) for name in ("note", "what_matters"))
+        if nothing_written and not measurement_errors and not self._measurements(cleaned):
             raise forms.ValidationError(_("Write a note, what matters to the citizen, or at least one measurement."))
         return cleaned
 

@@ -5,7 +5,8 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
@@ -42,20 +43,20 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
     return Patient.objects.filter(team_id__in=team_ids_of(user))
 
 
-def _deny(user: User, public_id, what: str, action: AccessAction):
-    access_record(
-        actor=user,
-        action=action,
-        what=what,
-        outcome=AccessOutcome.DENIED,
-        patient_public_id=public_id if isinstance(public_id, uuid.UUID) else None,
-    )
-    raise Http404
-
-
-def _authorise(user: User, patient: Patient | None, public_id, *, what: str, action: AccessAction) -> Patient:
+def _authorise(
+    user: User, patient: Patient | None, *, what: str, action: AccessAction, requested_patient_id: uuid.UUID | None
+) -> Patient:
+    """Allows the user through to the citizen, or answers 404. Either way one access-log row is
+    written under the citizen's id (so that the citizen's own log shows refused attempts too)."""
     if patient is None or not user.works_with_citizens or patient.team_id not in team_ids_of(user):
-        _deny(user, public_id, what, action)
+        access_record(
+            actor=user,
+            action=action,
+            what=what,
+            outcome=AccessOutcome.DENIED,
+            patient_public_id=patient.public_id if patient is not None else requested_patient_id,
+        )
+        raise Http404
     access_record(actor=user, action=action, what=what, patient_public_id=patient.public_id)
     return patient
 
@@ -63,12 +64,12 @@ def _authorise(user: User, patient: Patient | None, public_id, *, what: str, act
 def patient_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW) -> Patient:
     """The citizen, if the user has a care relation to them; otherwise 404. Logs either way."""
     patient = Patient.objects.select_related("team", "responsible_professional").filter(public_id=public_id).first()
-    return _authorise(user, patient, public_id, what=what, action=action)
+    return _authorise(user, patient, what=what, action=action, requested_patient_id=public_id)
 
 
 def _child_for(user: User, queryset: QuerySet, public_id: uuid.UUID, *, what: str, action: AccessAction):
     obj = queryset.select_related("patient", "patient__team").filter(public_id=public_id).first()
-    _authorise(user, obj.patient if obj else None, public_id, what=what, action=action)
+    _authorise(user, obj.patient if obj else None, what=what, action=action, requested_patient_id=None)
     return obj
 
 
@@ -123,8 +124,11 @@ def patient_search(user: User, search: PatientSearch) -> QuerySet[Patient]:
         if digits.isdigit():
             patients = patients.filter(cpr__startswith=digits)
         else:
-            for word in term.lower().split():
-                patients = patients.filter(search_name__contains=word)
+            for index, word in enumerate(term.split()):
+                # Lowered by PostgreSQL, like search_name itself, so Æ, Ø and Å match whatever the locale.
+                patients = patients.annotate(**{f"_word{index}": Lower(Value(word))}).filter(
+                    search_name__contains=F(f"_word{index}")
+                )
     if search.team_id:
         patients = patients.filter(team_id=search.team_id)
     if search.programme_id:
@@ -160,26 +164,27 @@ TIMELINE_PAGE = 15
 class Timeline:
     encounters: list[Encounter]
     events: list[tuple[datetime.datetime, str, object]]  # (when, kind, object), newest first
-    next_before: datetime.datetime | None
+    next_after: Encounter | None  # the cursor for the next (older) page, if there is one
 
 
-def patient_timeline(
-    patient: Patient, *, before: datetime.datetime | None = None, limit: int = TIMELINE_PAGE
-) -> Timeline:
+def patient_timeline(patient: Patient, *, after: Encounter | None = None, limit: int = TIMELINE_PAGE) -> Timeline:
     """One page of the patient's history, newest first: encounters with their measurements, actions
     and amendments, merged with measurements made outside encounters, goals, consents and
-    enrolments in the same period. A fixed number of queries whatever the history's length."""
+    enrolments in the same period. Pages are cut after an encounter (keyset on time and id), and a
+    page costs a fixed number of queries whatever the history's length."""
     encounters_qs = patient.encounters.select_related("professional").prefetch_related(
         Prefetch("measurements", queryset=Measurement.objects.select_related("type").order_by("type__display_order")),
         "agreed_actions",
         Prefetch("amendments", queryset=Amendment.objects.select_related("author")),
     )
-    if before is not None:
-        encounters_qs = encounters_qs.filter(started_at__lt=before)
+    if after is not None:
+        encounters_qs = encounters_qs.filter(
+            Q(started_at__lt=after.started_at) | Q(started_at=after.started_at, id__lt=after.id)
+        )
     encounters = list(encounters_qs.order_by("-started_at", "-id")[: limit + 1])
     has_more = len(encounters) > limit
     encounters = encounters[:limit]
-    newest = before
+    newest = after.started_at if after is not None else None
     oldest = encounters[-1].started_at if has_more else None
 
     def in_window(qs, field):
@@ -199,11 +204,12 @@ def patient_timeline(
     def at_midday(day: datetime.date) -> datetime.datetime:
         return datetime.datetime.combine(day, datetime.time(12), tzinfo=tz)
 
+    # Dates of consents and enrolments are the centre's calendar days.
     date_window = {}
     if newest is not None:
-        date_window["lt"] = newest.date()
+        date_window["lt"] = timezone.localdate(newest)
     if oldest is not None:
-        date_window["gte"] = oldest.date()
+        date_window["gte"] = timezone.localdate(oldest)
     for c in patient.consents.all():
         for day, kind in ((c.given_on, "consent_given"), (c.withdrawn_on, "consent_withdrawn")):
             if day and _date_in(day, date_window):
@@ -213,7 +219,7 @@ def patient_timeline(
             if day and _date_in(day, date_window):
                 events.append((at_midday(day), kind, e))
     events.sort(key=lambda item: item[0], reverse=True)
-    return Timeline(encounters=encounters, events=events, next_before=oldest)
+    return Timeline(encounters=encounters, events=events, next_after=encounters[-1] if has_more else None)
 
 
 def _date_in(day: datetime.date, window: dict) -> bool:

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from healthcenter.formatting import number
-from healthcenter.models import Team, User
+from healthcenter.models import AccessAction, Team, User
+from healthcenter.services import access_record
 
 from . import cpr as cpr_rules
 from .models import (
@@ -21,8 +22,12 @@ from .models import (
     AgreedAction,
     Amendment,
     Condition,
+    ConditionKind,
     Consent,
+    ConsentKind,
     Encounter,
+    EncounterKind,
+    EndReason,
     Enrolment,
     Goal,
     GoalStatus,
@@ -31,6 +36,7 @@ from .models import (
     MeasurementSource,
     MeasurementType,
     Patient,
+    PatientStatus,
     Programme,
     Relative,
 )
@@ -45,6 +51,21 @@ def stale_error() -> ValidationError:
         ),
         code="stale",
     )
+
+
+class DuplicateCitizen(ValidationError):
+    """A CPR number that is already registered. Carries the existing citizen's id so that the
+    caller can log the attempt under that citizen (after this transaction has rolled back)."""
+
+    def __init__(self, existing_public_id):
+        super().__init__({"cpr": _("A citizen with this CPR number is already registered. Ask the coordinator.")})
+        self.existing_public_id = existing_public_id
+
+
+def require_choice(value: str, choices, *, field: str) -> None:
+    """Services do not trust a form to have offered only valid choices."""
+    if value not in choices.values:
+        raise ValidationError({field: _("Choose one of the options.")})
 
 
 def _bump_version(model, obj, expected_version: int, **changes) -> None:
@@ -80,7 +101,9 @@ class PatientData:
 def _validate_placement(*, actor: User, team: Team, responsible: User | None) -> None:
     if team.id not in team_ids_of(actor):
         raise ValidationError({"team": _("You can only place citizens in your own teams.")})
-    if responsible is not None and not responsible.teams.filter(id=team.id).exists():
+    if responsible is not None and not (
+        responsible.is_active and responsible.works_with_citizens and responsible.teams.filter(id=team.id).exists()
+    ):
         raise ValidationError(
             {"responsible_professional": _("The responsible professional must be a member of the team.")}
         )
@@ -89,9 +112,11 @@ def _validate_placement(*, actor: User, team: Team, responsible: User | None) ->
 @transaction.atomic
 def patient_create(*, actor: User, data: PatientData) -> Patient:
     facts = cpr_rules.parse_cpr(data.cpr)
+    require_choice(data.status, PatientStatus, field="status")
     _validate_placement(actor=actor, team=data.team, responsible=data.responsible_professional)
-    if Patient.objects.filter(cpr=facts.number).exists():
-        raise ValidationError({"cpr": _("A citizen with this CPR number is already registered.")})
+    existing = Patient.objects.filter(cpr=facts.number).values_list("public_id", flat=True).first()
+    if existing:
+        raise DuplicateCitizen(existing)
     patient = Patient(
         cpr=facts.number,
         birth_date=facts.birth_date,
@@ -114,16 +139,31 @@ def patient_create(*, actor: User, data: PatientData) -> Patient:
             patient.save()
     except IntegrityError:
         # Two registrations of the same CPR at the same moment: the unique index decides.
-        raise ValidationError({"cpr": _("A citizen with this CPR number is already registered.")}) from None
+        raise DuplicateCitizen(Patient.objects.get(cpr=facts.number).public_id) from None
+    access_record(
+        actor=actor, action=AccessAction.CREATE, what="citizen registered", patient_public_id=patient.public_id
+    )
     return patient
 
 
 @transaction.atomic
 def patient_update(*, actor: User, patient: Patient, expected_version: int, data: PatientData) -> Patient:
     facts = cpr_rules.parse_cpr(data.cpr)
+    require_choice(data.status, PatientStatus, field="status")
     _validate_placement(actor=actor, team=data.team, responsible=data.responsible_professional)
-    if Patient.objects.filter(cpr=facts.number).exclude(pk=patient.pk).exists():
-        raise ValidationError({"cpr": _("A citizen with this CPR number is already registered.")})
+    existing = Patient.objects.filter(cpr=facts.number).exclude(pk=patient.pk).values_list("public_id", flat=True)
+    if existing:
+        raise DuplicateCitizen(existing[0])
+    try:
+        with transaction.atomic():
+            _save_patient_changes(patient, expected_version, facts, data)
+    except IntegrityError:
+        # Another citizen got the same CPR number at the same moment: the unique index decides.
+        raise DuplicateCitizen(Patient.objects.get(cpr=facts.number).public_id) from None
+    return patient
+
+
+def _save_patient_changes(patient: Patient, expected_version: int, facts, data: PatientData) -> None:
     _bump_version(
         Patient,
         patient,
@@ -145,7 +185,6 @@ def patient_update(*, actor: User, patient: Patient, expected_version: int, data
         status=data.status,
         updated_at=timezone.now(),
     )
-    return patient
 
 
 # --- encounters and measurements -----------------------------------------------------------------
@@ -203,6 +242,7 @@ def _validate_not_future(moment: datetime.datetime, *, field: str) -> None:
 
 
 def _validate_encounter(data: EncounterData) -> None:
+    require_choice(data.kind, EncounterKind, field="kind")
     _validate_not_future(data.started_at, field="started_at")
     if not 1 <= data.duration_minutes <= 600:
         raise ValidationError({"duration_minutes": _("The duration must be between 1 and 600 minutes.")})
@@ -388,6 +428,12 @@ def goal_update(*, actor: User, goal: Goal, expected_version: int, data: GoalDat
 # --- relatives, consents, conditions, enrolments -------------------------------------------------------
 
 
+def _lock(patient: Patient) -> None:
+    """Serialises writes to one citizen's small records, so that a double click cannot slip two
+    rows past the duplicate checks below."""
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+
+
 @transaction.atomic
 def relative_add(
     *,
@@ -399,6 +445,7 @@ def relative_add(
     is_primary_caregiver: bool,
     may_receive_information: bool,
 ) -> Relative:
+    _lock(patient)
     if (
         may_receive_information
         and not patient.consents.filter(kind="share_relatives", withdrawn_on__isnull=True).exists()
@@ -421,8 +468,10 @@ def relative_add(
 
 @transaction.atomic
 def consent_give(*, actor: User, patient: Patient, kind: str, given_on: datetime.date, given_by: str) -> Consent:
+    _lock(patient)
     if given_on > timezone.localdate():
         raise ValidationError({"given_on": _("The date cannot be in the future.")})
+    require_choice(kind, ConsentKind, field="kind")
     if patient.consents.filter(kind=kind, withdrawn_on__isnull=True).exists():
         raise ValidationError({"kind": _("This consent is already given.")})
     return Consent.objects.create(
@@ -452,6 +501,8 @@ def consent_withdraw(*, actor: User, consent: Consent, withdrawn_on: datetime.da
 def condition_add(
     *, actor: User, patient: Patient, kind: str, icd10: str, diagnosed_on: datetime.date | None
 ) -> Condition:
+    _lock(patient)
+    require_choice(kind, ConditionKind, field="kind")
     if diagnosed_on and diagnosed_on > timezone.localdate():
         raise ValidationError({"diagnosed_on": _("The date cannot be in the future.")})
     if diagnosed_on and diagnosed_on < patient.birth_date:
@@ -467,6 +518,7 @@ def condition_add(
 def enrolment_create(
     *, actor: User, patient: Patient, programme: Programme, referral_received_on: datetime.date, start_on: datetime.date
 ) -> Enrolment:
+    _lock(patient)
     if referral_received_on > timezone.localdate():
         raise ValidationError({"referral_received_on": _("The date cannot be in the future.")})
     if start_on < referral_received_on:
@@ -480,6 +532,7 @@ def enrolment_create(
 
 @transaction.atomic
 def enrolment_end(*, actor: User, enrolment: Enrolment, end_on: datetime.date, end_reason: str) -> Enrolment:
+    require_choice(end_reason, EndReason, field="end_reason")
     locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
     if locked.end_on is not None:
         raise ValidationError(_("This enrolment has already ended."))

@@ -13,7 +13,6 @@ urlpatterns = [
     path("<uuid:public_id>/timeline/", views.patient_timeline_page, name="timeline"),
     path("<uuid:public_id>/history/", views.patient_history_view, name="history"),
     path("<uuid:public_id>/access-log/", views.patient_access_log, name="access_log"),
-    path("<uuid:public_id>/encounters/new/", views.encounter_create, name="encounter_create"),
     path("<uuid:public_id>/goals/new/", views.goal_create, name="goal_create"),
     path("<uuid:public_id>/relatives/new/", views.relative_add, name="relative_add"),
     path("<uuid:public_id>/consents/new/", views.consent_give, name="consent_give"),

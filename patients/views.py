@@ -11,9 +11,9 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from healthcenter.models import AccessAction, AccessOutcome, Role
@@ -32,6 +32,7 @@ SEARCH_SESSION_KEY = "patient_search_term"
 def citizen_work(view: Callable) -> Callable:
     """Only roles with a care relation reach citizens' pages; for everyone else they do not exist."""
 
+    @never_cache  # no citizen's data in the browser's cache on a shared PC
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
@@ -43,7 +44,20 @@ def citizen_work(view: Callable) -> Callable:
     return wrapper
 
 
-def _rejected(request: HttpRequest, patient, what: str) -> None:
+def _log_duplicate(request: HttpRequest, error: ValidationError) -> None:
+    """Trying a CPR number that is already registered tells the user that the person is known here:
+    that probe is logged under the existing citizen, where their own access log shows it."""
+    if isinstance(error, services.DuplicateCitizen):
+        access_record(
+            actor=request.user,
+            action=AccessAction.CREATE,
+            what=gettext_noop("registration with a CPR number already registered"),
+            outcome=AccessOutcome.REJECTED,
+            patient_public_id=error.existing_public_id,
+        )
+
+
+def rejected(request: HttpRequest, patient, what: str) -> None:
     """`what` is an untranslated msgid (gettext_noop): the log stores it, pages translate it."""
     access_record(
         actor=request.user,
@@ -95,14 +109,9 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         try:
             patient = services.patient_create(actor=request.user, data=form.to_data())
         except ValidationError as error:
+            _log_duplicate(request, error)
             apply_errors(form, error)
         else:
-            access_record(
-                actor=request.user,
-                action=AccessAction.CREATE,
-                what=gettext_noop("citizen registered"),
-                patient_public_id=patient.public_id,
-            )
             messages.success(request, _("%(name)s is registered.") % {"name": patient.full_name})
             return redirect("patients:detail", public_id=patient.public_id)
     return render(request, "patients/patient_form.html", {"form": form, "title": _("Register citizen")})
@@ -126,11 +135,12 @@ def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                     data=form.to_data(),
                 )
             except ValidationError as error:
+                _log_duplicate(request, error)
                 apply_errors(form, error)
             else:
                 messages.success(request, _("The citizen's details are saved."))
                 return redirect("patients:detail", public_id=patient.public_id)
-        _rejected(request, patient, gettext_noop("citizen details form"))
+        rejected(request, patient, gettext_noop("citizen details form"))
     return render(
         request, "patients/patient_form.html", {"form": form, "patient": patient, "title": _("Edit citizen details")}
     )
@@ -159,14 +169,19 @@ def patient_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @citizen_work
 @require_GET
 def patient_timeline_page(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    before = parse_datetime(request.GET.get("before", ""))
-    if before is None:
+    """The next page of the timeline, after the encounter named by `after` (htmx)."""
+    try:
+        after = uuid.UUID(request.GET.get("after", ""))
+    except ValueError:
+        raise Http404 from None
+    patient = selectors.patient_for(request.user, public_id, what=gettext_noop("citizen timeline, earlier page"))
+    cursor = patient.encounters.filter(public_id=after).first()
+    if cursor is None:
         raise Http404
-    patient = selectors.patient_for(request.user, public_id, what=f"patient timeline before {before.isoformat()}")
     return render(
         request,
         "patients/_timeline.html",
-        {"patient": patient, "timeline": selectors.patient_timeline(patient, before=before)},
+        {"patient": patient, "timeline": selectors.patient_timeline(patient, after=cursor)},
     )
 
 
@@ -186,30 +201,6 @@ def patient_access_log(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
 
 
 # --- encounters ------------------------------------------------------------------------------------
-
-
-@citizen_work
-@require_http_methods(["GET", "POST"])
-def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    action = AccessAction.CREATE if request.method == "POST" else AccessAction.VIEW
-    patient = selectors.patient_for(request.user, public_id, what=gettext_noop("encounter form"), action=action)
-    catalogue = selectors.catalogue()
-    initial = {"started_at": timezone.localtime().replace(second=0, microsecond=0), "kind": "individual"}
-    form = forms.EncounterForm(request.POST or None, initial=initial, catalogue=catalogue)
-    if request.method == "POST":
-        if form.is_valid():
-            sign = "sign" in request.POST
-            try:
-                services.encounter_create(actor=request.user, patient=patient, data=form.to_data(), sign=sign)
-            except ValidationError as error:
-                apply_errors(form, error)
-            else:
-                messages.success(request, _("The encounter is signed.") if sign else _("The draft is saved."))
-                return redirect("patients:detail", public_id=patient.public_id)
-        _rejected(request, patient, gettext_noop("encounter form"))
-    return render(
-        request, "patients/encounter_form.html", {"form": form, "patient": patient, "title": _("Log encounter")}
-    )
 
 
 @citizen_work
@@ -250,7 +241,7 @@ def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The encounter is signed.") if sign else _("The draft is saved."))
                 return redirect("patients:detail", public_id=patient.public_id)
-        _rejected(request, patient, gettext_noop("encounter draft"))
+        rejected(request, patient, gettext_noop("encounter draft"))
     return render(
         request,
         "patients/encounter_form.html",
@@ -270,7 +261,7 @@ def encounter_sign(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             raise ValidationError(_("The form was incomplete. Reload the page and try again."))
         services.encounter_sign(actor=request.user, encounter=encounter, expected_version=form.cleaned_data["version"])
     except ValidationError as error:
-        _rejected(request, encounter.patient, gettext_noop("sign encounter"))
+        rejected(request, encounter.patient, gettext_noop("sign encounter"))
         for message in error.messages:
             messages.error(request, message)
     else:
@@ -295,7 +286,7 @@ def encounter_amend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The amendment is saved. The original stays visible."))
                 return redirect("patients:detail", public_id=encounter.patient.public_id)
-        _rejected(request, encounter.patient, gettext_noop("encounter amendment"))
+        rejected(request, encounter.patient, gettext_noop("encounter amendment"))
     return render(
         request,
         "patients/encounter_amend.html",
@@ -322,7 +313,7 @@ def goal_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The goal is saved."))
                 return redirect("patients:detail", public_id=patient.public_id)
-        _rejected(request, patient, gettext_noop("goal form"))
+        rejected(request, patient, gettext_noop("goal form"))
     return render(request, "patients/simple_form.html", {"form": form, "patient": patient, "title": _("New goal")})
 
 
@@ -345,7 +336,7 @@ def goal_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The goal is saved."))
                 return redirect("patients:detail", public_id=goal.patient.public_id)
-        _rejected(request, goal.patient, gettext_noop("goal form"))
+        rejected(request, goal.patient, gettext_noop("goal form"))
     return render(
         request, "patients/simple_form.html", {"form": form, "patient": goal.patient, "title": _("Edit goal")}
     )
@@ -374,7 +365,7 @@ def _record_form(
             else:
                 messages.success(request, done)
                 return redirect("patients:detail", public_id=patient.public_id)
-        _rejected(request, patient, what)
+        rejected(request, patient, what)
     return render(request, "patients/simple_form.html", {"form": form, "patient": patient, "title": title})
 
 
@@ -523,17 +514,17 @@ def access_log_export(request: HttpRequest) -> HttpResponse:
             stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
             response["Content-Disposition"] = f'attachment; filename="access-log-{patient.public_id}-{stamp}.csv"'
             writer = csv.writer(response)
-            writer.writerow(["when", "username", "name", "role", "action", "what", "outcome"])
+            writer.writerow([_("When"), _("Username"), _("Name"), _("Role"), _("Action"), _("What"), _("Outcome")])
             for entry in access_log_for_patient(patient_public_id=patient.public_id).iterator(chunk_size=2000):
                 writer.writerow(
                     [
                         timezone.localtime(entry.at).isoformat(),
                         entry.user.username,
                         entry.user.get_full_name(),
-                        entry.role,
-                        entry.action,
-                        entry.what,
-                        entry.outcome,
+                        entry.get_role_display(),
+                        entry.get_action_display(),
+                        _(entry.what),
+                        entry.get_outcome_display(),
                     ]
                 )
             return response

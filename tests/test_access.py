@@ -16,7 +16,7 @@ def patient_pages(patient, encounter):
         reverse("patients:edit", args=[patient.public_id]),
         reverse("patients:history", args=[patient.public_id]),
         reverse("patients:access_log", args=[patient.public_id]),
-        reverse("patients:encounter_create", args=[patient.public_id]),
+        reverse("coordination:encounter_create", args=[patient.public_id]),
         reverse("patients:goal_create", args=[patient.public_id]),
         reverse("patients:relative_add", args=[patient.public_id]),
         reverse("patients:consent_give", args=[patient.public_id]),
@@ -24,7 +24,7 @@ def patient_pages(patient, encounter):
         reverse("patients:enrolment_create", args=[patient.public_id]),
         reverse("patients:measurement_add", args=[patient.public_id]),
         reverse("patients:encounter_amend", args=[encounter.public_id]),
-        reverse("patients:timeline", args=[patient.public_id]) + "?before=2030-01-01T00:00:00%2B00:00",
+        reverse("patients:timeline", args=[patient.public_id]) + f"?after={encounter.public_id}",
     ]
 
 
@@ -50,7 +50,7 @@ class TestPersonas:
         assert denied.count() == len(patient_pages(patient, encounter))
 
     def test_it_rejects_outsider_posting_to_a_patient(self, as_outsider, patient):
-        url = reverse("patients:encounter_create", args=[patient.public_id])
+        url = reverse("coordination:encounter_create", args=[patient.public_id])
         response = as_outsider.post(url, {"kind": "phone", "note": "x"})
         assert response.status_code == 404
         assert not patient.encounters.exists()
@@ -126,8 +126,8 @@ class TestAccessLog:
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/csv")
         lines = response.content.decode().strip().splitlines()
-        assert lines[0] == "when,username,name,role,action,what,outcome"
-        assert any("member" in line and "citizen page" in line for line in lines[1:])
+        assert lines[0] == "Tidspunkt,Brugernavn,Navn,Rolle,Handling,Hvad,Resultat"
+        assert any("member" in line and "borgerens side" in line and "Tilladt" in line for line in lines[1:])
         assert AccessLog.objects.filter(
             user=administrator, action="export", patient_public_id=patient.public_id
         ).exists()
@@ -141,3 +141,24 @@ class TestAccessLog:
         response = client.post(reverse("patients:access_log_export"), {"cpr": "010150-1234"})
         assert response.status_code == 200
         assert response.context["form"].errors["cpr"] == ["Der er ingen borger registreret med dette CPR-nummer."]
+
+
+@pytest.mark.django_db
+class TestProbing:
+    def test_a_refused_encounter_is_logged_under_its_citizen(self, as_outsider, outsider, patient, encounter):
+        as_outsider.get(reverse("patients:encounter_amend", args=[encounter.public_id]))
+        entry = AccessLog.objects.get(user=outsider)
+        assert (entry.patient_public_id, entry.outcome) == (patient.public_id, "denied")
+
+    def test_trying_a_registered_cpr_is_logged_under_that_citizen(self, as_outsider, outsider, other_team, patient):
+        response = as_outsider.post(
+            reverse("patients:create"),
+            {"cpr": patient.cpr, "first_name": "X", "last_name": "Y", "team": other_team.id, "status": "active"},
+        )
+        assert response.context["form"].errors["cpr"]
+        entry = AccessLog.objects.get(user=outsider, patient_public_id=patient.public_id)
+        assert entry.outcome == "rejected"
+
+    def test_patient_pages_are_not_cached_by_the_browser(self, as_member, patient):
+        response = as_member.get(reverse("patients:detail", args=[patient.public_id]))
+        assert "no-store" in response["Cache-Control"]

@@ -34,7 +34,7 @@ def encounter_form(**overrides):
 @pytest.mark.django_db
 class TestLogging:
     def test_it_logs_and_signs_an_encounter_with_measurements_and_actions(self, as_member, member, patient):
-        response = as_member.post(reverse("patients:encounter_create", args=[patient.public_id]), encounter_form())
+        response = as_member.post(reverse("coordination:encounter_create", args=[patient.public_id]), encounter_form())
         assert response.status_code == 302
         encounter = Encounter.objects.get(patient=patient)
         assert encounter.professional == member
@@ -46,7 +46,7 @@ class TestLogging:
         assert all(m.measured_at == encounter.started_at for m in encounter.measurements.all())
 
     def test_the_encounter_shows_on_the_patient_page(self, as_member, patient):
-        as_member.post(reverse("patients:encounter_create", args=[patient.public_id]), encounter_form())
+        as_member.post(reverse("coordination:encounter_create", args=[patient.public_id]), encounter_form())
         page = as_member.get(reverse("patients:detail", args=[patient.public_id]))
         body = page.content.decode()
         assert "At kunne passe mine børnebørn om onsdagen." in body
@@ -55,7 +55,7 @@ class TestLogging:
 
     def test_it_saves_a_draft_without_signing(self, as_member, patient):
         as_member.post(
-            reverse("patients:encounter_create", args=[patient.public_id]), encounter_form(sign=None, draft="1")
+            reverse("coordination:encounter_create", args=[patient.public_id]), encounter_form(sign=None, draft="1")
         )
         assert not Encounter.objects.get(patient=patient).is_signed
 
@@ -65,7 +65,7 @@ class TestLogging:
     )
     def test_it_refuses_an_implausible_measurement_and_saves_nothing(self, as_member, patient, field, value):
         response = as_member.post(
-            reverse("patients:encounter_create", args=[patient.public_id]), encounter_form(**{field: value})
+            reverse("coordination:encounter_create", args=[patient.public_id]), encounter_form(**{field: value})
         )
         assert response.status_code == 200
         assert response.context["form"].errors[field]
@@ -74,21 +74,21 @@ class TestLogging:
 
     def test_the_range_message_names_the_range_in_danish(self, as_member, patient):
         response = as_member.post(
-            reverse("patients:encounter_create", args=[patient.public_id]), encounter_form(m_hba1c="900")
+            reverse("coordination:encounter_create", args=[patient.public_id]), encounter_form(m_hba1c="900")
         )
         assert response.context["form"].errors["m_hba1c"] == ["Skal være mellem 20 og 200 mmol/mol."]
 
     def test_it_refuses_a_future_time(self, as_member, patient):
         future = local(timezone.now() + datetime.timedelta(days=1))
         response = as_member.post(
-            reverse("patients:encounter_create", args=[patient.public_id]), encounter_form(started_at=future)
+            reverse("coordination:encounter_create", args=[patient.public_id]), encounter_form(started_at=future)
         )
         assert response.context["form"].errors["started_at"]
         assert not Encounter.objects.exists()
 
     def test_it_refuses_an_empty_encounter(self, as_member, patient):
         response = as_member.post(
-            reverse("patients:encounter_create", args=[patient.public_id]),
+            reverse("coordination:encounter_create", args=[patient.public_id]),
             encounter_form(what_matters="", note="", m_hba1c="", m_weight="", m_foot_exam="", agreed_actions=""),
         )
         assert response.context["form"].non_field_errors()
@@ -96,13 +96,15 @@ class TestLogging:
 
     def test_a_tampered_kind_is_refused(self, as_member, patient):
         response = as_member.post(
-            reverse("patients:encounter_create", args=[patient.public_id]), encounter_form(kind="teleportation")
+            reverse("coordination:encounter_create", args=[patient.public_id]), encounter_form(kind="teleportation")
         )
         assert response.context["form"].errors["kind"]
         assert not Encounter.objects.exists()
 
     def test_a_rejected_attempt_is_in_the_access_log(self, as_member, member, patient):
-        as_member.post(reverse("patients:encounter_create", args=[patient.public_id]), encounter_form(m_hba1c="900"))
+        as_member.post(
+            reverse("coordination:encounter_create", args=[patient.public_id]), encounter_form(m_hba1c="900")
+        )
         assert AccessLog.objects.filter(user=member, patient_public_id=patient.public_id, outcome="rejected").exists()
 
 

@@ -219,3 +219,19 @@ def test_numbers_are_written_without_exponent_and_with_the_languages_separator()
     with override("en"):
         assert number(Decimal("84.50")) == "84.5"
         assert number(Decimal("200")) == "200"
+
+
+@pytest.mark.django_db
+def test_services_refuse_a_choice_the_form_never_offered(member, patient):
+    from django.core.exceptions import ValidationError
+
+    from patients import services
+
+    with pytest.raises(ValidationError):
+        services.consent_give(
+            actor=member, patient=patient, kind="sell_data", given_on=timezone.localdate(), given_by="x"
+        )
+    with pytest.raises(ValidationError):
+        services.condition_add(actor=member, patient=patient, kind="flu", icd10="", diagnosed_on=None)
+    assert not Consent.objects.exists()
+    assert not Condition.objects.exists()

@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from healthcenter.models import User
-
-from .seed_demo import DEMO_PASSWORD, NAMED_USERS
+from patients.demo import DEMO_PASSWORD, NAMED_USERS
 
 
 class Command(BaseCommand):

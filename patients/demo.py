@@ -6,8 +6,6 @@ import datetime
 import random
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand
-from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
@@ -116,29 +114,6 @@ ACTIONS_DEMENTIA = [
     "Kontakte egen læge om medicingennemgang",
 ]
 RELATIONS = ["datter", "søn", "ægtefælle", "hustru", "mand", "nabo", "niece"]
-
-
-class Command(BaseCommand):
-    help = "Seeds the demo centre (teams, staff, ~500 citizens with two years of history)."
-
-    def add_arguments(self, parser):
-        parser.add_argument("--if-empty", action="store_true", help="Do nothing if citizens already exist.")
-        parser.add_argument("--citizens", type=int, default=500)
-
-    def handle(self, *args, if_empty: bool, citizens: int, **options):
-        if if_empty and Patient.objects.exists():
-            self.stdout.write("Demo data already present; not seeding again.")
-            return
-        started = timezone.now()
-        with transaction.atomic():
-            Seeder(citizens=citizens).run()
-        seconds = (timezone.now() - started).total_seconds()
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Seeded {Patient.objects.count()} citizens, {Encounter.objects.count()} encounters, "
-                f"{Measurement.objects.count()} measurements in {seconds:.0f} s."
-            )
-        )
 
 
 class Seeder:

@@ -1,0 +1,296 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from healthcenter.models import Team
+from patients.models import AgreedAction, Enrolment, Patient, Programme
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_STATUSES = [TaskStatus.OPEN, TaskStatus.IN_PROGRESS]
+
+
+class TaskPriority(models.IntegerChoices):
+    LOW = 1, _("Low")
+    NORMAL = 2, _("Normal")
+    HIGH = 3, _("High")
+    URGENT = 4, _("Urgent")
+
+
+class TaskOrigin(models.TextChoices):
+    AGREED_ACTION = "agreed_action", _("Agreed at an encounter")
+    REFERRAL = "referral", _("Referral")
+    RULE = "rule", _("Care-gap rule")
+    PROGRAMME = "programme", _("Programme plan")
+    MANUAL = "manual", _("By hand")
+
+
+class Task(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks", verbose_name=_("citizen")
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("team"))
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_tasks",
+        verbose_name=_("assignee"),
+    )
+    due_on = models.DateField(_("due"))
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=TaskPriority.choices, default=TaskPriority.NORMAL
+    )
+    status = models.CharField(_("status"), max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    origin = models.CharField(_("origin"), max_length=15, choices=TaskOrigin.choices, default=TaskOrigin.MANUAL)
+    agreed_action = models.OneToOneField(
+        AgreedAction,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="task",
+        verbose_name=_("agreed action"),
+    )
+    referral = models.ForeignKey(
+        "Referral", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks", verbose_name=_("referral")
+    )
+    recurrence_months = models.PositiveSmallIntegerField(
+        _("repeat every (months)"), null=True, blank=True, help_text=_("Leave empty for a one-off task")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [
+            # "My tasks": a professional's open tasks by due date.
+            models.Index(fields=["assignee", "status", "due_on"], name="task_assignee_status_due"),
+            # The team board and the overdue count: a team's tasks by status and due date.
+            models.Index(fields=["team", "status", "due_on"], name="task_team_status_due"),
+            # Open tasks about one citizen, on the patient page and the briefing.
+            models.Index(fields=["patient", "status"], name="task_patient_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="done", completed_at__isnull=False)
+                | (~Q(status="done") & Q(completed_at__isnull=True)),
+                name="task_completed_when_done",
+            ),
+            models.CheckConstraint(
+                condition=~Q(origin="agreed_action") | Q(agreed_action__isnull=False),
+                name="task_from_action_has_action",
+            ),
+            models.CheckConstraint(
+                condition=Q(recurrence_months__isnull=True) | Q(recurrence_months__gte=1, recurrence_months__lte=24),
+                name="task_recurrence_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class TaskTransition(models.Model):
+    """Every change of a task's status or assignee: who, when, from, to. Time in state and
+    hand-offs are measured from these rows."""
+
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="transitions")
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_status = models.CharField(max_length=12, choices=TaskStatus.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=TaskStatus.choices)
+    from_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            # A task's history on its page, in time order.
+            models.Index(fields=["task", "at"], name="transition_task_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.from_status} -> {self.to_status}"
+
+
+class TaskComment(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("comment"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class ReferralSource(models.TextChoices):
+    GP = "gp", _("General practitioner")
+    HOSPITAL = "hospital", _("Hospital")
+    SELF = "self", _("The citizen")
+    RELATIVE = "relative", _("A relative")
+
+
+class ReferralStatus(models.TextChoices):
+    RECEIVED = "received", _("Awaiting triage")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+
+
+class Referral(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals", verbose_name=_("citizen"))
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="referrals", verbose_name=_("team"))
+    source = models.CharField(_("from"), max_length=10, choices=ReferralSource.choices)
+    reason = models.TextField(_("reason"))
+    received_on = models.DateField(_("received"))
+    attachments = models.TextField(
+        _("attachments"), blank=True, help_text=_("Text of letters or notes that came with it")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReferralStatus.choices, default=ReferralStatus.RECEIVED
+    )
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("programme")
+    )
+    enrolment = models.OneToOneField(
+        Enrolment, on_delete=models.PROTECT, null=True, blank=True, related_name="referral", verbose_name=_("enrolment")
+    )
+    decline_reason = models.TextField(_("reason for declining"), blank=True)
+    triaged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        indexes = [
+            # The coordinator's triage list: a team's referrals awaiting a decision, oldest first.
+            models.Index(fields=["team", "status", "received_on"], name="referral_team_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="accepted") | Q(enrolment__isnull=False), name="accepted_referral_has_enrolment"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="declined") | ~Q(decline_reason=""), name="declined_referral_has_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_source_display()} {self.received_on}"
+
+
+class HandoverNote(models.Model):
+    """A short message between professionals about a citizen; part of the record."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="handovers")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("message"), max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("handover note")
+        verbose_name_plural = _("handover notes")
+        indexes = [
+            # The patient page: a citizen's latest handover notes.
+            models.Index(fields=["patient", "-created_at"], name="handover_patient_time"),
+        ]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class HandoverAcknowledgement(models.Model):
+    note = models.ForeignKey(HandoverNote, on_delete=models.PROTECT, related_name="acknowledgements")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["note", "user"], name="acknowledged_once")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.note_id}"
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNED = "assigned", _("Assigned to you")
+    COMMENT = "comment", _("Comment on your task")
+    HANDOVER = "handover", _("Handover note on your citizen")
+
+
+class Notification(models.Model):
+    """What is new for one professional since they last looked."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=10, choices=NotificationKind.choices)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    handover = models.ForeignKey(HandoverNote, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The unread badge: a user's unseen notifications.
+            models.Index(fields=["user", "seen_at", "-created_at"], name="notification_user_unseen"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(task__isnull=False) | Q(handover__isnull=False), name="notification_has_subject"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for {self.user_id}"
+
+
+class ProgrammeTask(models.Model):
+    """Reference data: the tasks a programme plans for each citizen who is accepted into it
+    (e.g. a follow-up call every 3 months)."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="planned_tasks")
+    title_da = models.CharField(_("title (Danish)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    days_after_start = models.PositiveSmallIntegerField(_("due days after start"))
+    recurrence_months = models.PositiveSmallIntegerField(_("repeat every (months)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["programme", "days_after_start"]
+        verbose_name = _("planned programme task")
+        verbose_name_plural = _("planned programme tasks")
+
+    def __str__(self):
+        return self.title_da

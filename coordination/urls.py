@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import views
+
+app_name = "coordination"
+
+urlpatterns = [
+    path("patients/<uuid:public_id>/encounters/new/", views.encounter_create, name="encounter_create"),
+    path("patients/<uuid:public_id>/coordination/", views.patient_panel, name="patient_panel"),
+    path("tasks/", views.my_tasks, name="my_tasks"),
+    path("tasks/board/", views.team_board, name="board"),
+    path("tasks/workload/", views.workload, name="workload"),
+    path("tasks/new/", views.task_create, name="task_create"),
+    path("tasks/<uuid:public_id>/", views.task_detail, name="task"),
+    path("tasks/<uuid:public_id>/status/", views.task_status, name="task_status"),
+    path("tasks/<uuid:public_id>/assign/", views.task_assign, name="task_assign"),
+    path("tasks/<uuid:public_id>/comments/", views.task_comment, name="task_comment"),
+    path("referrals/", views.referral_list, name="referrals"),
+    path("referrals/new/", views.referral_create, name="referral_create"),
+    path("referrals/<uuid:public_id>/", views.referral_detail, name="referral"),
+    path("handovers/<uuid:public_id>/acknowledge/", views.handover_acknowledge, name="handover_acknowledge"),
+    path("news/", views.news, name="news"),
+    path("news/badge/", views.news_badge, name="news_badge"),
+]

@@ -1,0 +1,371 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from coordination.models import HandoverNote, Notification, Referral, Task, TaskTransition
+from coordination.services import add_months
+from healthcenter.models import AccessLog
+from patients.models import Enrolment, Patient, Programme
+
+from .conftest import client_for
+from .factories import PatientFactory, UserFactory, valid_cpr
+from .test_encounters import encounter_form
+
+
+def day(offset: int) -> str:
+    return (timezone.localdate() + datetime.timedelta(days=offset)).isoformat()
+
+
+def make_task(client, team, **overrides):
+    data = {"title": "Ring til borger", "team": team.id, "due_on": day(3), "priority": 2}
+    data.update(overrides)
+    return client.post(reverse("coordination:task_create"), data)
+
+
+@pytest.mark.django_db
+class TestTasksFromEncounters:
+    def test_agreed_actions_become_tasks_for_a_colleague_in_one_step(
+        self, as_member, as_colleague, member, colleague, patient
+    ):
+        response = as_member.post(
+            reverse("coordination:encounter_create", args=[patient.public_id]),
+            encounter_form(make_tasks="on", task_assignee=colleague.id, task_due_on=day(14)),
+        )
+        assert response.status_code == 302
+        tasks = Task.objects.order_by("title")
+        assert [t.title for t in tasks] == ["Gåtur hver dag", "Ringe om 4 uger"]
+        assert all(t.assignee == colleague and t.patient == patient and t.origin == "agreed_action" for t in tasks)
+        assert all(t.agreed_action.encounter.patient == patient for t in tasks)
+        assert Notification.objects.filter(user=colleague, kind="assigned").count() == 2
+        badge = as_colleague.get(reverse("coordination:news_badge")).content.decode()
+        assert ">2<" in badge
+
+    def test_a_task_for_someone_outside_the_team_rolls_back_the_whole_encounter(self, as_member, outsider, patient):
+        response = as_member.post(
+            reverse("coordination:encounter_create", args=[patient.public_id]),
+            encounter_form(make_tasks="on", task_assignee=outsider.id, task_due_on=day(14)),
+        )
+        assert response.status_code == 200
+        assert response.context["form"].errors["task_assignee"]
+        assert not Task.objects.exists()
+        assert not patient.encounters.exists()
+
+    def test_without_the_box_ticked_no_task_is_made(self, as_member, patient):
+        as_member.post(reverse("coordination:encounter_create", args=[patient.public_id]), encounter_form())
+        assert patient.encounters.exists()
+        assert not Task.objects.exists()
+
+
+@pytest.mark.django_db
+class TestTaskRules:
+    def test_a_due_date_in_the_past_is_refused(self, as_member, team):
+        response = make_task(as_member, team, due_on=day(-1))
+        assert response.context["form"].errors["due_on"]
+        assert not Task.objects.exists()
+
+    def test_an_unknown_assignee_is_refused(self, as_member, team):
+        response = make_task(as_member, team, assignee=999999)
+        assert response.context["form"].errors["assignee"]
+
+    def test_a_task_cannot_be_assigned_outside_its_team(self, as_member, team, outsider):
+        make_task(as_member, team)
+        task = Task.objects.get()
+        as_member.post(
+            reverse("coordination:task_assign", args=[task.public_id]), {"assignee": outsider.id, "version": 1}
+        )
+        task.refresh_from_db()
+        assert task.assignee is None
+
+    def test_closing_a_task_twice_says_so(self, as_member, team):
+        make_task(as_member, team)
+        task = Task.objects.get()
+        url = reverse("coordination:task_status", args=[task.public_id])
+        as_member.post(url, {"status": "done", "version": 1})
+        response = as_member.post(url, {"status": "done", "version": 2}, follow=True)
+        assert "allerede afsluttet" in response.content.decode()
+        assert TaskTransition.objects.filter(task=task, to_status="done").count() == 1
+
+    def test_the_second_of_two_concurrent_changes_is_refused(self, as_member, as_colleague, colleague, team):
+        make_task(as_member, team)
+        task = Task.objects.get()
+        as_member.post(reverse("coordination:task_status", args=[task.public_id]), {"status": "done", "version": 1})
+        response = as_colleague.post(
+            reverse("coordination:task_assign", args=[task.public_id]),
+            {"assignee": colleague.id, "version": 1},
+            follow=True,
+        )
+        task.refresh_from_db()
+        assert (task.status, task.assignee) == ("done", None)
+        assert response.context["messages"]
+
+    def test_every_change_is_kept_with_who_and_when(self, as_member, member, colleague, team):
+        make_task(as_member, team)
+        task = Task.objects.get()
+        as_member.post(
+            reverse("coordination:task_assign", args=[task.public_id]), {"assignee": colleague.id, "version": 1}
+        )
+        as_member.post(
+            reverse("coordination:task_status", args=[task.public_id]), {"status": "in_progress", "version": 2}
+        )
+        moves = list(task.transitions.values_list("from_status", "to_status", "to_assignee", "by"))
+        assert moves == [
+            ("", "open", None, member.id),
+            ("open", "open", colleague.id, member.id),
+            ("open", "in_progress", colleague.id, member.id),
+        ]
+
+    def test_a_recurring_task_opens_its_next_occurrence_when_done(self, as_member, team):
+        make_task(as_member, team, recurrence_months=3, due_on=day(0))
+        task = Task.objects.get()
+        as_member.post(reverse("coordination:task_status", args=[task.public_id]), {"status": "done", "version": 1})
+        follow_up = Task.objects.exclude(pk=task.pk).get()
+        assert follow_up.due_on == add_months(task.due_on, 3)
+        assert (follow_up.status, follow_up.recurrence_months) == ("open", 3)
+
+    def test_months_are_added_on_the_calendar(self):
+        assert add_months(datetime.date(2026, 1, 31), 1) == datetime.date(2026, 2, 28)
+        assert add_months(datetime.date(2026, 11, 15), 3) == datetime.date(2027, 2, 15)
+
+
+@pytest.mark.django_db
+class TestTaskAccess:
+    def test_outsiders_get_404_on_a_task(self, as_member, as_outsider, team):
+        make_task(as_member, team)
+        task = Task.objects.get()
+        assert as_outsider.get(reverse("coordination:task", args=[task.public_id])).status_code == 404
+        response = as_outsider.post(
+            reverse("coordination:task_status", args=[task.public_id]), {"status": "done", "version": 1}
+        )
+        assert response.status_code == 404
+        task.refresh_from_db()
+        assert task.status == "open"
+
+    def test_reading_a_task_about_a_citizen_is_in_the_access_log(self, as_member, as_colleague, colleague, patient):
+        as_member.post(
+            reverse("coordination:task_create") + f"?citizen={patient.public_id}",
+            {"title": "Ring", "team": patient.team_id, "due_on": day(2), "priority": 2},
+        )
+        task = Task.objects.get()
+        assert task.patient == patient
+        as_colleague.get(reverse("coordination:task", args=[task.public_id]))
+        assert AccessLog.objects.filter(user=colleague, patient_public_id=patient.public_id).exists()
+
+    def test_a_comment_tells_the_assignee(self, as_member, as_colleague, colleague, member, team):
+        make_task(as_member, team, assignee=colleague.id)
+        task = Task.objects.get()
+        as_member.post(reverse("coordination:task_comment", args=[task.public_id]), {"text": "Husk bogen"})
+        assert Notification.objects.filter(user=colleague, kind="comment").exists()
+        news = as_colleague.get(reverse("coordination:news"))
+        assert len(news.context["items"]) == 2
+        as_colleague.post(reverse("coordination:news"))
+        assert not Notification.objects.filter(user=colleague, seen_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+class TestBoards:
+    def test_my_tasks_sorts_by_when_they_are_due(self, as_member, member, team):
+        for offset in (0, 3, 30):
+            make_task(as_member, team, assignee=member.id, due_on=day(offset), title=f"T{offset}")
+        overdue = Task.objects.create(
+            title="Gammel",
+            team=team,
+            assignee=member,
+            due_on=timezone.localdate() - datetime.timedelta(days=2),
+            created_by=member,
+        )
+        tasks = as_member.get(reverse("coordination:my_tasks")).context["tasks"]
+        assert [t.title for t in tasks.overdue] == [overdue.title]
+        assert [t.title for t in tasks.today] == ["T0"]
+        assert [t.title for t in tasks.this_week] == ["T3"]
+        assert [t.title for t in tasks.later] == ["T30"]
+
+    @pytest.mark.parametrize("url_name", ["coordination:my_tasks", "coordination:board", "coordination:workload"])
+    def test_the_pages_have_a_budget_that_does_not_grow_with_tasks(
+        self, as_member, member, team, url_name, django_assert_max_num_queries
+    ):
+        def add(count):
+            for i in range(count):
+                patient = PatientFactory(team=team)
+                Task.objects.create(
+                    title=f"T{i}",
+                    team=team,
+                    patient=patient,
+                    assignee=member,
+                    created_by=member,
+                    due_on=timezone.localdate() + datetime.timedelta(days=i % 9 - 3),
+                )
+
+        add(5)
+        with django_assert_max_num_queries(12) as small:
+            as_member.get(reverse(url_name))
+        add(60)
+        with django_assert_max_num_queries(len(small)):
+            as_member.get(reverse(url_name))
+
+    def test_the_workload_counts_open_and_overdue_tasks_and_caseload(self, as_member, member, colleague, team):
+        PatientFactory.create_batch(3, team=team, responsible_professional=colleague)
+        Task.objects.create(title="a", team=team, assignee=colleague, created_by=member, due_on=timezone.localdate())
+        Task.objects.create(
+            title="b",
+            team=team,
+            assignee=colleague,
+            created_by=member,
+            due_on=timezone.localdate() - datetime.timedelta(days=1),
+        )
+        (team_row,) = as_member.get(reverse("coordination:workload")).context["rows"]
+        by_member = {row.member: row for row in team_row[1]}
+        row = by_member[colleague]
+        assert (row.open_tasks, row.overdue_tasks, row.caseload) == (2, 1, 3)
+
+    def test_the_board_filters_by_citizen(self, as_member, member, team, patient):
+        other = PatientFactory(team=team)
+        for p in (patient, other):
+            Task.objects.create(title=p.last_name, team=team, patient=p, created_by=member, due_on=timezone.localdate())
+        columns = {
+            status: tasks
+            for status, _label, tasks in as_member.get(
+                reverse("coordination:board"), {"citizen": patient.public_id}
+            ).context["columns"]
+        }
+        assert [t.patient for t in columns["open"]] == [patient]
+
+
+@pytest.mark.django_db
+class TestReferrals:
+    @pytest.fixture
+    def as_coordinator(self, coordinator):
+        return client_for(coordinator)
+
+    def referral(self, team, **overrides):
+        data = {
+            "cpr": valid_cpr(),
+            "first_name": "Ny",
+            "last_name": "Borger",
+            "team": team.id,
+            "source": "gp",
+            "received_on": day(-3),
+            "reason": "Nydiagnosticeret type 2-diabetes",
+        }
+        data.update(overrides)
+        return data
+
+    def test_a_referral_for_a_new_citizen_registers_the_citizen(self, as_coordinator, team):
+        data = self.referral(team)
+        response = as_coordinator.post(reverse("coordination:referral_create"), data)
+        assert response.status_code == 302
+        patient = Patient.objects.get(cpr=data["cpr"])
+        assert Referral.objects.get().patient == patient
+
+    def test_a_referral_for_a_known_citizen_creates_no_duplicate(self, as_coordinator, team, patient):
+        as_coordinator.post(reverse("coordination:referral_create"), self.referral(team, cpr=patient.cpr_formatted))
+        assert Patient.objects.count() == 1
+        assert Referral.objects.get().patient == patient
+
+    def test_an_invalid_cpr_is_refused(self, as_coordinator, team):
+        response = as_coordinator.post(reverse("coordination:referral_create"), self.referral(team, cpr="311399-1234"))
+        assert response.context["form"].errors["cpr"]
+        assert not Referral.objects.exists()
+
+    def test_accepting_enrols_and_creates_a_first_contact_task(self, as_coordinator, coordinator, member, team):
+        as_coordinator.post(reverse("coordination:referral_create"), self.referral(team))
+        referral = Referral.objects.get()
+        programme = Programme.objects.get(code="diabetes-follow-up")
+        response = as_coordinator.post(
+            reverse("coordination:referral", args=[referral.public_id]),
+            {"accept": "1", "programme": programme.id, "start_on": day(0), "assignee": member.id},
+        )
+        assert response.status_code == 302
+        referral.refresh_from_db()
+        enrolment = Enrolment.objects.get()
+        assert (referral.status, referral.enrolment, enrolment.programme) == ("accepted", enrolment, programme)
+        assert enrolment.referral_received_on == referral.received_on
+        first = Task.objects.get(origin="referral")
+        assert (first.assignee, first.referral, first.patient) == (member, referral, referral.patient)
+        planned = Task.objects.get(origin="programme")
+        assert planned.recurrence_months == 3
+
+    def test_declining_needs_a_reason_and_triage_happens_once(self, as_coordinator, team):
+        as_coordinator.post(reverse("coordination:referral_create"), self.referral(team))
+        referral = Referral.objects.get()
+        url = reverse("coordination:referral", args=[referral.public_id])
+        response = as_coordinator.post(url, {"decline": "1", "reason": ""})
+        assert response.context["decline"].errors["reason"]
+        as_coordinator.post(url, {"decline": "1", "reason": "Hører under hospitalet"})
+        programme = Programme.objects.first()
+        response = as_coordinator.post(url, {"accept": "1", "programme": programme.id, "start_on": day(0)})
+        assert response.status_code == 200
+        referral.refresh_from_db()
+        assert referral.status == "declined"
+        assert not Enrolment.objects.exists()
+
+    def test_professionals_cannot_triage(self, as_member, member, coordinator, team, patient):
+        referral = Referral.objects.create(
+            patient=patient,
+            team=team,
+            source="gp",
+            reason="x",
+            received_on=timezone.localdate(),
+            created_by=coordinator,
+        )
+        response = as_member.post(
+            reverse("coordination:referral", args=[referral.public_id]), {"decline": "1", "reason": "nej"}
+        )
+        assert response.status_code == 404
+
+    def test_the_list_shows_the_days_to_the_first_encounter(self, as_coordinator, coordinator, member, patient, team):
+        from .factories import EncounterFactory
+
+        Referral.objects.create(
+            patient=patient,
+            team=team,
+            source="gp",
+            reason="x",
+            received_on=timezone.localdate() - datetime.timedelta(days=10),
+            created_by=coordinator,
+        )
+        EncounterFactory(patient=patient, professional=member, started_at=timezone.now() - datetime.timedelta(days=4))
+        (referral,) = as_coordinator.get(reverse("coordination:referrals")).context["referrals"]
+        assert referral.waiting_days == 6
+
+
+@pytest.mark.django_db
+class TestHandovers:
+    def test_a_handover_note_reaches_the_responsible_professional(self, as_colleague, member, patient):
+        as_colleague.post(
+            reverse("coordination:patient_panel", args=[patient.public_id]),
+            {"text": "Datteren ringede"},
+            headers={"HX-Request": "true"},
+        )
+        note = HandoverNote.objects.get()
+        assert note.patient == patient
+        assert Notification.objects.filter(user=member, kind="handover", handover=note).exists()
+
+    def test_the_reader_acknowledges_it(self, as_colleague, as_member, member, patient):
+        as_colleague.post(reverse("coordination:patient_panel", args=[patient.public_id]), {"text": "Ring tilbage"})
+        note = HandoverNote.objects.get()
+        panel = as_member.post(
+            reverse("coordination:handover_acknowledge", args=[note.public_id]), headers={"HX-Request": "true"}
+        )
+        assert panel.context["handovers"][0].acknowledged
+        assert not Notification.objects.filter(user=member, seen_at__isnull=True).exists()
+
+    def test_outsiders_cannot_read_or_post_handovers(self, as_outsider, patient):
+        url = reverse("coordination:patient_panel", args=[patient.public_id])
+        assert as_outsider.get(url).status_code == 404
+        assert as_outsider.post(url, {"text": "hej"}).status_code == 404
+        assert not HandoverNote.objects.exists()
+
+    def test_an_empty_note_is_refused(self, as_member, patient):
+        response = as_member.post(reverse("coordination:patient_panel", args=[patient.public_id]), {"text": " "})
+        assert response.context["form"].errors["text"]
+        assert not HandoverNote.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_coordinator_of_another_team_cannot_assign_into_this_team(other_team, team, member):
+    other_coordinator = UserFactory(role="coordinator", teams=[other_team])
+    response = make_task(client_for(other_coordinator), team, assignee=member.id)
+    assert response.status_code == 200
+    assert not Task.objects.exists()
