@@ -14,7 +14,16 @@ from healthcenter.services import access_record
 from patients.models import Encounter, Patient, PatientStatus
 from patients.selectors import team_ids_of
 
-from .models import OPEN_STATUSES, HandoverAcknowledgement, HandoverNote, Notification, Referral, Task, TaskStatus
+from .models import (
+    OPEN_STATUSES,
+    HandoverAcknowledgement,
+    HandoverNote,
+    Notification,
+    Referral,
+    ReferralStatus,
+    Task,
+    TaskStatus,
+)
 
 
 def _deny(user: User, public_id, what: str):
@@ -188,7 +197,7 @@ def unread_count(user: User) -> int:
 
 
 def referrals_for_triage(user: User) -> QuerySet[Referral]:
-    """The user's teams' referrals, those awaiting triage first, each with its first encounter on or
+    """The user's teams' referrals, each with its first encounter on or
     after the day it was received (where the waiting time ends)."""
     first_encounter = (
         Encounter.objects.filter(patient=OuterRef("patient"), started_at__date__gte=OuterRef("received_on"))
@@ -199,8 +208,17 @@ def referrals_for_triage(user: User) -> QuerySet[Referral]:
         Referral.objects.filter(team_id__in=team_ids_of(user))
         .select_related("patient", "team", "programme", "triaged_by")
         .annotate(first_encounter_at=Subquery(first_encounter))
-        .order_by("status", "received_on", "id")
     )
+
+
+def referrals_awaiting(user: User) -> QuerySet[Referral]:
+    """Waiting for triage, the longest-waiting first."""
+    return referrals_for_triage(user).filter(status=ReferralStatus.RECEIVED).order_by("received_on", "id")
+
+
+def referrals_triaged(user: User) -> QuerySet[Referral]:
+    """Already decided, the most recently received first."""
+    return referrals_for_triage(user).exclude(status=ReferralStatus.RECEIVED).order_by("-received_on", "-id")
 
 
 def patient_handovers(user: User, patient: Patient, *, limit: int = 10) -> list[HandoverNote]:

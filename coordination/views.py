@@ -248,11 +248,12 @@ def _coordinator(view):
 @citizen_work
 @require_GET
 def referral_list(request: HttpRequest) -> HttpResponse:
-    referrals = list(selectors.referrals_for_triage(request.user)[:200])
-    for referral in referrals:
+    awaiting = list(selectors.referrals_awaiting(request.user)[:200])
+    triaged = list(selectors.referrals_triaged(request.user)[:100])
+    for referral in awaiting + triaged:
         if referral.first_encounter_at:
             referral.waiting_days = (timezone.localdate(referral.first_encounter_at) - referral.received_on).days
-    return render(request, "coordination/referral_list.html", {"referrals": referrals})
+    return render(request, "coordination/referral_list.html", {"awaiting": awaiting, "triaged": triaged})
 
 
 @citizen_work

@@ -202,7 +202,7 @@ class Seeder:
             postal_code=self.fake.postcode(),
             city=self.fake.city(),
             phone=self.fake.phone_number(),
-            gp_name=f"Læge {self.fake.first_name()} {self.fake.last_name()}",
+            gp_name=f"{self.fake.first_name()} {self.fake.last_name()}",
             gp_phone=self.fake.phone_number(),
             status=status,
             team=team,

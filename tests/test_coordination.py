@@ -326,7 +326,7 @@ class TestReferrals:
             created_by=coordinator,
         )
         EncounterFactory(patient=patient, professional=member, started_at=timezone.now() - datetime.timedelta(days=4))
-        (referral,) = as_coordinator.get(reverse("coordination:referrals")).context["referrals"]
+        (referral,) = as_coordinator.get(reverse("coordination:referrals")).context["awaiting"]
         assert referral.waiting_days == 6
 
 
