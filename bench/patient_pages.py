@@ -75,7 +75,15 @@ def main() -> None:
     measure("search by name (htmx)", search(busiest.last_name[:4].lower()))
     measure("search by CPR prefix (htmx)", search(busiest.cpr[:6]))
     measure("patient page (busiest citizen)", lambda: client.get(reverse("patients:detail", args=[busiest.public_id])))
-    measure("encounter form", lambda: client.get(reverse("patients:encounter_create", args=[busiest.public_id])))
+    measure("encounter form", lambda: client.get(reverse("coordination:encounter_create", args=[busiest.public_id])))
+    measure(
+        "coordination panel on the patient page",
+        lambda: client.get(
+            reverse("coordination:patient_panel", args=[busiest.public_id]), headers={"HX-Request": "true"}
+        ),
+    )
+    measure("my tasks", lambda: client.get(reverse("coordination:my_tasks")))
+    measure("team board", lambda: client.get(reverse("coordination:board")))
 
 
 if __name__ == "__main__":
