@@ -10,7 +10,7 @@ from patients.cpr import parse_cpr
 from patients.forms import DateInput, EncounterForm
 from patients.models import Programme
 
-from .models import ReferralSource, TaskPriority, TaskStatus
+from .models import CareGapRule, ReferralSource, TaskPriority, TaskStatus
 
 
 def team_members(teams) -> forms.ModelChoiceField:
@@ -153,4 +153,18 @@ class HandoverForm(StyledForm):
         label=_("Handover note"),
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("e.g. Daughter called, worried about the evenings")}),
+    )
+
+
+class WorklistFilterForm(StyledForm):
+    scope = forms.ChoiceField(
+        label=_("Citizens"),
+        choices=[("mine", _("I am responsible for")), ("team", _("My teams"))],
+        required=False,
+    )
+    programme = forms.ModelChoiceField(
+        label=_("Programme"), queryset=Programme.objects.all(), required=False, empty_label=_("All")
+    )
+    gap = forms.ModelChoiceField(
+        label=_("Care gap"), queryset=CareGapRule.objects.filter(is_active=True), required=False, empty_label=_("All")
     )

@@ -70,8 +70,9 @@ class Task(models.Model):
     recurrence_months = models.PositiveSmallIntegerField(
         _("repeat every (months)"), null=True, blank=True, help_text=_("Leave empty for a one-off task")
     )
+    # Empty for tasks the care-gap rules opened.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("created by")
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
@@ -118,7 +119,8 @@ class TaskTransition(models.Model):
 
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="transitions")
     at = models.DateTimeField(auto_now_add=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty when the care-gap rules closed the task themselves.
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     from_status = models.CharField(max_length=12, choices=TaskStatus.choices, blank=True)
     to_status = models.CharField(max_length=12, choices=TaskStatus.choices)
     from_assignee = models.ForeignKey(
@@ -294,3 +296,78 @@ class ProgrammeTask(models.Model):
 
     def __str__(self):
         return self.title_da
+
+
+class CareGapCheck(models.TextChoices):
+    MEASUREMENT_DUE = "measurement_due", _("Measurement older than the interval, or never made")
+    CAREGIVER_CONTACT_DUE = "caregiver_due", _("No contact with the primary caregiver within the interval")
+    ENCOUNTER_DUE = "encounter_due", _("No encounter within the interval during an active enrolment")
+    RISING = "rising", _("Rising by the threshold or more across the last two measurements")
+    FALLING = "falling", _("Falling by the threshold or more across the last two measurements")
+
+
+class CareGapRule(models.Model):
+    """A care-gap rule as data. The same rules drive the worklist, the tasks the job opens and the
+    indicators that count them, so the professional's list and the manager's figures agree."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_da = models.CharField(_("name (Danish)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    condition_group = models.CharField(_("target group"), max_length=10, blank=True, help_text=_("Empty: everyone"))
+    check_kind = models.CharField(_("check"), max_length=20, choices=CareGapCheck.choices)
+    measurement_code = models.SlugField(_("measurement"), max_length=30, blank=True)
+    interval_months = models.PositiveSmallIntegerField(_("interval (months)"), null=True, blank=True)
+    interval_weeks = models.PositiveSmallIntegerField(_("interval (weeks)"), null=True, blank=True)
+    threshold = models.DecimalField(_("threshold"), max_digits=6, decimal_places=2, null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("care-gap rule")
+        verbose_name_plural = _("care-gap rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(check_kind__in=["measurement_due", "caregiver_due", "encounter_due"])
+                | Q(interval_months__isnull=False)
+                | Q(interval_weeks__isnull=False),
+                name="gap_rule_due_has_interval",
+            ),
+            models.CheckConstraint(
+                condition=~Q(check_kind__in=["rising", "falling"]) | Q(threshold__isnull=False),
+                name="gap_rule_trend_has_threshold",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        from django.utils import translation
+
+        return self.name_en if translation.get_language() == "en" else self.name_da
+
+
+class CareGap(models.Model):
+    """One citizen failing one rule, from when the job saw it until the gap was filled."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="care_gaps")
+    rule = models.ForeignKey(CareGapRule, on_delete=models.PROTECT, related_name="gaps")
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    task = models.OneToOneField(Task, on_delete=models.PROTECT, null=True, blank=True, related_name="care_gap")
+
+    class Meta:
+        indexes = [
+            # The worklist and the briefing: a citizen's open gaps.
+            models.Index(fields=["patient", "closed_at"], name="caregap_patient_open"),
+        ]
+        constraints = [
+            # Running the job twice opens nothing twice.
+            models.UniqueConstraint(
+                fields=["patient", "rule"], condition=Q(closed_at__isnull=True), name="one_open_gap_per_rule"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.rule.code} {self.patient_id}"

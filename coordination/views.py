@@ -3,6 +3,7 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,12 +13,16 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from healthcenter.models import AccessAction, Role
+from healthcenter.services import access_record
 from healthcenter.views_helpers import apply_errors
 from patients import selectors as patient_selectors
 from patients import services as patient_services
+from patients.models import Patient
 from patients.views import citizen_work, rejected
 
+from . import briefing as briefing_selectors
 from . import forms, selectors, services
+from .caregaps import evaluate_care_gaps
 from .models import TaskStatus
 
 # --- the encounter form, which also turns agreed actions into tasks -----------------------------------------
@@ -52,6 +57,8 @@ def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
                             assignee=form.cleaned_data["task_assignee"],
                             due_on=form.cleaned_data["task_due_on"],
                         )
+                    # New measurements may fill care gaps: the briefing shows it straight away.
+                    evaluate_care_gaps(patient_ids=[patient.id])
             except ValidationError as error:
                 apply_errors(form, error)
             else:
@@ -365,3 +372,61 @@ def news(request: HttpRequest) -> HttpResponse:
 @require_GET
 def news_badge(request: HttpRequest) -> HttpResponse:
     return render(request, "coordination/_news_badge.html", {"count": selectors.unread_count(request.user)})
+
+
+# --- the briefing and the worklist --------------------------------------------------------------------------
+
+
+@citizen_work
+@require_GET
+def briefing(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = patient_selectors.patient_for(request.user, public_id, what=gettext_noop("briefing"))
+    data = briefing_selectors.briefing(request.user, patient)
+    charts = [
+        (
+            change,
+            f"briefing-{change.type.code}",
+            briefing_selectors.briefing_figure(
+                change, encounter_times=data.encounter_times, programme_events=data.programme_events
+            ),
+        )
+        for change in data.changes
+        if change.points
+    ]
+    return render(
+        request,
+        "coordination/briefing.html",
+        {"b": data, "patient": patient, "charts": charts, "today": timezone.localdate()},
+    )
+
+
+@citizen_work
+@require_GET
+def worklist(request: HttpRequest) -> HttpResponse:
+    form = forms.WorklistFilterForm(request.GET or None)
+    scope, programme_id, rule_id = "mine", None, None
+    if form.is_valid():
+        c = form.cleaned_data
+        scope = c["scope"] or "mine"
+        programme_id = c["programme"].id if c["programme"] else None
+        rule_id = c["gap"].id if c["gap"] else None
+    rows = briefing_selectors.worklist(request.user, scope=scope, programme_id=programme_id, rule_id=rule_id)
+    access_record(
+        actor=request.user,
+        action=AccessAction.SEARCH,
+        what=f"worklist scope={scope} programme={programme_id or '-'} gap={rule_id or '-'}",
+    )
+    teams = Patient.objects.filter(team_id__in=patient_selectors.team_ids_of(request.user), status="active")
+    figures = [
+        briefing_selectors.caseload_figures(teams.filter(responsible_professional=request.user), _("My citizens")),
+        briefing_selectors.caseload_figures(teams, _("My teams")),
+        briefing_selectors.caseload_figures(Patient.objects.filter(status="active"), _("The centre")),
+    ]
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    return render(
+        request,
+        "coordination/worklist.html",
+        {"form": form, "page": page, "figures": figures, "filters": filters.urlencode(), "scope": scope},
+    )

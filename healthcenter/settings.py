@@ -180,6 +180,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The whole beat schedule lives here; every entry is also a management command.
 CELERY_BEAT_SCHEDULE = {
+    "evaluate-care-gaps": {
+        "task": "coordination.tasks.evaluate_care_gaps_task",
+        "schedule": 60 * 15,
+    },
     "clear-expired-sessions": {
         "task": "healthcenter.tasks.clear_expired_sessions",
         "schedule": 60 * 60 * 6,

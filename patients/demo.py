@@ -362,6 +362,7 @@ class Seeder:
                 if rng.random() < 0.6
                 else "",
                 signed_at=started + datetime.timedelta(minutes=rng.randint(40, 300)),
+                caregiver_present=has_dementia and rng.random() < 0.45,
             )
             if encounter.signed_at > self.now:
                 encounter.signed_at = None if rng.random() < 0.5 else self.now

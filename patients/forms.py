@@ -137,6 +137,7 @@ class EncounterForm(StyledForm):
         help_text=_("In the citizen's own words"),
     )
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 6}))
+    caregiver_present = forms.BooleanField(label=_("The primary caregiver took part"), required=False)
     agreed_actions = forms.CharField(
         label=_("Agreed actions"),
         required=False,
@@ -150,6 +151,9 @@ class EncounterForm(StyledForm):
         for mt in catalogue:
             self.fields[f"m_{mt.code}"] = _measurement_field(mt)
         self.style_fields()
+
+    def text_fields(self):
+        return [self[name] for name in ("what_matters", "note", "agreed_actions")]
 
     def measurement_fields(self):
         return [self[f"m_{mt.code}"] for mt in self.catalogue]
@@ -182,6 +186,7 @@ class EncounterForm(StyledForm):
             duration_minutes=c["duration_minutes"],
             note=c["note"],
             what_matters=c["what_matters"],
+            caregiver_present=c["caregiver_present"],
             agreed_actions=[line for line in c["agreed_actions"].splitlines() if line.strip()],
             measurements=self._measurements(c),
         )

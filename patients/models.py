@@ -374,6 +374,11 @@ class Encounter(models.Model):
     what_matters = models.TextField(
         _("what matters to the citizen"), blank=True, help_text=_("In the citizen's own words")
     )
+    caregiver_present = models.BooleanField(
+        _("the primary caregiver took part"),
+        default=False,
+        help_text=_("In person, by phone or by video"),
+    )
     signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -204,6 +204,7 @@ class EncounterData:
     duration_minutes: int
     note: str = ""
     what_matters: str = ""
+    caregiver_present: bool = False
     agreed_actions: list[str] | None = None
     measurements: list[MeasurementInput] | None = None
 
@@ -281,6 +282,7 @@ def encounter_create(*, actor: User, patient: Patient, data: EncounterData, sign
         duration_minutes=data.duration_minutes,
         note=data.note.strip(),
         what_matters=data.what_matters.strip(),
+        caregiver_present=data.caregiver_present,
         signed_at=timezone.now() if sign else None,
     )
     _write_encounter_children(actor=actor, encounter=encounter, data=data)
@@ -309,6 +311,7 @@ def encounter_update_draft(
         duration_minutes=data.duration_minutes,
         note=data.note.strip(),
         what_matters=data.what_matters.strip(),
+        caregiver_present=data.caregiver_present,
         signed_at=timezone.now() if sign else None,
     )
     # A draft's measurements and actions are replaced as a whole; the triggers keep the old rows' history.

@@ -219,6 +219,7 @@ def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "duration_minutes": encounter.duration_minutes,
         "note": encounter.note,
         "what_matters": encounter.what_matters,
+        "caregiver_present": encounter.caregiver_present,
         "agreed_actions": "\n".join(a.text for a in encounter.agreed_actions.all()),
         "version": encounter.version,
     }

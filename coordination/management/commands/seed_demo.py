@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from coordination.caregaps import evaluate_care_gaps
 from coordination.demo import seed_coordination
 from coordination.models import Task
 from patients.demo import Seeder
@@ -23,10 +24,12 @@ class Command(BaseCommand):
         with transaction.atomic():
             Seeder(citizens=citizens).run()
             seed_coordination()
+        gaps = evaluate_care_gaps()
         seconds = (timezone.now() - started).total_seconds()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {Patient.objects.count()} citizens, {Encounter.objects.count()} encounters, "
-                f"{Measurement.objects.count()} measurements, {Task.objects.count()} tasks in {seconds:.0f} s."
+                f"{Measurement.objects.count()} measurements, {Task.objects.count()} tasks "
+                f"({gaps.opened} from care gaps) in {seconds:.0f} s."
             )
         )

@@ -1,0 +1,392 @@
+"""The pre-meeting briefing and the caseload worklist: what a professional needs to know about a
+citizen before the next meeting, and which citizens need attention first. Reads only; a fixed
+number of queries whatever the length of a citizen's history."""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from healthcenter.models import User
+from patients.charts import Band
+from patients.models import (
+    DEMENTIA_CONDITIONS,
+    DIABETES_CONDITIONS,
+    ConditionKind,
+    ConsentKind,
+    Encounter,
+    Goal,
+    GoalStatus,
+    Measurement,
+    MeasurementType,
+    Patient,
+    PatientStatus,
+)
+
+from .models import OPEN_STATUSES, CareGap, CareGapCheck, HandoverAcknowledgement, Task
+
+Points = list[tuple[datetime.datetime, float]]
+
+
+def relevant_measurements(condition_kinds: set[str]) -> list[str]:
+    codes = []
+    if condition_kinds & {k.value for k in DIABETES_CONDITIONS}:
+        codes += ["hba1c", "systolic_bp", "weight"]
+    if condition_kinds & ({k.value for k in DEMENTIA_CONDITIONS} | {ConditionKind.MILD_COGNITIVE_IMPAIRMENT.value}):
+        codes += ["mmse"] + ([] if "weight" in codes else ["weight"])
+    return codes
+
+
+@dataclass
+class MeasurementChange:
+    type: MeasurementType
+    latest: tuple[datetime.datetime, Decimal] | None
+    at_last_meeting: tuple[datetime.datetime, Decimal] | None
+    at_enrolment: tuple[datetime.datetime, Decimal] | None
+    band: Band | None
+    points: Points = field(default_factory=list)
+
+    last_meeting_at: datetime.datetime | None = None
+
+    @property
+    def new_since_last_meeting(self) -> bool:
+        """A value measured at the last meeting or after it."""
+        return self.latest is not None and self.last_meeting_at is not None and self.latest[0] >= self.last_meeting_at
+
+    @property
+    def in_band(self) -> bool | None:
+        if self.band is None or self.latest is None:
+            return None
+        value = float(self.latest[1])
+        return (self.band.low is None or value >= self.band.low) and (self.band.high is None or value <= self.band.high)
+
+
+@dataclass
+class AgreedItem:
+    text: str
+    task: Task | None
+
+
+@dataclass
+class BriefingData:
+    patient: Patient
+    conditions: list
+    enrolments: list
+    last_meeting: Encounter | None
+    what_matters: list[Encounter]
+    goals: list[tuple[Goal, MeasurementChange | None]]
+    agreed: list[AgreedItem]
+    changes: list[MeasurementChange]
+    gaps: list[CareGap]
+    tasks: list[Task]
+    unread_handovers: list
+    caregiver: object
+    may_share_with_relatives: bool
+    recent_notes: list[Encounter]
+    encounter_times: list[datetime.datetime]
+    programme_events: list[tuple[datetime.date, str]]
+
+
+def _pick(points: list[tuple[datetime.datetime, Decimal]], *, before=None, on_or_after=None):
+    if before is not None:
+        earlier = [p for p in points if p[0] < before]
+        return earlier[-1] if earlier else None
+    later = [p for p in points if p[0] >= on_or_after]
+    return later[0] if later else (points[-1] if points else None)
+
+
+def briefing(user: User, patient: Patient) -> BriefingData:
+    today = timezone.localdate()
+    now = timezone.now()
+    conditions = list(patient.conditions.order_by("diagnosed_on", "id"))
+    enrolments = list(
+        patient.enrolments.select_related("programme").filter(Q(end_on__isnull=True) | Q(end_on__gte=today))
+    )
+    all_enrolments = list(patient.enrolments.select_related("programme").order_by("start_on"))
+    encounters = list(
+        patient.encounters.filter(started_at__lte=now)
+        .select_related("professional")
+        .only(
+            "id",
+            "public_id",
+            "kind",
+            "started_at",
+            "note",
+            "what_matters",
+            "signed_at",
+            "patient_id",
+            "caregiver_present",
+            "professional__first_name",
+            "professional__last_name",
+            "professional__username",
+            "professional__profession",
+        )
+        .order_by("-started_at", "-id")[:12]
+    )
+    encounter_times = list(
+        patient.encounters.filter(started_at__lte=now).order_by("started_at").values_list("started_at", flat=True)
+    )
+    last_meeting = encounters[0] if encounters else None
+    what_matters = [e for e in encounters if e.what_matters][:3]
+    recent_notes = sorted([e for e in encounters[:3] if e.note], key=lambda e: len(e.note))
+
+    # Agreed last time: the most recent encounter with agreed actions, and what became of each.
+    agreed: list[AgreedItem] = []
+    last_with_actions = patient.encounters.filter(agreed_actions__isnull=False).order_by("-started_at", "-id").first()
+    if last_with_actions is not None:
+        tasks_by_action = {
+            t.agreed_action_id: t for t in Task.objects.filter(agreed_action__encounter=last_with_actions)
+        }
+        agreed = [AgreedItem(a.text, tasks_by_action.get(a.id)) for a in last_with_actions.agreed_actions.all()]
+
+    codes = relevant_measurements({c.kind for c in conditions})
+    goals = list(
+        patient.goals.filter(status=GoalStatus.ACTIVE).select_related("measurement_type").order_by("review_on")
+    )
+    for goal in goals:
+        if goal.measurement_type_id and goal.measurement_type.code not in codes:
+            codes.append(goal.measurement_type.code)
+    types = {t.code: t for t in MeasurementType.objects.filter(code__in=codes)}
+    series: dict[str, list[tuple[datetime.datetime, Decimal]]] = {code: [] for code in codes}
+    for code, at, value in (
+        Measurement.objects.filter(patient=patient, type__code__in=codes, value__isnull=False, measured_at__lte=now)
+        .order_by("measured_at", "id")
+        .values_list("type__code", "measured_at", "value")
+    ):
+        series[code].append((at, value))
+    bands = {
+        g.measurement_type.code: Band(
+            float(g.target_low) if g.target_low is not None else None,
+            float(g.target_high) if g.target_high is not None else None,
+            _("Own target"),
+        )
+        for g in goals
+        if g.measurement_type_id and g.has_target
+    }
+    enrolment_start = min((e.start_on for e in enrolments), default=None)
+    enrolment_moment = (
+        datetime.datetime.combine(enrolment_start, datetime.time.min, tzinfo=timezone.get_current_timezone())
+        if enrolment_start
+        else None
+    )
+    changes = []
+    for code in codes:
+        points = series[code]
+        if code not in types:
+            continue
+        changes.append(
+            MeasurementChange(
+                type=types[code],
+                latest=points[-1] if points else None,
+                # The value the citizen came into the last meeting with.
+                at_last_meeting=_pick(points, before=last_meeting.started_at) if last_meeting else None,
+                at_enrolment=_pick(points, on_or_after=enrolment_moment) if enrolment_moment and points else None,
+                band=bands.get(code),
+                points=[(at, float(value)) for at, value in points],
+                last_meeting_at=last_meeting.started_at if last_meeting else None,
+            )
+        )
+    by_code = {c.type.code: c for c in changes}
+    goal_progress = [(g, by_code.get(g.measurement_type.code) if g.measurement_type_id else None) for g in goals]
+
+    gaps = list(CareGap.objects.filter(patient=patient, closed_at__isnull=True).select_related("rule", "task"))
+    tasks = list(
+        Task.objects.filter(patient=patient, status__in=OPEN_STATUSES)
+        .select_related("assignee")
+        .order_by("due_on", "-priority")
+    )
+    unread_handovers = list(
+        patient.handovers.exclude(author=user)
+        .exclude(Exists(HandoverAcknowledgement.objects.filter(note=OuterRef("pk"), user=user)))
+        .select_related("author")
+        .order_by("-created_at")[:5]
+    )
+    relatives = list(patient.relatives.all())
+    caregiver = next((r for r in relatives if r.is_primary_caregiver), None)
+    may_share = patient.consents.filter(kind=ConsentKind.SHARE_WITH_RELATIVES, withdrawn_on__isnull=True).exists()
+    programme_events = []
+    for e in all_enrolments:
+        programme_events.append((e.start_on, _("Start: %(programme)s") % {"programme": e.programme.name}))
+        if e.end_on:
+            programme_events.append((e.end_on, _("End: %(programme)s") % {"programme": e.programme.name}))
+    return BriefingData(
+        patient=patient,
+        conditions=conditions,
+        enrolments=enrolments,
+        last_meeting=last_meeting,
+        what_matters=what_matters,
+        goals=goal_progress,
+        agreed=agreed,
+        changes=changes,
+        gaps=gaps,
+        tasks=tasks,
+        unread_handovers=unread_handovers,
+        caregiver=caregiver,
+        may_share_with_relatives=may_share,
+        recent_notes=recent_notes,
+        encounter_times=encounter_times,
+        programme_events=programme_events,
+    )
+
+
+# --- the worklist ---------------------------------------------------------------------------------------------
+
+TREND_CHECKS = (CareGapCheck.RISING, CareGapCheck.FALLING)
+
+
+@dataclass
+class WorklistRow:
+    patient: Patient
+    score: float
+    reasons: list[str]
+    gaps: list[CareGap]
+
+
+def worklist(
+    user: User, *, scope: str = "mine", programme_id: int | None = None, rule_id: int | None = None
+) -> list[WorklistRow]:
+    """The user's citizens (or their teams') ranked by need for attention, each with its reasons
+    in words. Four queries whatever the caseload."""
+    from patients.selectors import team_ids_of
+
+    today = timezone.localdate()
+    patients = Patient.objects.filter(status=PatientStatus.ACTIVE, team_id__in=team_ids_of(user))
+    if scope == "mine":
+        patients = patients.filter(responsible_professional=user)
+    if programme_id:
+        patients = patients.filter(enrolments__programme_id=programme_id, enrolments__end_on__isnull=True).distinct()
+    if rule_id:
+        patients = patients.filter(care_gaps__rule_id=rule_id, care_gaps__closed_at__isnull=True).distinct()
+    patients = list(
+        patients.annotate(
+            last_contact=Max("encounters__started_at", filter=Q(encounters__started_at__lte=timezone.now()))
+        ).select_related("team")
+    )
+    ids = [p.id for p in patients]
+    gaps_by_patient: dict[int, list[CareGap]] = {}
+    for gap in CareGap.objects.filter(patient_id__in=ids, closed_at__isnull=True).select_related("rule"):
+        gaps_by_patient.setdefault(gap.patient_id, []).append(gap)
+    overdue = dict(
+        Task.objects.filter(patient_id__in=ids, status__in=OPEN_STATUSES, due_on__lt=today)
+        .values("patient_id")
+        .annotate(n=Count("id"))
+        .values_list("patient_id", "n")
+    )
+    rows = []
+    for patient in patients:
+        gaps = gaps_by_patient.get(patient.id, [])
+        trends = [g for g in gaps if g.rule.check_kind in TREND_CHECKS]
+        others = [g for g in gaps if g.rule.check_kind not in TREND_CHECKS]
+        days = (today - timezone.localdate(patient.last_contact)).days if patient.last_contact else None
+        reasons = [g.rule.name for g in trends] + [g.rule.name for g in others]
+        if overdue.get(patient.id):
+            reasons.append(
+                _("%(count)d overdue tasks") % {"count": overdue[patient.id]}
+                if overdue[patient.id] > 1
+                else _("1 overdue task")
+            )
+        if days is None:
+            reasons.append(_("no encounter yet"))
+        elif days > 42:
+            reasons.append(_("last contact %(days)d days ago") % {"days": days})
+        score = 4 * len(trends) + 3 * len(others) + 2 * overdue.get(patient.id, 0) + min((days or 180) / 30, 6)
+        rows.append(WorklistRow(patient=patient, score=round(score, 1), reasons=reasons, gaps=gaps))
+    rows.sort(key=lambda r: (-r.score, r.patient.last_name, r.patient.id))
+    return rows
+
+
+@dataclass(frozen=True)
+class Share:
+    part: int
+    whole: int
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.part / self.whole) if self.whole else None
+
+
+@dataclass(frozen=True)
+class CaseloadFigures:
+    label: str
+    at_own_target: Share
+    without_gaps: Share
+
+
+def caseload_figures(patients: QuerySet[Patient], label: str) -> CaseloadFigures:
+    """Two queries: of the citizens with a goal range, how many have their latest value inside it;
+    and how many active citizens have no open care gap."""
+    latest_value = Subquery(
+        Measurement.objects.filter(
+            patient_id=OuterRef("patient_id"), type_id=OuterRef("measurement_type_id"), value__isnull=False
+        )
+        .order_by("-measured_at", "-id")
+        .values("value")[:1]
+    )
+    goals = (
+        Goal.objects.filter(patient__in=patients, status=GoalStatus.ACTIVE, measurement_type__isnull=False)
+        .filter(Q(target_low__isnull=False) | Q(target_high__isnull=False))
+        .annotate(latest=latest_value)
+    )
+    inside = (
+        Q(latest__isnull=False)
+        & (Q(target_low__isnull=True) | Q(latest__gte=F("target_low")))
+        & (Q(target_high__isnull=True) | Q(latest__lte=F("target_high")))
+    )
+    totals = goals.aggregate(
+        citizens=Count("patient_id", distinct=True), inside=Count("patient_id", filter=inside, distinct=True)
+    )
+    counts = patients.aggregate(
+        active=Count("id"),
+        without=Count("id", filter=~Exists(CareGap.objects.filter(patient=OuterRef("pk"), closed_at__isnull=True))),
+    )
+    return CaseloadFigures(
+        label=label,
+        at_own_target=Share(totals["inside"], totals["citizens"]),
+        without_gaps=Share(counts["without"], counts["active"]),
+    )
+
+
+def briefing_figure(change: MeasurementChange, *, encounter_times, programme_events) -> dict:
+    """A small trend chart for the briefing: the values, the citizen's own target band, a tick
+    for every encounter and a line for each programme start or end."""
+    from patients.charts import trend_figure
+
+    figure = trend_figure(
+        {change.type.code: change.points},
+        title=f"{change.type.label} ({change.type.unit})",
+        unit=change.type.unit,
+        band=change.band,
+        labels={change.type.code: change.type.label},
+    )
+    figure["layout"]["height"] = 180
+    figure["layout"]["margin"] = {"l": 40, "r": 8, "t": 30, "b": 24}
+    figure["layout"]["yaxis2"] = {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}
+    figure["data"].append(
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "x": [timezone.localtime(at).replace(tzinfo=None).isoformat() for at in encounter_times],
+            "y": [0.03] * len(encounter_times),
+            "yaxis": "y2",
+            "name": _("Encounters"),
+            "marker": {"symbol": "triangle-up", "size": 7, "color": "#999"},
+            "hovertemplate": "%{x|%d-%m-%Y}<extra>" + _("Encounter") + "</extra>",
+        }
+    )
+    for day, _label in programme_events:
+        figure["layout"]["shapes"].append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": day.isoformat(),
+                "x1": day.isoformat(),
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#b45f06", "width": 1, "dash": "dot"},
+            }
+        )
+    return figure

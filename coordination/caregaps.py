@@ -1,0 +1,247 @@
+"""Care-gap rules: which citizens are missing something their condition calls for.
+
+`find_gaps` evaluates the rules (CareGapRule rows) in SQL, a few queries per rule whatever the
+number of citizens. `evaluate_care_gaps` turns the result into CareGap rows and tasks: it opens a
+task for each new gap and closes gap and task when the gap is filled. It is idempotent: a second
+run, or two runs at once, change nothing more. `measured_in_time` is the one definition of
+"measured in time" that the worklist, the tasks and the indicators share."""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from healthcenter.formatting import number
+from healthcenter.models import User
+from patients.models import (
+    Condition,
+    Encounter,
+    Enrolment,
+    Measurement,
+    Patient,
+    PatientStatus,
+    Relative,
+    conditions_in_group,
+)
+
+from .models import CareGap, CareGapCheck, CareGapRule, Task, TaskOrigin, TaskPriority, TaskStatus, TaskTransition
+from .services import add_months
+
+GAP_TASK_DUE_DAYS = 14
+ADVISORY_LOCK_ID = 4_202_611  # serialises concurrent runs of the job
+
+
+def cutoff(rule: CareGapRule, as_of: datetime.date) -> datetime.date:
+    """The earliest date that still counts as within the rule's interval."""
+    if rule.interval_months:
+        return add_months(as_of, -rule.interval_months)
+    return as_of - datetime.timedelta(weeks=rule.interval_weeks or 0)
+
+
+def measured_in_time(last: datetime.date | None, *, as_of: datetime.date, months: int) -> bool:
+    """Measured within `months` calendar months before `as_of`, counting the boundary day:
+    a measurement exactly 12 months old is still in time for a 12-month rule."""
+    return last is not None and last >= add_months(as_of, -months)
+
+
+@dataclass(frozen=True)
+class Gap:
+    patient_id: int
+    rule: CareGapRule
+    reason: str
+
+
+def eligible_patients(rule: CareGapRule, as_of: datetime.date, patient_ids=None) -> QuerySet[Patient]:
+    """Active citizens in an active enrolment on `as_of`, with a condition of the rule's group."""
+    patients = Patient.objects.filter(status=PatientStatus.ACTIVE).filter(
+        Exists(
+            Enrolment.objects.filter(patient=OuterRef("pk"), start_on__lte=as_of).filter(
+                Q(end_on__isnull=True) | Q(end_on__gte=as_of)
+            )
+        )
+    )
+    if rule.condition_group:
+        patients = patients.filter(
+            Exists(Condition.objects.filter(patient=OuterRef("pk"), kind__in=conditions_in_group(rule.condition_group)))
+        )
+    if patient_ids is not None:
+        patients = patients.filter(pk__in=patient_ids)
+    return patients
+
+
+def _local_date(moment: datetime.datetime | None) -> datetime.date | None:
+    return timezone.localdate(moment) if moment is not None else None
+
+
+def _when(day: datetime.date) -> str:
+    return day.strftime("%d-%m-%Y")
+
+
+def _due_gaps(rule: CareGapRule, ids: list[int], as_of: datetime.date, now: datetime.datetime) -> list[Gap]:
+    limit = cutoff(rule, as_of)
+    gaps = []
+    if rule.check_kind == CareGapCheck.MEASUREMENT_DUE:
+        last = dict(
+            Measurement.objects.filter(patient_id__in=ids, type__code=rule.measurement_code, measured_at__lte=now)
+            .values("patient_id")
+            .annotate(last=Max("measured_at"))
+            .values_list("patient_id", "last")
+        )
+        for pid in ids:
+            day = _local_date(last.get(pid))
+            if day is None:
+                gaps.append(Gap(pid, rule, str(_("never recorded"))))
+            elif day < limit:
+                gaps.append(Gap(pid, rule, str(_("last %(date)s")) % {"date": _when(day)}))
+    elif rule.check_kind == CareGapCheck.CAREGIVER_CONTACT_DUE:
+        with_caregiver = set(
+            Relative.objects.filter(patient_id__in=ids, is_primary_caregiver=True).values_list("patient_id", flat=True)
+        )
+        last = dict(
+            Encounter.objects.filter(patient_id__in=ids, caregiver_present=True, started_at__lte=now)
+            .values("patient_id")
+            .annotate(last=Max("started_at"))
+            .values_list("patient_id", "last")
+        )
+        for pid in ids:
+            day = _local_date(last.get(pid))
+            if pid not in with_caregiver:
+                gaps.append(Gap(pid, rule, str(_("no primary caregiver registered"))))
+            elif day is None:
+                gaps.append(Gap(pid, rule, str(_("never spoken with"))))
+            elif day < limit:
+                gaps.append(Gap(pid, rule, str(_("last %(date)s")) % {"date": _when(day)}))
+    elif rule.check_kind == CareGapCheck.ENCOUNTER_DUE:
+        last = dict(
+            Encounter.objects.filter(patient_id__in=ids, started_at__lte=now)
+            .values("patient_id")
+            .annotate(last=Max("started_at"))
+            .values_list("patient_id", "last")
+        )
+        # Only enrolments that have run for the whole interval can have missed it.
+        started_long_enough = set(
+            Enrolment.objects.filter(patient_id__in=ids, start_on__lte=limit)
+            .filter(Q(end_on__isnull=True) | Q(end_on__gte=as_of))
+            .values_list("patient_id", flat=True)
+        )
+        for pid in started_long_enough:
+            day = _local_date(last.get(pid))
+            if day is None or day < limit:
+                reason = _("last %(date)s") % {"date": _when(day)} if day else _("no encounter yet")
+                gaps.append(Gap(pid, rule, str(reason)))
+    return gaps
+
+
+def _trend_gaps(rule: CareGapRule, ids: list[int], now: datetime.datetime) -> list[Gap]:
+    latest_two = (
+        Measurement.objects.filter(
+            patient_id__in=ids, type__code=rule.measurement_code, value__isnull=False, measured_at__lte=now
+        )
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("patient_id")], order_by=[F("measured_at").desc(), F("id").desc()])
+        )
+        .filter(rank__lte=2)
+        .values_list("patient_id", "rank", "value")
+    )
+    values: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for pid, rank, value in latest_two:
+        values[pid][rank] = value
+    gaps = []
+    for pid, pair in values.items():
+        if 1 not in pair or 2 not in pair:
+            continue
+        change = pair[1] - pair[2]
+        rising = rule.check_kind == CareGapCheck.RISING and change >= rule.threshold
+        falling = rule.check_kind == CareGapCheck.FALLING and -change >= rule.threshold
+        if rising or falling:
+            gaps.append(Gap(pid, rule, f"{number(pair[2])} → {number(pair[1])}"))
+    return gaps
+
+
+def find_gaps(*, as_of: datetime.date | None = None, patient_ids=None) -> list[Gap]:
+    """Every open gap for the active rules, for all citizens or the given ones."""
+    now = timezone.now()
+    as_of = as_of or timezone.localdate(now)
+    gaps = []
+    for rule in CareGapRule.objects.filter(is_active=True):
+        ids = list(eligible_patients(rule, as_of, patient_ids).values_list("id", flat=True))
+        if not ids:
+            continue
+        if rule.check_kind in (CareGapCheck.RISING, CareGapCheck.FALLING):
+            gaps += _trend_gaps(rule, ids, now)
+        else:
+            gaps += _due_gaps(rule, ids, as_of, now)
+    return gaps
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    opened: int
+    closed: int
+    open_now: int
+
+
+@transaction.atomic
+def evaluate_care_gaps(*, patient_ids=None) -> EvaluationResult:
+    """Opens a gap and a task for each new gap, closes both when a gap is filled. Safe to run
+    twice and to run concurrently (an advisory lock serialises runs)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_ID])
+    now = timezone.now()
+    today = timezone.localdate(now)
+    found = {(gap.patient_id, gap.rule.id): gap for gap in find_gaps(as_of=today, patient_ids=patient_ids)}
+    open_gaps = CareGap.objects.filter(closed_at__isnull=True).select_related("task")
+    if patient_ids is not None:
+        open_gaps = open_gaps.filter(patient_id__in=patient_ids)
+    existing = {(gap.patient_id, gap.rule_id): gap for gap in open_gaps}
+
+    filled = [gap for key, gap in existing.items() if key not in found]
+    for gap in filled:
+        gap.closed_at = now
+        gap.save(update_fields=["closed_at"])
+        task = gap.task
+        if task is not None and task.status in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS):
+            Task.objects.filter(pk=task.pk).update(status=TaskStatus.DONE, completed_at=now, version=F("version") + 1)
+            TaskTransition.objects.create(
+                task=task,
+                by=None,
+                from_status=task.status,
+                to_status=TaskStatus.DONE,
+                from_assignee_id=task.assignee_id,
+                to_assignee_id=task.assignee_id,
+            )
+
+    new_keys = [key for key in found if key not in existing]
+    patients = Patient.objects.in_bulk({pid for pid, _rule in new_keys})
+    responsible_in_team = _responsible_in_team(patients.values())
+    for key in new_keys:
+        gap = found[key]
+        patient = patients[gap.patient_id]
+        assignee_id = patient.responsible_professional_id if patient.pk in responsible_in_team else None
+        trend = gap.rule.check_kind in (CareGapCheck.RISING, CareGapCheck.FALLING)
+        task = Task.objects.create(
+            title=gap.rule.name_da,
+            description=gap.reason,
+            team_id=patient.team_id,
+            patient=patient,
+            assignee_id=assignee_id,
+            due_on=today + datetime.timedelta(days=GAP_TASK_DUE_DAYS),
+            priority=TaskPriority.HIGH if trend else TaskPriority.NORMAL,
+            origin=TaskOrigin.RULE,
+            created_by=None,
+        )
+        TaskTransition.objects.create(task=task, by=None, to_status=TaskStatus.OPEN, to_assignee_id=assignee_id)
+        CareGap.objects.create(patient=patient, rule=gap.rule, task=task)
+    return EvaluationResult(opened=len(new_keys), closed=len(filled), open_now=len(found))
+
+
+def _responsible_in_team(patients) -> set[int]:
+    pairs = {(p.responsible_professional_id, p.team_id) for p in patients if p.responsible_professional_id}
+    members = set(User.objects.filter(id__in={u for u, _t in pairs}, is_active=True).values_list("id", "teams"))
+    return {p.pk for p in patients if (p.responsible_professional_id, p.team_id) in members}
