@@ -82,6 +82,11 @@ def main() -> None:
             reverse("coordination:patient_panel", args=[busiest.public_id]), headers={"HX-Request": "true"}
         ),
     )
+    measure(
+        "briefing (busiest citizen)", lambda: client.get(reverse("coordination:briefing", args=[busiest.public_id]))
+    )
+    measure("worklist, my citizens", lambda: client.get(reverse("coordination:worklist")))
+    measure("worklist, my teams", lambda: client.get(reverse("coordination:worklist"), {"scope": "team"}))
     measure("my tasks", lambda: client.get(reverse("coordination:my_tasks")))
     measure("team board", lambda: client.get(reverse("coordination:board")))
 

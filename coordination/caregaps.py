@@ -40,14 +40,18 @@ ADVISORY_LOCK_ID = 4_202_611  # serialises concurrent runs of the job
 def cutoff(rule: CareGapRule, as_of: datetime.date) -> datetime.date:
     """The earliest date that still counts as within the rule's interval."""
     if rule.interval_months:
-        return add_months(as_of, -rule.interval_months)
+        return window_start(as_of, rule.interval_months)
     return as_of - datetime.timedelta(weeks=rule.interval_weeks or 0)
 
 
-def measured_in_time(last: datetime.date | None, *, as_of: datetime.date, months: int) -> bool:
-    """Measured within `months` calendar months before `as_of`, counting the boundary day:
+def window_start(as_of: datetime.date, months: int) -> datetime.date:
+    """The first day that is still "in time" for a rule of `months` calendar months, as of a day:
     a measurement exactly 12 months old is still in time for a 12-month rule."""
-    return last is not None and last >= add_months(as_of, -months)
+    return add_months(as_of, -months)
+
+
+def measured_in_time(last: datetime.date | None, *, as_of: datetime.date, months: int) -> bool:
+    return last is not None and window_start(as_of, months) <= last <= as_of
 
 
 @dataclass(frozen=True)

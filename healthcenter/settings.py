@@ -184,6 +184,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "coordination.tasks.evaluate_care_gaps_task",
         "schedule": 60 * 15,
     },
+    "compute-rollups": {
+        "task": "reporting.tasks.compute_rollups_task",
+        "schedule": 60 * 60,
+    },
     "clear-expired-sessions": {
         "task": "healthcenter.tasks.clear_expired_sessions",
         "schedule": 60 * 60 * 6,

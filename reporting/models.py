@@ -1,0 +1,118 @@
+from django.db import models
+from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+SMALL_CELL = 5
+
+
+class IndicatorKind(models.TextChoices):
+    SHARE = "share", _("Share of citizens")
+    MEDIAN_DAYS = "median_days", _("Median days")
+
+
+class TargetDirection(models.TextChoices):
+    AT_LEAST = "gte", "≥"
+    ABOVE = "gt", ">"
+    BELOW = "lt", "<"
+    AT_MOST = "lte", "≤"
+
+
+class Indicator(models.Model):
+    """A quality indicator's definition (reference data, see DESIGN.md). The computation for each
+    code lives in reporting/rollups.py; this row holds what managers read and the target."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name_da = models.CharField(_("name (Danish)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=12, choices=IndicatorKind.choices, default=IndicatorKind.SHARE)
+    condition_group = models.CharField(_("target group"), max_length=10, blank=True)
+    target = models.DecimalField(_("target"), max_digits=6, decimal_places=2)
+    direction = models.CharField(_("target direction"), max_length=3, choices=TargetDirection.choices)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["display_order", "code"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def name(self) -> str:
+        return self.name_en if translation.get_language() == "en" else self.name_da
+
+    def meets_target(self, value) -> bool | None:
+        if value is None:
+            return None
+        return {
+            TargetDirection.AT_LEAST: value >= self.target,
+            TargetDirection.ABOVE: value > self.target,
+            TargetDirection.BELOW: value < self.target,
+            TargetDirection.AT_MOST: value <= self.target,
+        }[self.direction]
+
+
+class UnitKind(models.TextChoices):
+    CENTRE = "centre", _("Centre")
+    PROGRAMME = "programme", _("Programme")
+    TEAM = "team", _("Team")
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class RollupRun(models.Model):
+    """One computation of the monthly rollups: when, what, how it ended."""
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    first_month = models.DateField()
+    last_month = models.DateField()
+    rows = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.first_month}..{self.last_month} {self.status}"
+
+
+class IndicatorValue(models.Model):
+    """A typed rollup row: one indicator for one month and one unit, written by upsert on its key."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="values")
+    month = models.DateField(help_text="First day of the month; the value is as of its last day.")
+    unit_kind = models.CharField(max_length=10, choices=UnitKind.choices)
+    unit_id = models.PositiveIntegerField(default=0, help_text="Team or programme id; 0 for the centre.")
+    numerator = models.PositiveIntegerField()
+    denominator = models.PositiveIntegerField()
+    value = models.DecimalField(max_digits=8, decimal_places=2, null=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "month", "unit_kind", "unit_id"], name="one_value_per_key"),
+            models.CheckConstraint(
+                condition=Q(numerator__lte=models.F("denominator")), name="numerator_within_denominator"
+            ),
+        ]
+        indexes = [
+            # The dashboard: one unit kind over a range of months.
+            models.Index(fields=["unit_kind", "unit_id", "month"], name="value_unit_month"),
+        ]
+
+    def __str__(self):
+        return f"{self.indicator_id} {self.month} {self.unit_kind}:{self.unit_id} {self.value}"
+
+    @property
+    def is_suppressed(self) -> bool:
+        """Fewer than 5 citizens behind a figure: it never leaves the system as a number."""
+        return 0 < self.denominator < SMALL_CELL

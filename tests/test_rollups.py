@@ -1,0 +1,186 @@
+"""Indicator rollups against hand-computed expectations on a small fixture."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from coordination.caregaps import window_start
+from coordination.models import Referral
+from healthcenter.celery import app
+from patients.models import Goal, MeasurementType, Relative
+from reporting.models import IndicatorValue, RollupRun
+from reporting.rollups import month_end, months_touched_since, run_rollups
+from reporting.tasks import compute_rollups_task
+
+from .factories import ConditionFactory, EncounterFactory, MeasurementFactory, PatientFactory
+from .test_caregaps import enrolled
+
+MONTH = (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)  # last month
+AS_OF = month_end(MONTH)
+
+
+def at(day: datetime.date, hour=12) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=timezone.get_current_timezone())
+
+
+def hba1c(patient, value, day):
+    MeasurementFactory(
+        patient=patient, type=MeasurementType.objects.get(code="hba1c"), value=Decimal(value), measured_at=at(day)
+    )
+
+
+def value(code, unit_kind="centre", unit_id=0):
+    return IndicatorValue.objects.get(indicator__code=code, month=MONTH, unit_kind=unit_kind, unit_id=unit_id)
+
+
+@pytest.fixture
+def diabetes_team(team, member):
+    """Six citizens with type 2 diabetes in an active enrolment at the end of last month:
+    HbA1c 50, 58, 59 (exactly at the threshold), 80 (measured exactly 12 months before), one
+    measured 12 months and a day before, one never."""
+    citizens = []
+    for _ in range(6):
+        patient = PatientFactory(team=team, responsible_professional=member)
+        ConditionFactory(patient=patient, kind="dm2")
+        enrolled(patient, started_days_ago=800)
+        citizens.append(patient)
+    hba1c(citizens[0], 50, AS_OF - datetime.timedelta(days=10))
+    hba1c(citizens[1], 58, AS_OF - datetime.timedelta(days=100))
+    hba1c(citizens[2], 59, AS_OF)
+    hba1c(citizens[3], 80, window_start(AS_OF, 12))
+    hba1c(citizens[4], 52, window_start(AS_OF, 12) - datetime.timedelta(days=1))
+    return citizens
+
+
+@pytest.mark.django_db
+class TestClinicalIndicators:
+    def test_hba1c_indicators_match_the_hand_count(self, diabetes_team):
+        run_rollups(MONTH, MONTH)
+        measured = value("DM-HBA1C-MEASURED")
+        assert (measured.numerator, measured.denominator, measured.value) == (4, 6, Decimal("66.67"))
+        below = value("DM-HBA1C-LT59")  # 59 is not below 59
+        assert (below.numerator, below.value) == (2, Decimal("33.33"))
+        high = value("DM-HBA1C-GE75")  # 80, measured exactly 12 months before, still counts
+        assert (high.numerator, high.value) == (1, Decimal("16.67"))
+
+    def test_the_team_and_programme_figures_add_up_to_the_centre(self, diabetes_team, team):
+        run_rollups(MONTH, MONTH)
+        assert value("DM-HBA1C-MEASURED", "team", team.id).numerator == 4
+        programme = diabetes_team[0].enrolments.get().programme
+        assert value("DM-HBA1C-MEASURED", "programme", programme.id).denominator == 6
+
+    def test_own_target_counts_only_citizens_with_their_own_range(self, diabetes_team, member):
+        hba1c_type = MeasurementType.objects.get(code="hba1c")
+        for patient in diabetes_team[:2]:  # 50 and 58
+            goal = Goal.objects.create(
+                patient=patient,
+                text="x",
+                measurement_type=hba1c_type,
+                target_low=53,
+                target_high=70,
+                review_on=AS_OF,
+                created_by=member,
+            )
+            Goal.objects.filter(pk=goal.pk).update(created_at=at(AS_OF - datetime.timedelta(days=200)))
+        run_rollups(MONTH, MONTH)
+        own = value("DM-AT-OWN-TARGET")
+        assert (own.numerator, own.denominator) == (1, 2)  # 58 is inside 53-70, 50 is below it
+
+    def test_a_zero_denominator_gives_no_value(self, db):
+        run_rollups(MONTH, MONTH)
+        assert value("DEM-COGNITION-TESTED").value is None
+        assert value("DEM-COGNITION-TESTED").denominator == 0
+
+    def test_dementia_caregiver_contact(self, team, member):
+        spoken, not_spoken = [PatientFactory(team=team) for _ in range(2)]
+        for patient in (spoken, not_spoken):
+            ConditionFactory(patient=patient, kind="dem_alzheimer", icd10="F00")
+            enrolled(patient, "dementia-follow-up", started_days_ago=800)
+            Relative.objects.create(patient=patient, name="Hanne", relation="datter", is_primary_caregiver=True)
+        EncounterFactory(
+            patient=spoken,
+            professional=member,
+            caregiver_present=True,
+            started_at=at(AS_OF - datetime.timedelta(days=60)),
+        )
+        EncounterFactory(
+            patient=not_spoken,
+            professional=member,
+            caregiver_present=True,
+            started_at=at(window_start(AS_OF, 6) - datetime.timedelta(days=1)),
+        )
+        run_rollups(MONTH, MONTH)
+        contact = value("DEM-CAREGIVER-CONTACT")
+        assert (contact.numerator, contact.denominator) == (1, 2)
+
+    @pytest.mark.parametrize(("citizens", "suppressed"), [(4, True), (5, False)])
+    def test_cells_under_five_are_suppressed(self, team, citizens, suppressed):
+        for _ in range(citizens):
+            patient = PatientFactory(team=team)
+            ConditionFactory(patient=patient, kind="dm2")
+            enrolled(patient, started_days_ago=800)
+        run_rollups(MONTH, MONTH)
+        assert value("DM-HBA1C-MEASURED").is_suppressed is suppressed
+
+
+@pytest.mark.django_db
+class TestWaitingTime:
+    def test_the_median_days_to_first_encounter(self, team, member, coordinator):
+        for received_days_before, seen_after in [(20, 3), (15, 10), (10, None)]:
+            patient = PatientFactory(team=team)
+            received = AS_OF - datetime.timedelta(days=received_days_before)
+            Referral.objects.create(
+                patient=patient, team=team, source="gp", reason="x", received_on=received, created_by=coordinator
+            )
+            if seen_after is not None:
+                EncounterFactory(
+                    patient=patient, professional=member, started_at=at(received + datetime.timedelta(days=seen_after))
+                )
+        run_rollups(MONTH, MONTH)
+        waiting = value("OPS-WAIT-DAYS")
+        assert (waiting.numerator, waiting.denominator, waiting.value) == (2, 3, Decimal("6.50"))
+
+
+@pytest.mark.django_db
+class TestRuns:
+    def test_running_twice_leaves_the_same_rows(self, diabetes_team):
+        run_rollups(MONTH - datetime.timedelta(days=40), MONTH)
+        first = sorted(
+            IndicatorValue.objects.values_list(
+                "pk", "indicator", "month", "unit_kind", "unit_id", "numerator", "denominator", "value"
+            )
+        )
+        run_rollups(MONTH - datetime.timedelta(days=40), MONTH)
+        second = sorted(
+            IndicatorValue.objects.values_list(
+                "pk", "indicator", "month", "unit_kind", "unit_id", "numerator", "denominator", "value"
+            )
+        )
+        assert first == second
+        assert RollupRun.objects.filter(status="succeeded").count() == 2
+
+    def test_changed_data_marks_its_month_for_recomputation(self, diabetes_team):
+        from django.apps import apps
+
+        run = run_rollups(MONTH, MONTH)
+        # Let time pass: the fixture's changes happened well before the run.
+        for label in ["MeasurementEvent", "EncounterEvent", "EnrolmentEvent", "ConditionEvent"]:
+            apps.get_model("patients", label).objects.update(
+                pgh_created_at=timezone.now() - datetime.timedelta(hours=5)
+            )
+        run_started = timezone.now() - datetime.timedelta(hours=2)
+        assert months_touched_since(run_started) == timezone.localdate().replace(day=1)  # nothing changed since
+        three_months_ago = (MONTH - datetime.timedelta(days=62)).replace(day=1)
+        hba1c(diabetes_team[5], 60, three_months_ago + datetime.timedelta(days=5))
+        assert months_touched_since(run_started) == three_months_ago
+        assert run.status == "succeeded"
+
+    @pytest.mark.django_db(transaction=True)
+    def test_a_real_worker_computes_the_rollups_through_redis(self, diabetes_team):
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            outcome = compute_rollups_task.delay().get(timeout=120)
+        assert outcome["rows"] > 0
+        assert value("DM-HBA1C-MEASURED").numerator == 4
