@@ -292,7 +292,9 @@ def worklist(
             reasons.append(_("no encounter yet"))
         elif days > 42:
             reasons.append(_("last contact %(days)d days ago") % {"days": days})
-        score = 4 * len(trends) + 3 * len(others) + 2 * overdue.get(patient.id, 0) + min((days or 180) / 30, 6)
+        # Time since last contact adds up to 6 points; never seen counts as six months.
+        since_contact = days if days is not None else 180
+        score = 4 * len(trends) + 3 * len(others) + 2 * overdue.get(patient.id, 0) + min(since_contact / 30, 6)
         rows.append(WorklistRow(patient=patient, score=round(score, 1), reasons=reasons, gaps=gaps))
     rows.sort(key=lambda r: (-r.score, r.patient.last_name, r.patient.id))
     return rows
@@ -326,7 +328,8 @@ def caseload_figures(patients: QuerySet[Patient], label: str) -> CaseloadFigures
         .values("value")[:1]
     )
     goals = (
-        Goal.objects.filter(patient__in=patients, status=GoalStatus.ACTIVE, measurement_type__isnull=False)
+        # The HbA1c goals only, like the DM-AT-OWN-TARGET indicator, so the two cannot disagree.
+        Goal.objects.filter(patient__in=patients, status=GoalStatus.ACTIVE, measurement_type__code="hba1c")
         .filter(Q(target_low__isnull=False) | Q(target_high__isnull=False))
         .annotate(latest=latest_value)
     )

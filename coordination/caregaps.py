@@ -3,7 +3,7 @@
 `find_gaps` evaluates the rules (CareGapRule rows) in SQL, a few queries per rule whatever the
 number of citizens. `evaluate_care_gaps` turns the result into CareGap rows and tasks: it opens a
 task for each new gap and closes gap and task when the gap is filled. It is idempotent: a second
-run, or two runs at once, change nothing more. `measured_in_time` is the one definition of
+run, or two runs at once, change nothing more. `window_start` is the one definition of
 "measured in time" that the worklist, the tasks and the indicators share."""
 
 import datetime
@@ -27,7 +27,7 @@ from patients.models import (
     Patient,
     PatientStatus,
     Relative,
-    conditions_in_group,
+    conditions_followed_up,
 )
 
 from .models import CareGap, CareGapCheck, CareGapRule, Task, TaskOrigin, TaskPriority, TaskStatus, TaskTransition
@@ -50,10 +50,6 @@ def window_start(as_of: datetime.date, months: int) -> datetime.date:
     return add_months(as_of, -months)
 
 
-def measured_in_time(last: datetime.date | None, *, as_of: datetime.date, months: int) -> bool:
-    return last is not None and window_start(as_of, months) <= last <= as_of
-
-
 @dataclass(frozen=True)
 class Gap:
     patient_id: int
@@ -72,7 +68,9 @@ def eligible_patients(rule: CareGapRule, as_of: datetime.date, patient_ids=None)
     )
     if rule.condition_group:
         patients = patients.filter(
-            Exists(Condition.objects.filter(patient=OuterRef("pk"), kind__in=conditions_in_group(rule.condition_group)))
+            Exists(
+                Condition.objects.filter(patient=OuterRef("pk"), kind__in=conditions_followed_up(rule.condition_group))
+            )
         )
     if patient_ids is not None:
         patients = patients.filter(pk__in=patient_ids)

@@ -128,6 +128,8 @@ def seed_coordination(*, rng: random.Random | None = None) -> None:
                 )
         for index, patient in enumerate(rng.sample(patients, min(len(patients), 6))):
             reason, code = REFERRAL_REASONS[index % len(REFERRAL_REASONS)]
+            if patient.enrolments.filter(programme__code=code, end_on__isnull=True).exists():
+                continue  # a referral to a programme the citizen is already in could not be accepted
             Referral.objects.create(
                 patient=patient,
                 team=team,

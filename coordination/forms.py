@@ -60,9 +60,10 @@ class TaskForm(StyledForm):
         help_text=_("Leave empty for a one-off task"),
     )
 
-    def __init__(self, *args, user: User, **kwargs):
+    def __init__(self, *args, user: User, patient=None, **kwargs):
         super().__init__(*args, **kwargs)
-        teams = user.teams.all()
+        # A task about a citizen belongs to the citizen's team: offer no other.
+        teams = Team.objects.filter(id=patient.team_id) if patient is not None else user.teams.all()
         self.fields["team"].queryset = teams
         self.fields["assignee"] = team_members(teams)
         self.style_fields()
@@ -87,9 +88,16 @@ class CommentForm(StyledForm):
 
 
 class BoardFilterForm(StyledForm):
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("All"))
+    # Filters travel in the URL by public id or code, never by database key.
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("All"), to_field_name="public_id"
+    )
     programme = forms.ModelChoiceField(
-        label=_("Programme"), queryset=Programme.objects.all(), required=False, empty_label=_("All")
+        label=_("Programme"),
+        queryset=Programme.objects.all(),
+        required=False,
+        empty_label=_("All"),
+        to_field_name="code",
     )
     priority = forms.TypedChoiceField(
         label=_("Priority"),
@@ -105,6 +113,7 @@ class BoardFilterForm(StyledForm):
         self.fields["team"].queryset = user.teams.all()
         self.fields["assignee"] = team_members(user.teams.all())
         self.fields["assignee"].empty_label = _("All")
+        self.fields["assignee"].to_field_name = "public_id"
         self.style_fields()
 
 
@@ -163,8 +172,16 @@ class WorklistFilterForm(StyledForm):
         required=False,
     )
     programme = forms.ModelChoiceField(
-        label=_("Programme"), queryset=Programme.objects.all(), required=False, empty_label=_("All")
+        label=_("Programme"),
+        queryset=Programme.objects.all(),
+        required=False,
+        empty_label=_("All"),
+        to_field_name="code",
     )
     gap = forms.ModelChoiceField(
-        label=_("Care gap"), queryset=CareGapRule.objects.filter(is_active=True), required=False, empty_label=_("All")
+        label=_("Care gap"),
+        queryset=CareGapRule.objects.filter(is_active=True),
+        required=False,
+        empty_label=_("All"),
+        to_field_name="code",
     )

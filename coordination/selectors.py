@@ -23,6 +23,7 @@ from .models import (
     ReferralStatus,
     Task,
     TaskStatus,
+    TaskTransition,
 )
 
 
@@ -35,9 +36,16 @@ def _tasks() -> QuerySet[Task]:
     return Task.objects.select_related("patient", "team", "assignee", "created_by")
 
 
+def visible_tasks(user: User) -> QuerySet[Task]:
+    """A task about a citizen follows the citizen's access rule (the citizen's current team);
+    a task about no citizen belongs to its own team."""
+    teams = team_ids_of(user)
+    return _tasks().filter(Q(patient__isnull=True, team_id__in=teams) | Q(patient__team_id__in=teams))
+
+
 def task_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW) -> Task:
-    task = _tasks().filter(public_id=public_id).first()
-    if task is None or task.team_id not in team_ids_of(user):
+    task = visible_tasks(user).filter(public_id=public_id).first()
+    if task is None:
         _deny(user, public_id, what)
     if task.patient_id:
         access_record(actor=user, action=action, what=what, patient_public_id=task.patient.public_id)
@@ -46,7 +54,8 @@ def task_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessActio
 
 def referral_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW) -> Referral:
     referral = Referral.objects.select_related("patient", "team").filter(public_id=public_id).first()
-    if referral is None or referral.team_id not in team_ids_of(user):
+    # Like every record about a citizen, a referral follows the citizen's current team.
+    if referral is None or referral.patient.team_id not in team_ids_of(user):
         _deny(user, public_id, what)
     access_record(actor=user, action=action, what=what, patient_public_id=referral.patient.public_id)
     return referral
@@ -79,7 +88,7 @@ def my_tasks(user: User) -> MyTasks:
     today = timezone.localdate()
     week_end = today + datetime.timedelta(days=7)
     buckets = MyTasks([], [], [], [], [])
-    mine = _tasks().filter(assignee=user, team_id__in=team_ids_of(user))
+    mine = visible_tasks(user).filter(assignee=user)
     for task in mine.filter(status__in=OPEN_STATUSES).order_by("due_on", "-priority", "id"):
         if task.due_on < today:
             buckets.overdue.append(task)
@@ -108,9 +117,9 @@ BOARD_LIMIT = 200
 
 def team_board(user: User, board: BoardFilter) -> dict[str, list[Task]]:
     """Open tasks of the user's teams by status, and the last week's closed ones: one query."""
-    tasks = _tasks().filter(team_id__in=team_ids_of(user))
+    tasks = visible_tasks(user)
     if board.team_id:
-        tasks = tasks.filter(team_id=board.team_id)
+        tasks = tasks.filter(Q(patient__isnull=True, team_id=board.team_id) | Q(patient__team_id=board.team_id))
     if board.patient_public_id:
         tasks = tasks.filter(patient__public_id=board.patient_public_id)
     if board.programme_id:
@@ -128,11 +137,16 @@ def team_board(user: User, board: BoardFilter) -> dict[str, list[Task]]:
     if board.assignee_id:
         tasks = tasks.filter(assignee_id=board.assignee_id)
     since = timezone.now() - datetime.timedelta(days=7)
-    tasks = tasks.filter(Q(status__in=OPEN_STATUSES) | Q(completed_at__gte=since) | Q(status=TaskStatus.CANCELLED))
+    cancelled_lately = Exists(
+        TaskTransition.objects.filter(task=OuterRef("pk"), to_status=TaskStatus.CANCELLED, at__gte=since)
+    )
+    tasks = tasks.filter(
+        Q(status__in=OPEN_STATUSES)
+        | Q(status=TaskStatus.DONE, completed_at__gte=since)
+        | (Q(status=TaskStatus.CANCELLED) & cancelled_lately)
+    )
     columns: dict[str, list[Task]] = {status: [] for status in TaskStatus.values}
     for task in tasks.order_by("due_on", "-priority", "id")[:BOARD_LIMIT]:
-        if task.status == TaskStatus.CANCELLED and task.created_at < since:
-            continue
         columns[task.status].append(task)
     return columns
 
@@ -157,7 +171,8 @@ def team_workload(user: User, team: Team) -> list[Workload]:
     )
     tasks = {
         row["assignee_id"]: row
-        for row in Task.objects.filter(team=team, status__in=OPEN_STATUSES)
+        for row in Task.objects.filter(Q(patient__isnull=True, team=team) | Q(patient__team=team))
+        .filter(status__in=OPEN_STATUSES)
         .values("assignee_id")
         .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_on__lt=today)))
         .order_by()
@@ -181,19 +196,30 @@ def team_workload(user: User, team: Team) -> list[Workload]:
 
 
 def unassigned_open_count(team: Team) -> int:
-    return Task.objects.filter(team=team, status__in=OPEN_STATUSES, assignee__isnull=True).count()
+    return (
+        Task.objects.filter(Q(patient__isnull=True, team=team) | Q(patient__team=team))
+        .filter(status__in=OPEN_STATUSES, assignee__isnull=True)
+        .count()
+    )
 
 
 def unread(user: User) -> QuerySet[Notification]:
+    """Only about what the user may still see: someone who left a team no longer reads its news."""
+    teams = team_ids_of(user)
     return (
         Notification.objects.filter(user=user, seen_at__isnull=True)
+        .filter(
+            Q(task__patient__team_id__in=teams)
+            | Q(task__patient__isnull=True, task__team_id__in=teams)
+            | Q(handover__patient__team_id__in=teams)
+        )
         .select_related("actor", "task", "task__patient", "handover", "handover__patient")
         .order_by("-created_at")
     )
 
 
 def unread_count(user: User) -> int:
-    return Notification.objects.filter(user=user, seen_at__isnull=True).count()
+    return unread(user).count()
 
 
 def referrals_for_triage(user: User) -> QuerySet[Referral]:
@@ -205,7 +231,7 @@ def referrals_for_triage(user: User) -> QuerySet[Referral]:
         .values("started_at")[:1]
     )
     return (
-        Referral.objects.filter(team_id__in=team_ids_of(user))
+        Referral.objects.filter(patient__team_id__in=team_ids_of(user))
         .select_related("patient", "team", "programme", "triaged_by")
         .annotate(first_encounter_at=Subquery(first_encounter))
     )

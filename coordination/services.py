@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from healthcenter.models import AccessAction, Team, User
+from healthcenter.models import AccessAction, Role, Team, User
 from healthcenter.services import access_record
 from patients import services as patient_services
 from patients.cpr import parse_cpr
@@ -35,6 +35,7 @@ from .models import (
 )
 
 FIRST_CONTACT_DAYS = 7
+TITLE_LENGTH = Task._meta.get_field("title").max_length
 
 
 def add_months(day: datetime.date, months: int) -> datetime.date:
@@ -56,6 +57,11 @@ def _validate_team_work(*, actor: User, team: Team) -> None:
 def _validate_assignee(*, team: Team, assignee: User | None) -> None:
     if assignee is not None and not (assignee.is_active and assignee.teams.filter(id=team.id).exists()):
         raise ValidationError({"assignee": _("A task can only be assigned to a member of its team.")})
+
+
+def _team_of(task: Task) -> Team:
+    """The team responsible for a task now: the citizen's current team, or the task's own."""
+    return task.patient.team if task.patient_id else task.team
 
 
 def _stale() -> ValidationError:
@@ -122,8 +128,9 @@ def tasks_from_agreed_actions(
     return [
         task_create(
             actor=actor,
-            title=action.text,
-            description=_("Agreed with the citizen at the encounter on %(date)s.")
+            title=action.text if len(action.text) <= TITLE_LENGTH else action.text[: TITLE_LENGTH - 1] + "…",
+            description=(action.text + "\n\n" if len(action.text) > TITLE_LENGTH else "")
+            + _("Agreed with the citizen at the encounter on %(date)s.")
             % {"date": timezone.localtime(encounter.started_at).strftime("%d-%m-%Y")},
             team=patient.team,
             patient=patient,
@@ -134,6 +141,36 @@ def tasks_from_agreed_actions(
         )
         for action in encounter.agreed_actions.filter(task__isnull=True)
     ]
+
+
+@transaction.atomic
+def encounter_log(
+    *,
+    actor: User,
+    patient: Patient,
+    data: patient_services.EncounterData,
+    sign: bool,
+    task_assignee: User | None = None,
+    task_due_on: datetime.date | None = None,
+    make_tasks: bool = False,
+) -> tuple[Encounter, list[Task]]:
+    """Logs an encounter and, in the same transaction, turns its agreed actions into tasks. After
+    the commit the citizen's care gaps are re-evaluated, so a measurement that fills one closes it
+    at once (the periodic job catches everything else)."""
+    encounter = patient_services.encounter_create(actor=actor, patient=patient, data=data, sign=sign)
+    tasks = []
+    if make_tasks and data.agreed_actions:
+        if task_due_on is None:
+            raise ValidationError({"task_due_on": _("Give the tasks a due date.")})
+        tasks = tasks_from_agreed_actions(actor=actor, encounter=encounter, assignee=task_assignee, due_on=task_due_on)
+
+    def reevaluate():
+        from .caregaps import evaluate_care_gaps
+
+        evaluate_care_gaps(patient_ids=[patient.id])
+
+    transaction.on_commit(reevaluate, robust=True)
+    return encounter, tasks
 
 
 def _transition(*, actor: User, task: Task, expected_version: int, **changes) -> None:
@@ -156,11 +193,13 @@ def _transition(*, actor: User, task: Task, expected_version: int, **changes) ->
 
 @transaction.atomic
 def task_assign(*, actor: User, task: Task, assignee: User | None, expected_version: int) -> Task:
-    _validate_team_work(actor=actor, team=task.team)
+    team = _team_of(task)
+    _validate_team_work(actor=actor, team=team)
     if not task.is_open:
         raise ValidationError(_("A closed task cannot be reassigned."))
-    _validate_assignee(team=task.team, assignee=assignee)
-    _transition(actor=actor, task=task, expected_version=expected_version, assignee=assignee)
+    _validate_assignee(team=team, assignee=assignee)
+    # A task whose citizen moved follows the citizen to the new team.
+    _transition(actor=actor, task=task, expected_version=expected_version, assignee=assignee, team=team)
     _notify(user=assignee, actor=actor, kind=NotificationKind.ASSIGNED, task=task)
     return task
 
@@ -187,13 +226,17 @@ def task_change_status(*, actor: User, task: Task, to_status: str, expected_vers
     completed_at = timezone.now() if to_status == TaskStatus.DONE else None
     _transition(actor=actor, task=task, expected_version=expected_version, status=to_status, completed_at=completed_at)
     if to_status == TaskStatus.DONE and task.recurrence_months:
+        team = _team_of(task)
+        still_in_team = (
+            task.assignee is not None and task.assignee.is_active and task.assignee.teams.filter(id=team.id).exists()
+        )
         task_create(
             actor=actor,
             title=task.title,
             description=task.description,
-            team=task.team,
+            team=team,
             patient=task.patient,
-            assignee=task.assignee,
+            assignee=task.assignee if still_in_team else None,
             due_on=add_months(task.due_on, task.recurrence_months),
             priority=task.priority,
             origin=task.origin if task.origin != TaskOrigin.AGREED_ACTION else TaskOrigin.MANUAL,
@@ -205,7 +248,7 @@ def task_change_status(*, actor: User, task: Task, to_status: str, expected_vers
 
 @transaction.atomic
 def task_comment(*, actor: User, task: Task, text: str) -> TaskComment:
-    _validate_team_work(actor=actor, team=task.team)
+    _validate_team_work(actor=actor, team=_team_of(task))
     if not text.strip():
         raise ValidationError({"text": _("Write the comment.")})
     comment = TaskComment.objects.create(task=task, author=actor, text=text.strip())
@@ -248,8 +291,8 @@ def referral_receive(
             data=patient_services.PatientData(cpr=number, first_name=first_name, last_name=last_name, team=team),
         )
     elif patient.team_id not in team_ids_of(actor):
-        raise ValidationError(
-            {"cpr": _("The citizen is registered with a team you do not belong to. Contact that team.")}
+        raise patient_services.DuplicateCitizen(
+            patient.public_id, _("The citizen is registered with a team you do not belong to. Contact that team.")
         )
     referral = Referral.objects.create(
         patient=patient,
@@ -266,13 +309,19 @@ def referral_receive(
     return referral
 
 
+def _validate_triage(*, actor: User, referral: Referral) -> None:
+    if actor.role != Role.COORDINATOR or referral.patient.team_id not in team_ids_of(actor):
+        raise ValidationError(_("Only a coordinator of the citizen's team triages referrals."))
+    if referral.status != ReferralStatus.RECEIVED:
+        raise ValidationError(_("This referral has already been triaged."))
+
+
 @transaction.atomic
 def referral_accept(
     *, actor: User, referral: Referral, programme: Programme, start_on: datetime.date, assignee: User | None
 ) -> Referral:
     locked = Referral.objects.select_for_update().select_related("patient", "team").get(pk=referral.pk)
-    if locked.status != ReferralStatus.RECEIVED:
-        raise ValidationError(_("This referral has already been triaged."))
+    _validate_triage(actor=actor, referral=locked)
     enrolment = patient_services.enrolment_create(
         actor=actor,
         patient=locked.patient,
@@ -314,9 +363,8 @@ def referral_accept(
 
 @transaction.atomic
 def referral_decline(*, actor: User, referral: Referral, reason: str) -> Referral:
-    locked = Referral.objects.select_for_update().get(pk=referral.pk)
-    if locked.status != ReferralStatus.RECEIVED:
-        raise ValidationError(_("This referral has already been triaged."))
+    locked = Referral.objects.select_for_update().select_related("patient").get(pk=referral.pk)
+    _validate_triage(actor=actor, referral=locked)
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for declining; the referrer is told.")})
     locked.status = ReferralStatus.DECLINED
@@ -332,6 +380,8 @@ def referral_decline(*, actor: User, referral: Referral, reason: str) -> Referra
 
 @transaction.atomic
 def handover_post(*, actor: User, patient: Patient, text: str) -> HandoverNote:
+    if patient.team_id not in team_ids_of(actor):
+        raise ValidationError(_("Only the citizen's team can write handover notes about them."))
     if not text.strip():
         raise ValidationError({"text": _("Write the message.")})
     note = HandoverNote.objects.create(patient=patient, author=actor, text=text.strip())
@@ -343,6 +393,11 @@ def handover_post(*, actor: User, patient: Patient, text: str) -> HandoverNote:
 def handover_acknowledge(*, actor: User, note: HandoverNote) -> None:
     HandoverAcknowledgement.objects.get_or_create(note=note, user=actor)
     Notification.objects.filter(user=actor, handover=note, seen_at__isnull=True).update(seen_at=timezone.now())
+
+
+@transaction.atomic
+def notifications_seen_for_task(*, actor: User, task: Task) -> int:
+    return Notification.objects.filter(user=actor, task=task, seen_at__isnull=True).update(seen_at=timezone.now())
 
 
 @transaction.atomic

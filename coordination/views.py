@@ -4,10 +4,10 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,13 +16,11 @@ from healthcenter.models import AccessAction, Role
 from healthcenter.services import access_record
 from healthcenter.views_helpers import apply_errors
 from patients import selectors as patient_selectors
-from patients import services as patient_services
 from patients.models import Patient
-from patients.views import citizen_work, rejected
+from patients.views import citizen_work, log_duplicate, rejected
 
 from . import briefing as briefing_selectors
 from . import forms, selectors, services
-from .caregaps import evaluate_care_gaps
 from .models import TaskStatus
 
 # --- the encounter form, which also turns agreed actions into tasks -----------------------------------------
@@ -45,20 +43,15 @@ def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
         if form.is_valid():
             sign = "sign" in request.POST
             try:
-                with transaction.atomic():
-                    encounter = patient_services.encounter_create(
-                        actor=request.user, patient=patient, data=form.to_data(), sign=sign
-                    )
-                    tasks = []
-                    if form.cleaned_data["make_tasks"]:
-                        tasks = services.tasks_from_agreed_actions(
-                            actor=request.user,
-                            encounter=encounter,
-                            assignee=form.cleaned_data["task_assignee"],
-                            due_on=form.cleaned_data["task_due_on"],
-                        )
-                    # New measurements may fill care gaps: the briefing shows it straight away.
-                    evaluate_care_gaps(patient_ids=[patient.id])
+                _encounter, tasks = services.encounter_log(
+                    actor=request.user,
+                    patient=patient,
+                    data=form.to_data(),
+                    sign=sign,
+                    make_tasks=form.cleaned_data["make_tasks"],
+                    task_assignee=form.cleaned_data["task_assignee"],
+                    task_due_on=form.cleaned_data["task_due_on"],
+                )
             except ValidationError as error:
                 apply_errors(form, error)
             else:
@@ -79,7 +72,14 @@ def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @citizen_work
 @require_GET
 def my_tasks(request: HttpRequest) -> HttpResponse:
+    _log_list(request, "my tasks")
     return render(request, "coordination/my_tasks.html", {"tasks": selectors.my_tasks(request.user)})
+
+
+def _log_list(request: HttpRequest, what: str) -> None:
+    """A list that shows citizens' names writes one row with its criterion, not a row per citizen."""
+    criteria = " ".join(f"{key}={value}" for key, value in request.GET.items() if key != "page")
+    access_record(actor=request.user, action=AccessAction.SEARCH, what=f"{what} {criteria}".strip())
 
 
 @citizen_work
@@ -99,6 +99,7 @@ def team_board(request: HttpRequest) -> HttpResponse:
             priority=c["priority"],
             assignee_id=c["assignee"].id if c["assignee"] else None,
         )
+    _log_list(request, "team board")
     columns = selectors.team_board(request.user, board)
     context = {
         "form": form,
@@ -133,7 +134,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
     initial = {"due_on": timezone.localdate() + datetime.timedelta(days=7)}
     if patient is not None:
         initial["team"] = patient.team_id
-    form = forms.TaskForm(request.POST or None, initial=initial, user=request.user)
+    form = forms.TaskForm(request.POST or None, initial=initial, user=request.user, patient=patient)
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         try:
@@ -160,6 +161,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def task_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     task = selectors.task_for(request.user, public_id, what=gettext_noop("task"))
+    services.notifications_seen_for_task(actor=request.user, task=task)
     context = {
         "task": task,
         "transitions": task.transitions.select_related("by", "from_assignee", "to_assignee"),
@@ -181,7 +183,7 @@ def _task_change(request: HttpRequest, public_id: uuid.UUID, change) -> HttpResp
         for message in error.messages:
             messages.error(request, message)
     next_url = request.POST.get("next", "")
-    if next_url.startswith("/") and not next_url.startswith("//"):
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(next_url)
     return redirect("coordination:task", public_id=task.public_id)
 
@@ -255,6 +257,7 @@ def _coordinator(view):
 @citizen_work
 @require_GET
 def referral_list(request: HttpRequest) -> HttpResponse:
+    _log_list(request, "referral list")
     awaiting = list(selectors.referrals_awaiting(request.user)[:200])
     triaged = list(selectors.referrals_triaged(request.user)[:100])
     for referral in awaiting + triaged:
@@ -272,6 +275,7 @@ def referral_create(request: HttpRequest) -> HttpResponse:
         try:
             referral = services.referral_receive(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
+            log_duplicate(request, error)
             apply_errors(form, error)
         else:
             messages.success(request, _("The referral is registered and awaits triage."))
@@ -364,6 +368,7 @@ def news(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         services.notifications_mark_seen(actor=request.user)
         return redirect("coordination:news")
+    _log_list(request, "new for you")
     items = list(selectors.unread(request.user)[:100])
     return render(request, "coordination/news.html", {"items": items})
 

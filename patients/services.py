@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,8 +57,10 @@ class DuplicateCitizen(ValidationError):
     """A CPR number that is already registered. Carries the existing citizen's id so that the
     caller can log the attempt under that citizen (after this transaction has rolled back)."""
 
-    def __init__(self, existing_public_id):
-        super().__init__({"cpr": _("A citizen with this CPR number is already registered. Ask the coordinator.")})
+    def __init__(self, existing_public_id, message: str | None = None):
+        super().__init__(
+            {"cpr": message or _("A citizen with this CPR number is already registered. Ask the coordinator.")}
+        )
         self.existing_public_id = existing_public_id
 
 
@@ -251,11 +253,14 @@ def _validate_encounter(data: EncounterData) -> None:
         validate_measurement(m, field=f"m_{m.type.code}")
 
 
-def _write_encounter_children(*, actor: User, encounter: Encounter, data: EncounterData) -> None:
-    AgreedAction.objects.bulk_create(
-        AgreedAction(encounter=encounter, text=text.strip(), position=position)
-        for position, text in enumerate(t for t in (data.agreed_actions or []) if t.strip())
-    )
+def _write_encounter_children(
+    *, actor: User, encounter: Encounter, data: EncounterData, with_actions: bool = True
+) -> None:
+    if with_actions:
+        AgreedAction.objects.bulk_create(
+            AgreedAction(encounter=encounter, text=text.strip(), position=position)
+            for position, text in enumerate(t for t in (data.agreed_actions or []) if t.strip())
+        )
     Measurement.objects.bulk_create(
         Measurement(
             patient_id=encounter.patient_id,
@@ -314,11 +319,36 @@ def encounter_update_draft(
         caregiver_present=data.caregiver_present,
         signed_at=timezone.now() if sign else None,
     )
-    # A draft's measurements and actions are replaced as a whole; the triggers keep the old rows' history.
+    # A draft's measurements are replaced as a whole; the triggers keep the old rows' history.
     encounter.measurements.all().delete()
-    encounter.agreed_actions.all().delete()
-    _write_encounter_children(actor=actor, encounter=encounter, data=data)
+    _write_encounter_children(actor=actor, encounter=encounter, data=data, with_actions=False)
+    _update_agreed_actions(encounter, [t.strip() for t in (data.agreed_actions or []) if t.strip()])
     return encounter
+
+
+def _update_agreed_actions(encounter: Encounter, texts: list[str]) -> None:
+    """Agreed actions are edited in place, line by line, so that one already turned into a task
+    keeps its link. Removing such a line is refused rather than losing the task's origin."""
+    existing = list(encounter.agreed_actions.order_by("position", "id"))
+    for position, text in enumerate(texts):
+        if position < len(existing):
+            action = existing[position]
+            if action.text != text:
+                action.text = text
+                action.save(update_fields=["text"])
+        else:
+            AgreedAction.objects.create(encounter=encounter, text=text, position=position)
+    for action in existing[len(texts) :]:
+        try:
+            with transaction.atomic():
+                action.delete()
+        except ProtectedError:
+            raise ValidationError(
+                {
+                    "agreed_actions": _("“%(text)s” has become a task; cancel the task instead of removing the line.")
+                    % {"text": action.text}
+                }
+            ) from None
 
 
 @transaction.atomic

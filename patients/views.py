@@ -44,7 +44,7 @@ def citizen_work(view: Callable) -> Callable:
     return wrapper
 
 
-def _log_duplicate(request: HttpRequest, error: ValidationError) -> None:
+def log_duplicate(request: HttpRequest, error: ValidationError) -> None:
     """Trying a CPR number that is already registered tells the user that the person is known here:
     that probe is logged under the existing citizen, where their own access log shows it."""
     if isinstance(error, services.DuplicateCitizen):
@@ -109,7 +109,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         try:
             patient = services.patient_create(actor=request.user, data=form.to_data())
         except ValidationError as error:
-            _log_duplicate(request, error)
+            log_duplicate(request, error)
             apply_errors(form, error)
         else:
             messages.success(request, _("%(name)s is registered.") % {"name": patient.full_name})
@@ -135,7 +135,7 @@ def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                     data=form.to_data(),
                 )
             except ValidationError as error:
-                _log_duplicate(request, error)
+                log_duplicate(request, error)
                 apply_errors(form, error)
             else:
                 messages.success(request, _("The citizen's details are saved."))

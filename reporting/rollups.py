@@ -32,7 +32,7 @@ from patients.models import (
     Patient,
     Programme,
     Relative,
-    conditions_in_group,
+    conditions_followed_up,
 )
 
 from .models import Indicator, IndicatorValue, RollupRun, RunStatus, UnitKind
@@ -99,21 +99,21 @@ _HAS_OWN_RANGE = Q(goal_low__isnull=False) | Q(goal_high__isnull=False)
 _HAS_OWN_RANGE_ON_GOAL = Q(target_low__isnull=False) | Q(target_high__isnull=False)
 
 SHARE_RULES: dict[str, ShareRule] = {
-    "DM-HBA1C-MEASURED": ShareRule(conditions_in_group("diabetes"), lambda d: _measured("hba1c", d, 12)),
-    "DM-HBA1C-LT59": ShareRule(conditions_in_group("diabetes"), lambda d: Q(latest_hba1c__lt=59)),
-    "DM-HBA1C-GE75": ShareRule(conditions_in_group("diabetes"), lambda d: Q(latest_hba1c__gte=75)),
+    "DM-HBA1C-MEASURED": ShareRule(conditions_followed_up("diabetes"), lambda d: _measured("hba1c", d, 12)),
+    "DM-HBA1C-LT59": ShareRule(conditions_followed_up("diabetes"), lambda d: Q(latest_hba1c__lt=59)),
+    "DM-HBA1C-GE75": ShareRule(conditions_followed_up("diabetes"), lambda d: Q(latest_hba1c__gte=75)),
     "DM-AT-OWN-TARGET": ShareRule(
-        conditions_in_group("diabetes"), lambda d: _WITHIN_OWN_RANGE, narrowed_to=lambda d: _HAS_OWN_RANGE
+        conditions_followed_up("diabetes"), lambda d: _WITHIN_OWN_RANGE, narrowed_to=lambda d: _HAS_OWN_RANGE
     ),
-    "DM-BP-MEASURED": ShareRule(conditions_in_group("diabetes"), lambda d: _measured("systolic_bp", d, 12)),
-    "DM-ALBUMIN-SCREENED": ShareRule(conditions_in_group("diabetes"), lambda d: _measured("urine_acr", d, 24)),
-    "DM-EYE-SCREENED": ShareRule(conditions_in_group("diabetes"), lambda d: _measured("eye_screening", d, 24)),
-    "DM-FOOT-EXAMINED": ShareRule(conditions_in_group("diabetes"), lambda d: _measured("foot_exam", d, 24)),
+    "DM-BP-MEASURED": ShareRule(conditions_followed_up("diabetes"), lambda d: _measured("systolic_bp", d, 12)),
+    "DM-ALBUMIN-SCREENED": ShareRule(conditions_followed_up("diabetes"), lambda d: _measured("urine_acr", d, 24)),
+    "DM-EYE-SCREENED": ShareRule(conditions_followed_up("diabetes"), lambda d: _measured("eye_screening", d, 24)),
+    "DM-FOOT-EXAMINED": ShareRule(conditions_followed_up("diabetes"), lambda d: _measured("foot_exam", d, 24)),
     "DEM-SPECIFIC-DIAGNOSIS": ShareRule(
         DEMENTIA_KINDS, lambda d: _has([k for k in DEMENTIA_KINDS if k != ConditionKind.DEMENTIA_UNSPECIFIED])
     ),
-    "DEM-COGNITION-TESTED": ShareRule(conditions_in_group("dementia"), lambda d: _measured("mmse", d, 12)),
-    "DEM-CAREGIVER-CONTACT": ShareRule(conditions_in_group("dementia"), _caregiver_contact),
+    "DEM-COGNITION-TESTED": ShareRule(conditions_followed_up("dementia"), lambda d: _measured("mmse", d, 12)),
+    "DEM-CAREGIVER-CONTACT": ShareRule(conditions_followed_up("dementia"), _caregiver_contact),
 }
 
 

@@ -1,4 +1,7 @@
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.test import Client
 
 from healthcenter.models import Role
@@ -14,6 +17,30 @@ def _plain_static_storage(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.SECURE_SSL_REDIRECT = False
+
+
+REFERENCE_DATA_MIGRATIONS = [
+    "patients.migrations.0002_reference_data",
+    "coordination.migrations.0002_programme_tasks",
+    "coordination.migrations.0004_care_gap_rules",
+    "reporting.migrations.0002_indicators",
+]
+
+
+def load_reference_data() -> None:
+    """The catalogue, programmes, care-gap rules and indicators, loaded the way their data
+    migrations load them."""
+    for module in REFERENCE_DATA_MIGRATIONS:
+        importlib.import_module(module).load(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    # The flush after each transactional test empties the tables the data migrations filled.
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        load_reference_data()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from coordination.caregaps import evaluate_care_gaps, find_gaps, measured_in_time
+from coordination.caregaps import evaluate_care_gaps, find_gaps, window_start
 from coordination.models import CareGap, Task, TaskTransition
 from coordination.services import add_months
 from coordination.tasks import evaluate_care_gaps_task
@@ -117,9 +117,9 @@ class TestMeasurementDue:
 
     def test_the_shared_definition_counts_the_boundary_day(self):
         today = datetime.date(2026, 11, 26)
-        assert measured_in_time(datetime.date(2025, 11, 26), as_of=today, months=12)
-        assert not measured_in_time(datetime.date(2025, 11, 25), as_of=today, months=12)
-        assert not measured_in_time(None, as_of=today, months=12)
+        assert window_start(today, 12) == datetime.date(2025, 11, 26)  # that day itself is still in time
+        assert window_start(datetime.date(2026, 2, 28), 24) == datetime.date(2024, 2, 28)
+        assert window_start(datetime.date(2026, 3, 31), 1) == datetime.date(2026, 2, 28)
 
 
 @pytest.mark.django_db

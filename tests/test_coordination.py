@@ -369,3 +369,86 @@ def test_a_coordinator_of_another_team_cannot_assign_into_this_team(other_team, 
     response = make_task(client_for(other_coordinator), team, assignee=member.id)
     assert response.status_code == 200
     assert not Task.objects.exists()
+
+
+@pytest.mark.django_db
+class TestFollowingTheCitizen:
+    def test_a_moved_citizens_task_follows_to_the_new_team(
+        self, as_member, as_outsider, member, team, other_team, patient
+    ):
+        task = Task.objects.create(
+            title="Ring", team=team, patient=patient, created_by=member, due_on=timezone.localdate()
+        )
+        Patient.objects.filter(pk=patient.pk).update(team=other_team)
+        assert as_member.get(reverse("coordination:task", args=[task.public_id])).status_code == 404
+        assert as_outsider.get(reverse("coordination:task", args=[task.public_id])).status_code == 200
+
+    def test_news_about_another_team_is_not_shown(self, as_member, member, colleague, team, other_team, patient):
+        note = HandoverNote.objects.create(patient=patient, author=colleague, text="Ring tilbage")
+        Notification.objects.create(user=member, actor=colleague, kind="handover", handover=note)
+        assert len(as_member.get(reverse("coordination:news")).context["items"]) == 1
+        member.teams.set([other_team])
+        assert as_member.get(reverse("coordination:news")).context["items"] == []
+
+    def test_lists_write_one_access_row(self, as_member, member):
+        as_member.get(reverse("coordination:my_tasks"))
+        as_member.get(reverse("coordination:board"))
+        assert AccessLog.objects.filter(user=member, action="search").count() == 2
+
+    def test_next_may_not_lead_off_the_site(self, as_member, team):
+        make_task(as_member, team)
+        task = Task.objects.get()
+        response = as_member.post(
+            reverse("coordination:task_status", args=[task.public_id]),
+            {"status": "in_progress", "version": 1, "next": "/\\evil.example"},
+        )
+        assert response["Location"] == reverse("coordination:task", args=[task.public_id])
+
+    def test_a_long_agreed_action_becomes_a_task_with_the_whole_text(self, as_member, colleague, patient):
+        long_text = "Aftalt: " + "gå en lang tur langs stranden hver morgen " * 6
+        as_member.post(
+            reverse("coordination:encounter_create", args=[patient.public_id]),
+            encounter_form(
+                agreed_actions=long_text[:300], make_tasks="on", task_assignee=colleague.id, task_due_on=day(7)
+            ),
+        )
+        task = Task.objects.get()
+        assert len(task.title) <= 200
+        assert long_text[:300].strip() in task.description
+
+    def test_editing_a_draft_keeps_the_tasks_of_its_actions(self, as_member, colleague, patient):
+        as_member.post(
+            reverse("coordination:encounter_create", args=[patient.public_id]),
+            encounter_form(sign=None, draft="1", make_tasks="on", task_assignee=colleague.id, task_due_on=day(7)),
+        )
+        encounter = patient.encounters.get()
+        url = reverse("patients:encounter_edit", args=[encounter.public_id])
+        response = as_member.post(
+            url,
+            encounter_form(sign=None, draft="1", version=1, agreed_actions="Gåtur hver dag, 30 min\nRinge om 4 uger"),
+        )
+        assert response.status_code == 302
+        assert Task.objects.get(title="Gåtur hver dag").agreed_action.text == "Gåtur hver dag, 30 min"
+        response = as_member.post(url, encounter_form(sign=None, draft="1", version=2, agreed_actions="Kun én"))
+        assert response.status_code == 200
+        assert response.context["form"].errors["agreed_actions"]
+        assert Task.objects.count() == 2
+
+    def test_asking_about_another_teams_citizen_in_a_referral_is_logged(self, coordinator, other_team):
+        other = PatientFactory(team=other_team)
+        client = client_for(coordinator)
+        response = client.post(
+            reverse("coordination:referral_create"),
+            {
+                "cpr": other.cpr,
+                "team": coordinator.teams.first().id,
+                "source": "gp",
+                "received_on": day(0),
+                "reason": "x",
+            },
+        )
+        assert response.context["form"].errors["cpr"]
+        assert AccessLog.objects.filter(
+            user=coordinator, patient_public_id=other.public_id, outcome="rejected"
+        ).exists()
+        assert not Referral.objects.exists()

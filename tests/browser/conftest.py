@@ -5,7 +5,6 @@ the product's default language. Every request the page makes is recorded so that
 nothing left the closed network. A failing or expected-to-fail test leaves a full-page screenshot in
 test-artifacts/."""
 
-import importlib
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -13,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client, override_settings
@@ -69,15 +67,6 @@ def _plain_http_live_server() -> Iterator[None]:
     comes too late for it; this one is in place before the server starts."""
     with override_settings(SECURE_SSL_REDIRECT=False):
         yield
-
-
-@pytest.fixture(autouse=True)
-def _reference_data(transactional_db) -> None:
-    """The measurement catalogue and the programmes come from a data migration, and the flush after each
-    transactional test empties them; they are loaded again the way the migration loads them.
-    (serialized_rollback cannot do it here: while Playwright's loop is marked running, Django's ORM in
-    this thread uses another connection object than the one the serialized copy was stored on.)"""
-    importlib.import_module("patients.migrations.0002_reference_data").load(django_apps, None)
 
 
 @pytest.fixture(autouse=True)
