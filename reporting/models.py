@@ -1,3 +1,6 @@
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import translation
@@ -116,3 +119,43 @@ class IndicatorValue(models.Model):
     def is_suppressed(self) -> bool:
         """Fewer than 5 citizens behind a figure: it never leaves the system as a number."""
         return 0 < self.denominator < SMALL_CELL
+
+
+class StoryStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Awaiting approval")
+    RETURNED = "returned", _("Returned to the author")
+    APPROVED = "approved", _("Approved")
+
+
+class Story(models.Model):
+    """A "good story" about a citizen's course, told for reports in a pseudonymised version. It is
+    shown only while the citizen's consent to use the story in reports is given."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="stories")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(_("title"), max_length=200)
+    what_happened = models.TextField(_("what happened"))
+    what_made_the_difference = models.TextField(_("what made the difference"))
+    published_text = models.TextField(
+        _("text for reports"), help_text=_("The pseudonymised version that managers and reports see")
+    )
+    show_chart = models.BooleanField(_("show the citizen's HbA1c before and after, without dates"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=StoryStatus.choices, default=StoryStatus.DRAFT)
+    manager_comment = models.TextField(_("comment from the manager"), blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("good story")
+        verbose_name_plural = _("good stories")
+        indexes = [
+            # The manager's queue and the approved stories of a quarter.
+            models.Index(fields=["status", "decided_at"], name="story_status_decided"),
+        ]
+
+    def __str__(self):
+        return self.title

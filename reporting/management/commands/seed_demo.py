@@ -7,6 +7,8 @@ from coordination.demo import seed_coordination
 from coordination.models import Task
 from patients.demo import Seeder
 from patients.models import Encounter, Measurement, Patient
+from reporting.demo import seed_stories
+from reporting.tasks import compute_rollups_task
 
 
 class Command(BaseCommand):
@@ -25,6 +27,8 @@ class Command(BaseCommand):
             Seeder(citizens=citizens).run()
             seed_coordination()
         gaps = evaluate_care_gaps()
+        with transaction.atomic():
+            seed_stories()
         seconds = (timezone.now() - started).total_seconds()
         self.stdout.write(
             self.style.SUCCESS(
@@ -33,3 +37,6 @@ class Command(BaseCommand):
                 f"({gaps.opened} from care gaps) in {seconds:.0f} s."
             )
         )
+        # The Celery worker computes two years of monthly indicators (about half a minute).
+        compute_rollups_task.delay()
+        self.stdout.write("The worker is computing two years of monthly indicators for the dashboard.")

@@ -1,0 +1,198 @@
+import csv
+import datetime
+import io
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from patients.models import Consent
+from reporting import dashboard as board
+from reporting.models import Indicator, Story
+from reporting.rollups import run_rollups
+from reporting.routers import ReplicaRouter
+from reporting.stories import approved_stories, pseudonymise, story_approve, story_create, story_return, story_submit
+
+from .conftest import client_for
+from .factories import ConditionFactory, PatientFactory
+from .test_caregaps import enrolled
+from .test_rollups import AS_OF, MONTH, hba1c
+
+
+def diabetic_citizens(team, count, *, measured=0):
+    citizens = []
+    for index in range(count):
+        patient = PatientFactory(team=team)
+        ConditionFactory(patient=patient, kind="dm2")
+        enrolled(patient, started_days_ago=800)
+        if index < measured:
+            hba1c(patient, 55, AS_OF - datetime.timedelta(days=20))
+        citizens.append(patient)
+    return citizens
+
+
+@pytest.mark.django_db
+class TestDashboard:
+    def test_the_manager_sees_the_computed_figures(self, manager, team):
+        diabetic_citizens(team, 6, measured=3)
+        run_rollups(MONTH, MONTH)
+        response = client_for(manager).get(reverse("reporting:overview"))
+        table = {row["code"]: row for row in response.context["table"]}
+        assert table["DM-HBA1C-MEASURED"]["value"] == "50.00"
+        assert response.context["last_run"] is not None
+        assert any(element_id == "run-dm-hba1c-measured" for element_id, _figure in response.context["charts"])
+
+    def test_small_cells_leave_the_system_as_under_five(self, manager, team):
+        diabetic_citizens(team, 4, measured=2)
+        run_rollups(MONTH, MONTH)
+        response = client_for(manager).get(reverse("reporting:export", args=["csv"]))
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        measured = next(r for r in rows if r[0] == "DM-HBA1C-MEASURED")
+        assert measured[3:6] == ["<5", "<5", "<5"]
+
+    def test_excel_export_has_the_same_table(self, manager, team):
+        diabetic_citizens(team, 6, measured=6)
+        run_rollups(MONTH, MONTH)
+        response = client_for(manager).get(reverse("reporting:export", args=["xlsx"]))
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        rows = {row[0]: row for row in sheet.iter_rows(values_only=True)}
+        assert rows["DM-HBA1C-MEASURED"][5] == "100.00"
+
+    def test_the_filter_shows_one_team(self, manager, team, other_team):
+        diabetic_citizens(team, 5, measured=5)
+        diabetic_citizens(other_team, 5, measured=0)
+        run_rollups(MONTH, MONTH)
+        response = client_for(manager).get(reverse("reporting:overview"), {"unit": f"team:{other_team.public_id}"})
+        table = {row["code"]: row for row in response.context["table"]}
+        assert table["DM-HBA1C-MEASURED"]["value"] == "0.00"
+        assert len(response.context["funnels"]) >= 1
+
+    def test_professionals_do_not_reach_the_dashboard(self, as_member):
+        assert as_member.get(reverse("reporting:overview")).status_code == 404
+        assert as_member.get(reverse("reporting:export", args=["csv"])).status_code == 404
+
+    def test_the_dashboard_reads_rollups_only(self, manager, team, django_assert_max_num_queries):
+        client = client_for(manager)
+        diabetic_citizens(team, 5, measured=5)
+        run_rollups(MONTH, MONTH)
+        with django_assert_max_num_queries(25) as small:
+            client.get(reverse("reporting:overview"))
+        diabetic_citizens(team, 40, measured=40)  # far more clinical data, same rollup rows
+        run_rollups(MONTH, MONTH)
+        with django_assert_max_num_queries(len(small)):
+            client.get(reverse("reporting:overview"))
+
+
+def test_funnel_limits_narrow_as_teams_grow():
+    low_small, high_small = board.control_limits(0.8, 10, board.Z_95)
+    low_big, high_big = board.control_limits(0.8, 400, board.Z_95)
+    assert low_small < low_big < 0.8 < high_big < high_small
+    assert board.control_limits(0.8, 100, board.Z_998)[0] < board.control_limits(0.8, 100, board.Z_95)[0]
+
+
+def test_the_funnel_leaves_out_teams_under_five():
+    indicator = Indicator(code="X", name_da="x", name_en="x", kind="share", target=90, direction="gte")
+    figure = board.funnel_plot(indicator, [("Nord", 3, 4), ("Syd", 8, 10)], (11, 14))
+    points = figure["data"][-1]
+    assert points["text"] == ["Syd"]
+    assert points["y"] == [80.0]
+
+
+def test_reporting_reads_go_to_the_replica_only_when_there_is_one(monkeypatch):
+    from django.conf import settings
+
+    router = ReplicaRouter()
+    assert router.db_for_read(Indicator) is None
+    monkeypatch.setitem(settings.DATABASES, "replica", settings.DATABASES["default"])
+    assert router.db_for_read(Indicator) == "replica"
+    assert router.db_for_read(Consent) is None
+    assert router.db_for_write(Indicator) == "default"
+
+
+class TestPseudonymisation:
+    def test_names_cpr_dates_and_relatives_are_replaced(self):
+        text = "Karen Jensen (120356-1234) fik besøg 12-03-2025 af datteren Hanne på Vestergade 3. Karen smilede."
+        result = pseudonymise(
+            text, citizen_names=["Karen Jensen", "Karen", "Jensen"], relative_names=["Hanne"], other=["Vestergade 3"]
+        )
+        assert "Karen" not in result and "Jensen" not in result and "Hanne" not in result
+        assert "120356" not in result and "12-03-2025" not in result and "Vestergade" not in result
+        assert result.startswith("borgeren ([CPR]) fik besøg [dato]")
+
+
+@pytest.mark.django_db
+class TestStories:
+    @pytest.fixture
+    def consenting(self, patient, member):
+        Consent.objects.create(
+            patient=patient, kind="story_reports", given_on=timezone.localdate(), given_by="x", recorded_by=member
+        )
+        return patient
+
+    def write(self, member, patient):
+        return story_create(
+            actor=member,
+            patient=patient,
+            title="Karen går igen",
+            what_happened="Karen Jensen kunne ikke gå til købmanden.",
+            what_made_the_difference="Gåturene med naboen.",
+        )
+
+    def test_a_story_needs_the_citizens_consent(self, member, patient):
+        from django.core.exceptions import ValidationError
+
+        with pytest.raises(ValidationError):
+            self.write(member, patient)
+        assert not Story.objects.exists()
+
+    def test_the_proposal_is_pseudonymised(self, member, consenting):
+        story = self.write(member, consenting)
+        assert "Karen" not in story.published_text and "Karen" not in story.title
+        assert "borgeren kunne ikke gå til købmanden" in story.published_text
+
+    def test_from_draft_to_approved_and_withdrawn_with_the_consent(self, member, manager, consenting):
+        story = self.write(member, consenting)
+        story_submit(
+            actor=member,
+            story=story,
+            expected_version=1,
+            title=story.title,
+            published_text=story.published_text,
+            show_chart=True,
+        )
+        story_approve(actor=manager, story=story, expected_version=2)
+        assert list(approved_stories()) == [story]
+        Consent.objects.filter(patient=consenting).update(withdrawn_on=timezone.localdate(), withdrawn_by="x")
+        assert list(approved_stories()) == []
+
+    def test_returning_needs_a_comment_and_only_managers_decide(self, member, manager, consenting):
+        from django.core.exceptions import ValidationError
+
+        story = self.write(member, consenting)
+        story_submit(actor=member, story=story, expected_version=1, title="t", published_text="p", show_chart=False)
+        with pytest.raises(ValidationError):
+            story_return(actor=manager, story=story, expected_version=2, comment="")
+        with pytest.raises(ValidationError):
+            story_approve(actor=member, story=story, expected_version=2)
+        story_return(actor=manager, story=story, expected_version=2, comment="Fjern bynavnet")
+        story.refresh_from_db()
+        assert (story.status, story.manager_comment) == ("returned", "Fjern bynavnet")
+
+    def test_the_manager_reviews_without_seeing_who_it_is(self, member, manager, consenting):
+        story = self.write(member, consenting)
+        story_submit(
+            actor=member,
+            story=story,
+            expected_version=1,
+            title=story.title,
+            published_text=story.published_text,
+            show_chart=False,
+        )
+        body = client_for(manager).get(reverse("reporting:story_review", args=[story.public_id])).content.decode()
+        assert "Jensen" not in body
+        assert consenting.cpr_formatted not in body
+
+    def test_outsiders_cannot_write_a_story_about_the_citizen(self, as_outsider, consenting):
+        response = as_outsider.get(reverse("reporting:story_create", args=[consenting.public_id]))
+        assert response.status_code == 404
