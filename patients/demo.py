@@ -340,6 +340,8 @@ class Seeder:
                 review_on=(self.now + datetime.timedelta(days=rng.randint(10, 150))).date(),
                 created_by=rng.choice(staff),
             )
+        # The goals were set when the citizen started, not when the demo was made.
+        patient.goals.update(created_at=since)
         encounters, measurements, actions = [], [], []
         moment = since
         last_lab = {}

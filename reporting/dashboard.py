@@ -34,10 +34,11 @@ class IndicatorSeries:
 
 
 def shown(value: IndicatorValue | None) -> str:
-    """How a figure leaves the system: '<5' for small cells, '–' where nobody is counted."""
+    """How a figure leaves the system: '<5' for small cells, '–' where nobody is counted. A count of
+    stories is not a count of citizens and is shown as it is."""
     if value is None or value.value is None:
         return "–"
-    if value.is_suppressed:
+    if value.is_suppressed and value.indicator.kind != IndicatorKind.COUNT:
         return "<5"
     return f"{value.value}"
 
@@ -84,7 +85,7 @@ def run_chart(series: IndicatorSeries) -> dict:
     indicator = series.indicator
     x = [v.month.isoformat() for v in series.values]
     y = [None if v.is_suppressed or v.value is None else float(v.value) for v in series.values]
-    unit = "%" if indicator.kind == IndicatorKind.SHARE else _("days")
+    unit = {IndicatorKind.SHARE: "%", IndicatorKind.MEDIAN_DAYS: _("days")}.get(indicator.kind, _("stories"))
     return {
         "data": [
             {
@@ -207,7 +208,7 @@ def latest_table(series: list[IndicatorSeries]) -> list[dict]:
     rows = []
     for s in series:
         latest = s.latest
-        suppressed = latest is not None and latest.is_suppressed
+        suppressed = latest is not None and latest.is_suppressed and s.indicator.kind != IndicatorKind.COUNT
         rows.append(
             {
                 "code": s.indicator.code,

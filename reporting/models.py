@@ -12,6 +12,7 @@ SMALL_CELL = 5
 class IndicatorKind(models.TextChoices):
     SHARE = "share", _("Share of citizens")
     MEDIAN_DAYS = "median_days", _("Median days")
+    COUNT = "count", _("Count")
 
 
 class TargetDirection(models.TextChoices):

@@ -16,10 +16,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from coordination.caregaps import window_start
-from coordination.models import Referral, ReferralStatus
+from coordination.models import Referral, ReferralStatus, Task, TaskOrigin, TaskStatus, TaskTransition
 from patients.models import (
     DEMENTIA_CONDITIONS,
     Condition,
@@ -35,7 +36,7 @@ from patients.models import (
     conditions_followed_up,
 )
 
-from .models import Indicator, IndicatorValue, RollupRun, RunStatus, UnitKind
+from .models import Indicator, IndicatorValue, RollupRun, RunStatus, Story, StoryStatus, UnitKind
 
 
 def month_end(month: datetime.date) -> datetime.date:
@@ -220,6 +221,60 @@ def _waiting_rows(month: datetime.date) -> list[Row]:
     return rows
 
 
+def _task_rows(month: datetime.date) -> list[Row]:
+    """OPS-TASKS-OVERDUE: of the tasks open at the end of the month, the share past due then.
+    OPS-LOOP-CLOSED: of the agreed actions' tasks due in the month, the share done by their due
+    date. Tasks count for the team of their citizen (or their own team)."""
+    as_of = month_end(month)
+    end = _day_start(as_of + datetime.timedelta(days=1))
+    cancelled_by_then = Exists(
+        TaskTransition.objects.filter(task=OuterRef("pk"), to_status=TaskStatus.CANCELLED, at__lt=end)
+    )
+    open_then = (
+        Task.objects.filter(created_at__lt=end)
+        .exclude(completed_at__lt=end)
+        .exclude(cancelled_by_then)
+        .annotate(unit_team=Coalesce("patient__team_id", "team_id"))
+    )
+    overdue = Q(due_on__lt=as_of)
+    due_in_month = Task.objects.filter(origin=TaskOrigin.AGREED_ACTION, due_on__gte=month, due_on__lte=as_of).annotate(
+        unit_team=Coalesce("patient__team_id", "team_id")
+    )
+    # completed_at__date is the day in the centre's time zone (Django converts it in SQL).
+    closed_in_time = Q(status=TaskStatus.DONE, completed_at__date__lte=F("due_on"))
+    rows = []
+    for code, queryset, hit in (
+        ("OPS-TASKS-OVERDUE", open_then, overdue),
+        ("OPS-LOOP-CLOSED", due_in_month, closed_in_time),
+    ):
+        per_team = list(
+            queryset.values("unit_team")
+            .annotate(n=Count("id", filter=hit), d=Count("id"))
+            .order_by()
+            .values_list("unit_team", "n", "d")
+        )
+        rows += [Row(code, UnitKind.TEAM, team, n, d, percent(n, d)) for team, n, d in per_team]
+        n, d = sum(r[1] for r in per_team), sum(r[2] for r in per_team)
+        rows.append(Row(code, UnitKind.CENTRE, 0, n, d, percent(n, d)))
+    return rows
+
+
+def _stories_rows(month: datetime.date) -> list[Row]:
+    """STORIES-APPROVED: good stories approved in the month whose citizen still consents."""
+    from .stories import with_consent
+
+    approved = (
+        Story.objects.filter(
+            status=StoryStatus.APPROVED,
+            decided_at__gte=_day_start(month),
+            decided_at__lt=_day_start(month_end(month) + datetime.timedelta(days=1)),
+        )
+        .filter(with_consent())
+        .count()
+    )
+    return [Row("STORIES-APPROVED", UnitKind.CENTRE, 0, approved, approved, Decimal(approved))]
+
+
 def compute_month(month: datetime.date) -> list[Row]:
     as_of = month_end(month)
     programmes = list(Programme.objects.all())
@@ -227,6 +282,8 @@ def compute_month(month: datetime.date) -> list[Row]:
     for code, rule in SHARE_RULES.items():
         rows += _share_rows(code, rule, as_of, programmes)
     rows += _waiting_rows(month)
+    rows += _task_rows(month)
+    rows += _stories_rows(month)
     return rows
 
 

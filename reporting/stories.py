@@ -32,7 +32,8 @@ def pseudonymise(text: str, *, citizen_names: list[str], relative_names: list[st
     # Longest first, so that "Karen Jensen" goes before "Karen".
     for word, neutral in sorted(replacements, key=lambda pair: -len(pair[0])):
         if word and len(word) > 1:
-            result = re.sub(rf"\b{re.escape(word)}\b", neutral, result, flags=re.IGNORECASE)
+            # Also the Danish genitive ("Karens datter").
+            result = re.sub(rf"\b{re.escape(word)}(s?)\b", rf"{neutral}\1", result, flags=re.IGNORECASE)
     return result
 
 

@@ -112,13 +112,14 @@ def test_reporting_reads_go_to_the_replica_only_when_there_is_one(monkeypatch):
 
 class TestPseudonymisation:
     def test_names_cpr_dates_and_relatives_are_replaced(self):
-        text = "Karen Jensen (120356-1234) fik besøg 12-03-2025 af datteren Hanne på Vestergade 3. Karen smilede."
+        text = "Karen Jensen (120356-1234) fik besøg 12-03-2025 af datteren Hanne på Vestergade 3. Karens hund."
         result = pseudonymise(
             text, citizen_names=["Karen Jensen", "Karen", "Jensen"], relative_names=["Hanne"], other=["Vestergade 3"]
         )
         assert "Karen" not in result and "Jensen" not in result and "Hanne" not in result
         assert "120356" not in result and "12-03-2025" not in result and "Vestergade" not in result
         assert result.startswith("borgeren ([CPR]) fik besøg [dato]")
+        assert result.endswith("borgerens hund.")
 
 
 @pytest.mark.django_db

@@ -184,3 +184,53 @@ class TestRuns:
             outcome = compute_rollups_task.delay().get(timeout=120)
         assert outcome["rows"] > 0
         assert value("DM-HBA1C-MEASURED").numerator == 4
+
+
+@pytest.mark.django_db
+class TestOperationalIndicators:
+    def test_overdue_share_of_the_tasks_open_at_month_end(self, team, member, patient):
+        from coordination.models import Task
+
+        def task(due_days_before_end, **kwargs):
+            created = Task.objects.create(
+                title="t",
+                team=team,
+                patient=patient,
+                created_by=member,
+                due_on=AS_OF - datetime.timedelta(days=due_days_before_end),
+                **kwargs,
+            )
+            Task.objects.filter(pk=created.pk).update(created_at=at(AS_OF - datetime.timedelta(days=60)))
+            return created
+
+        task(10)  # open and past due
+        task(-5)  # open, due next month
+        task(20, status="done", completed_at=at(AS_OF - datetime.timedelta(days=2)))  # closed before month end
+        run_rollups(MONTH, MONTH)
+        overdue = value("OPS-TASKS-OVERDUE")
+        assert (overdue.numerator, overdue.denominator, overdue.value) == (1, 2, Decimal("50.00"))
+
+    def test_loop_closed_counts_agreed_actions_done_by_their_due_date(self, team, member, patient):
+        from coordination.models import Task
+        from patients.models import AgreedAction
+
+        encounter = EncounterFactory(
+            patient=patient, professional=member, started_at=at(AS_OF - datetime.timedelta(days=40))
+        )
+        due = AS_OF - datetime.timedelta(days=10)
+        for index, done_on in enumerate([due, due + datetime.timedelta(days=3), None]):
+            action = AgreedAction.objects.create(encounter=encounter, text=f"a{index}")
+            Task.objects.create(
+                title=action.text,
+                team=team,
+                patient=patient,
+                created_by=member,
+                due_on=due,
+                origin="agreed_action",
+                agreed_action=action,
+                status="done" if done_on else "open",
+                completed_at=at(done_on, 23) if done_on else None,
+            )
+        run_rollups(MONTH, MONTH)
+        loop = value("OPS-LOOP-CLOSED")
+        assert (loop.numerator, loop.denominator) == (1, 3)  # done late at 23:00 on the due day still counts
