@@ -6,6 +6,7 @@ Prints, per page, the median and 95th percentile over repeated requests through 
 client (in process: no network, no static files) and the number of SQL queries. Figures only:
 nothing here passes or fails."""
 
+import datetime
 import os
 import statistics
 import sys
@@ -28,9 +29,11 @@ from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from healthcenter.models import User  # noqa: E402
 from patients.models import Patient  # noqa: E402
+from reporting.rollups import run_rollups  # noqa: E402
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "50"))
 
@@ -89,6 +92,14 @@ def main() -> None:
     measure("worklist, my teams", lambda: client.get(reverse("coordination:worklist"), {"scope": "team"}))
     measure("my tasks", lambda: client.get(reverse("coordination:my_tasks")))
     measure("team board", lambda: client.get(reverse("coordination:board")))
+
+    manager = Client()
+    manager.force_login(User.objects.get(username="leder"))
+    started = time.perf_counter()
+    run = run_rollups(timezone.localdate().replace(day=1) - datetime.timedelta(days=700), timezone.localdate())
+    print(f"{'rollups, 24 months, all units':<44} {time.perf_counter() - started:7.1f} s   {run.rows} rows")
+    measure("quality dashboard (manager)", lambda: manager.get(reverse("reporting:overview")))
+    measure("export CSV (manager)", lambda: manager.get(reverse("reporting:export", args=["csv"])))
 
 
 if __name__ == "__main__":
