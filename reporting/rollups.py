@@ -323,6 +323,14 @@ def _store(rows: list[Row], month: datetime.date, indicators: dict[str, Indicato
 
 def run_rollups(first_month: datetime.date, last_month: datetime.date, *, progress=None) -> RollupRun:
     """Computes and stores every month in the range; the run is recorded, and so is its failure."""
+    # A run whose worker was killed never finished: say so. Its rows are redone by this run.
+    RollupRun.objects.filter(
+        status=RunStatus.RUNNING, started_at__lt=timezone.now() - datetime.timedelta(hours=1)
+    ).update(
+        status=RunStatus.FAILED,
+        error="interrupted (the worker stopped before the run finished)",
+        finished_at=timezone.now(),
+    )
     run = RollupRun.objects.create(first_month=first_month.replace(day=1), last_month=last_month.replace(day=1))
     indicators = {i.code: i for i in Indicator.objects.all()}
     months = months_between(first_month, last_month)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from healthcenter.models import Team
+from healthcenter.models import Profession, Team
 from patients.models import Condition, ConditionGroup, Encounter, Patient, PatientStatus, conditions_in_group
 
 SMALL_CELL = 5
@@ -69,3 +69,30 @@ def centre_overview() -> list[TeamRow]:
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class ProfessionalActivity:
+    name: str
+    profession: str
+    encounters: int
+
+
+def encounters_per_professional(*, days: int = 30) -> list[ProfessionalActivity]:
+    """Encounters per professional in the last `days` days: one query, counts only."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    rows = (
+        Encounter.objects.filter(started_at__gte=since, started_at__lte=timezone.now())
+        .values("professional__first_name", "professional__last_name", "professional__profession")
+        .annotate(n=Count("id"))
+        .order_by("-n", "professional__last_name")
+    )
+    labels = dict(Profession.choices)
+    return [
+        ProfessionalActivity(
+            name=f"{r['professional__first_name']} {r['professional__last_name']}",
+            profession=str(labels.get(r["professional__profession"], "")),
+            encounters=r["n"],
+        )
+        for r in rows
+    ]

@@ -23,7 +23,7 @@ from patients.views import citizen_work
 from . import dashboard as board
 from . import forms, stories
 from .models import Story, StoryStatus
-from .selectors import centre_overview
+from .selectors import centre_overview, encounters_per_professional
 
 
 def manager_only(view):
@@ -76,6 +76,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "table": board.latest_table(series),
         "last_run": board.last_run(),
         "rows": centre_overview(),
+        "activity": encounters_per_professional(),
         "groups": ConditionGroup.choices,
         "stories": list(stories.approved_stories()[:5]),
         "export_query": request.GET.urlencode(),

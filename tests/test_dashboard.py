@@ -197,3 +197,23 @@ class TestStories:
     def test_outsiders_cannot_write_a_story_about_the_citizen(self, as_outsider, consenting):
         response = as_outsider.get(reverse("reporting:story_create", args=[consenting.public_id]))
         assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_dashboard_counts_encounters_per_professional(manager, member, patient):
+    from .factories import EncounterFactory
+
+    EncounterFactory.create_batch(3, patient=patient, professional=member)
+    activity = client_for(manager).get(reverse("reporting:overview")).context["activity"]
+    assert [(a.name, a.encounters) for a in activity] == [(member.get_full_name(), 3)]
+
+
+@pytest.mark.django_db
+def test_an_interrupted_run_is_marked_failed_by_the_next(team):
+    from reporting.models import RollupRun
+
+    dead = RollupRun.objects.create(first_month=MONTH, last_month=MONTH)
+    RollupRun.objects.filter(pk=dead.pk).update(started_at=timezone.now() - datetime.timedelta(hours=3))
+    run_rollups(MONTH, MONTH)
+    dead.refresh_from_db()
+    assert dead.status == "failed"
