@@ -234,3 +234,84 @@ class TestOperationalIndicators:
         run_rollups(MONTH, MONTH)
         loop = value("OPS-LOOP-CLOSED")
         assert (loop.numerator, loop.denominator) == (1, 3)  # done late at 23:00 on the due day still counts
+
+
+@pytest.mark.django_db
+class TestEveryOtherIndicator:
+    """The remaining indicators, each with one citizen inside its window and one just outside."""
+
+    @pytest.mark.parametrize(
+        ("code", "measurement", "months", "reading", "result"),
+        [
+            ("DM-BP-MEASURED", "systolic_bp", 12, Decimal(135), ""),
+            ("DM-ALBUMIN-SCREENED", "urine_acr", 24, Decimal(2), ""),
+            ("DM-EYE-SCREENED", "eye_screening", 24, None, "normal"),
+            ("DM-FOOT-EXAMINED", "foot_exam", 24, None, "abnormal"),
+        ],
+    )
+    def test_diabetes_screenings(self, team, code, measurement, months, reading, result):
+        inside, outside, prediabetic = [PatientFactory(team=team) for _ in range(3)]
+        for patient in (inside, outside):
+            ConditionFactory(patient=patient, kind="dm2")
+            enrolled(patient, started_days_ago=900)
+        ConditionFactory(patient=prediabetic, kind="prediabetes")  # not followed up by screening indicators
+        enrolled(prediabetic, started_days_ago=900)
+        kind = MeasurementType.objects.get(code=measurement)
+        MeasurementFactory(
+            patient=inside, type=kind, value=reading, result=result, measured_at=at(window_start(AS_OF, months))
+        )
+        MeasurementFactory(
+            patient=outside,
+            type=kind,
+            value=reading,
+            result=result,
+            measured_at=at(window_start(AS_OF, months) - datetime.timedelta(days=1)),
+        )
+        run_rollups(MONTH, MONTH)
+        row = value(code)
+        assert (row.numerator, row.denominator, row.value) == (1, 2, Decimal("50.00"))
+
+    def test_specific_dementia_diagnosis_and_cognition_tested(self, team):
+        specific, unspecified, mci = [PatientFactory(team=team) for _ in range(3)]
+        ConditionFactory(patient=specific, kind="dem_alzheimer", icd10="F00")
+        ConditionFactory(patient=unspecified, kind="dem_unspecified", icd10="F03")
+        ConditionFactory(patient=mci, kind="mci", icd10="F06.7")
+        for patient in (specific, unspecified, mci):
+            enrolled(patient, "dementia-follow-up", started_days_ago=900)
+        MeasurementFactory(
+            patient=mci,
+            type=MeasurementType.objects.get(code="mmse"),
+            value=Decimal(27),
+            measured_at=at(AS_OF - datetime.timedelta(days=30)),
+        )
+        run_rollups(MONTH, MONTH)
+        diagnosis = value("DEM-SPECIFIC-DIAGNOSIS")  # MCI is not dementia: 1 of 2
+        assert (diagnosis.numerator, diagnosis.denominator) == (1, 2)
+        tested = value("DEM-COGNITION-TESTED")  # MCI is followed with MMSE: 1 of 3
+        assert (tested.numerator, tested.denominator) == (1, 3)
+
+    def test_stories_approved_in_the_month_while_consent_lasts(self, member, manager, patient):
+        from patients.models import Consent
+        from reporting.models import Story
+
+        Consent.objects.create(
+            patient=patient,
+            kind="story_reports",
+            given_on=AS_OF - datetime.timedelta(days=60),
+            given_by="x",
+            recorded_by=member,
+        )
+        for days_before_end in (3, 40):  # one in the month, one the month before
+            Story.objects.create(
+                patient=patient,
+                author=member,
+                title="t",
+                what_happened="w",
+                what_made_the_difference="d",
+                published_text="p",
+                status="approved",
+                decided_by=manager,
+                decided_at=at(AS_OF - datetime.timedelta(days=days_before_end)),
+            )
+        run_rollups(MONTH, MONTH)
+        assert value("STORIES-APPROVED").value == 1
