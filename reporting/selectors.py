@@ -10,7 +10,7 @@ from django.utils import timezone
 from healthcenter.models import Profession, Team
 from patients.models import Condition, ConditionGroup, Encounter, Patient, PatientStatus, conditions_in_group
 
-SMALL_CELL = 5
+from .models import SMALL_CELL
 
 
 @dataclass(frozen=True)
