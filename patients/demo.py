@@ -292,6 +292,7 @@ class Seeder:
                 relation=rng.choice(RELATIONS),
                 phone=self.fake.phone_number(),
                 is_primary_caregiver=True,
+                primary_caregiver_from=enrol_start,
                 may_receive_information=shares,
             )
         if rng.random() < 0.15:

@@ -233,6 +233,12 @@ class RelativeForm(StyledForm):
     relation = forms.CharField(label=_("Relation"), max_length=100, help_text=_("e.g. daughter, husband, neighbour"))
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     is_primary_caregiver = forms.BooleanField(label=_("Primary caregiver"), required=False)
+    primary_caregiver_from = forms.DateField(
+        label=_("Primary caregiver from"),
+        required=False,
+        widget=DateInput,
+        help_text=_("Leave empty for today"),
+    )
     may_receive_information = forms.BooleanField(
         label=_("May receive information"),
         required=False,
@@ -263,7 +269,7 @@ class ConditionForm(StyledForm):
         help_text=_("Leave empty for the usual code"),
         error_messages={"invalid": _("An ICD-10 code looks like E11 or F06.7.")},
     )
-    diagnosed_on = forms.DateField(label=_("Diagnosed on"), required=False, widget=DateInput)
+    diagnosed_on = forms.DateField(label=_("Diagnosed on"), widget=DateInput)
 
 
 class EnrolmentForm(StyledForm):

@@ -1,6 +1,7 @@
 import uuid
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
@@ -81,6 +82,30 @@ class Patient(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(cpr__regex=r"^\d{10}$"), name="patient_cpr_ten_digits"),
         ]
+        triggers = [
+            # The responsible team over time, whoever changes it (a service, the admin, bulk SQL):
+            # figures for a past month count the citizen for the team of that month's last day.
+            pgtrigger.Trigger(
+                name="keep_team_history",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert | pgtrigger.UpdateOf("team_id"),
+                func=f"""
+                IF TG_OP = 'INSERT' OR NEW.team_id IS DISTINCT FROM OLD.team_id THEN
+                    INSERT INTO patients_teamresponsibility (patient_id, team_id, valid_from, recorded_at)
+                    VALUES (
+                        NEW.id,
+                        NEW.team_id,
+                        CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE COALESCE(
+                            NULLIF(current_setting('healthcenter.team_change_on', true), '')::date,
+                            (now() AT TIME ZONE '{settings.TIME_ZONE}')::date
+                        ) END,
+                        now()
+                    );
+                END IF;
+                RETURN NULL;
+                """,  # noqa: S608 (the time zone is a setting, not input)
+            ),
+        ]
 
     def __str__(self):
         return self.full_name
@@ -104,6 +129,27 @@ class Patient(models.Model):
         return cpr_rules.mask(self.cpr)
 
 
+class TeamResponsibility(models.Model):
+    """Which team was responsible for a citizen from which day. Written by a trigger on the
+    citizen's row; the first row has no date: that team is responsible from the start."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="team_history")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    valid_from = models.DateField(_("from"), null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("responsible team")
+        verbose_name_plural = _("responsible teams")
+        indexes = [
+            # patients.definitions.team_on: a citizen's latest row dated on or before a day.
+            models.Index(fields=["patient", "valid_from", "id"], name="teamresp_patient_from"),
+        ]
+
+    def __str__(self):
+        return f"{self.team_id} from {self.valid_from or '-'}"
+
+
 @tracked
 class Relative(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -112,6 +158,9 @@ class Relative(models.Model):
     relation = models.CharField(_("relation"), max_length=100, help_text=_("e.g. daughter, husband, neighbour"))
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     is_primary_caregiver = models.BooleanField(_("primary caregiver"), default=False)
+    # The primary-caregiver role with its dates: from the first day through the day before `until`.
+    primary_caregiver_from = models.DateField(_("primary caregiver from"), null=True, blank=True)
+    primary_caregiver_until = models.DateField(_("primary caregiver until"), null=True, blank=True)
     may_receive_information = models.BooleanField(
         _("may receive information"),
         default=False,
@@ -125,6 +174,18 @@ class Relative(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["patient"], condition=Q(is_primary_caregiver=True), name="one_primary_caregiver_per_patient"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_primary_caregiver=False) | Q(primary_caregiver_from__isnull=False),
+                name="primary_caregiver_has_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(primary_caregiver_until__isnull=True)
+                | Q(
+                    primary_caregiver_from__isnull=False,
+                    primary_caregiver_until__gte=models.F("primary_caregiver_from"),
+                ),
+                name="primary_caregiver_period_ordered",
             ),
         ]
 
@@ -229,7 +290,7 @@ class Condition(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="conditions")
     kind = models.CharField(_("condition"), max_length=20, choices=ConditionKind.choices)
     icd10 = models.CharField(_("ICD-10 code"), max_length=10)
-    diagnosed_on = models.DateField(_("diagnosed on"), null=True, blank=True)
+    diagnosed_on = models.DateField(_("diagnosed on"))
 
     class Meta:
         verbose_name = _("condition")
@@ -533,6 +594,7 @@ class Goal(models.Model):
     review_on = models.DateField(_("review date"))
     status = models.CharField(_("status"), max_length=10, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
     achieved_on = models.DateField(_("achieved on"), null=True, blank=True)
+    dropped_on = models.DateField(_("no longer relevant from"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
     )
@@ -555,6 +617,9 @@ class Goal(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(status="achieved") | Q(achieved_on__isnull=False), name="achieved_goal_has_date"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="dropped") | Q(dropped_on__isnull=False), name="dropped_goal_has_date"
             ),
         ]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -149,20 +149,50 @@ def patient_create(*, actor: User, data: PatientData) -> Patient:
 
 
 @transaction.atomic
-def patient_update(*, actor: User, patient: Patient, expected_version: int, data: PatientData) -> Patient:
+def patient_update(
+    *,
+    actor: User,
+    patient: Patient,
+    expected_version: int,
+    data: PatientData,
+    changed_on: datetime.date | None = None,
+) -> Patient:
+    """`changed_on` dates a change of team or status (default today): a move counts for the
+    new team from that day, a discharge or death ends the citizen's open enrolments that day."""
+    changed_on = changed_on or timezone.localdate()
+    if changed_on > timezone.localdate():
+        raise ValidationError(_("The date cannot be in the future."))
     facts = cpr_rules.parse_cpr(data.cpr)
     require_choice(data.status, PatientStatus, field="status")
     _validate_placement(actor=actor, team=data.team, responsible=data.responsible_professional)
     existing = Patient.objects.filter(cpr=facts.number).exclude(pk=patient.pk).values_list("public_id", flat=True)
     if existing:
         raise DuplicateCitizen(existing[0])
+    was_active = patient.status == PatientStatus.ACTIVE
+    with connection.cursor() as cursor:
+        # Read by the trigger that keeps the responsible team's history (patients.models.Patient).
+        cursor.execute("SELECT set_config('healthcenter.team_change_on', %s, true)", [changed_on.isoformat()])
     try:
         with transaction.atomic():
             _save_patient_changes(patient, expected_version, facts, data)
     except IntegrityError:
         # Another citizen got the same CPR number at the same moment: the unique index decides.
         raise DuplicateCitizen(Patient.objects.get(cpr=facts.number).public_id) from None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('healthcenter.team_change_on', '', true)")
+    if was_active and data.status != PatientStatus.ACTIVE:
+        _end_open_enrolments(patient, on=changed_on, status=data.status)
     return patient
+
+
+def _end_open_enrolments(patient: Patient, *, on: datetime.date, status: str) -> None:
+    """A discharged or deceased citizen is in no programme from that day: enrolments alone decide
+    who the figures and the care-gap rules count."""
+    reason = EndReason.DECEASED if status == PatientStatus.DECEASED else EndReason.COMPLETED
+    for enrolment in patient.enrolments.select_for_update().filter(end_on__isnull=True):
+        enrolment.end_on = max(on, enrolment.start_on)
+        enrolment.end_reason = reason
+        enrolment.save(update_fields=["end_on", "end_reason"])
 
 
 def _save_patient_changes(patient: Patient, expected_version: int, facts, data: PatientData) -> None:
@@ -436,6 +466,7 @@ def goal_create(*, actor: User, patient: Patient, data: GoalData) -> Goal:
         review_on=data.review_on,
         status=data.status,
         achieved_on=data.achieved_on if data.status == GoalStatus.ACHIEVED else None,
+        dropped_on=_dropped_on(None, data.status),
         created_by=actor,
     )
 
@@ -454,8 +485,18 @@ def goal_update(*, actor: User, goal: Goal, expected_version: int, data: GoalDat
         review_on=data.review_on,
         status=data.status,
         achieved_on=data.achieved_on if data.status == GoalStatus.ACHIEVED else None,
+        dropped_on=_dropped_on(goal, data.status),
     )
     return goal
+
+
+def _dropped_on(goal: Goal | None, status: str) -> datetime.date | None:
+    """The day a goal stopped being relevant: kept while it stays dropped, today when it becomes so."""
+    if status != GoalStatus.DROPPED:
+        return None
+    if goal is not None and goal.status == GoalStatus.DROPPED and goal.dropped_on:
+        return goal.dropped_on
+    return timezone.localdate()
 
 
 # --- relatives, consents, conditions, enrolments -------------------------------------------------------
@@ -477,8 +518,12 @@ def relative_add(
     phone: str,
     is_primary_caregiver: bool,
     may_receive_information: bool,
+    primary_caregiver_from: datetime.date | None = None,
 ) -> Relative:
     _lock(patient)
+    since = primary_caregiver_from or timezone.localdate()
+    if since > timezone.localdate():
+        raise ValidationError({"primary_caregiver_from": _("The date cannot be in the future.")})
     if (
         may_receive_information
         and not patient.consents.filter(kind="share_relatives", withdrawn_on__isnull=True).exists()
@@ -487,14 +532,24 @@ def relative_add(
             {"may_receive_information": _("Record the citizen's consent to share information with relatives first.")}
         )
     if is_primary_caregiver:
-        # Only one primary caregiver: the new one takes over.
-        patient.relatives.filter(is_primary_caregiver=True).update(is_primary_caregiver=False)
+        # Only one primary caregiver: the new one takes over from the day given, and the role of
+        # the one before ends that day (kept with its dates, so past months stay as they were).
+        previous = patient.relatives.filter(is_primary_caregiver=True).first()
+        if previous is not None:
+            if since < previous.primary_caregiver_from:
+                raise ValidationError(
+                    {"primary_caregiver_from": _("The current primary caregiver has the role from a later date.")}
+                )
+            previous.is_primary_caregiver = False
+            previous.primary_caregiver_until = since
+            previous.save(update_fields=["is_primary_caregiver", "primary_caregiver_until"])
     return Relative.objects.create(
         patient=patient,
         name=name.strip(),
         relation=relation.strip(),
         phone=phone,
         is_primary_caregiver=is_primary_caregiver,
+        primary_caregiver_from=since if is_primary_caregiver else None,
         may_receive_information=may_receive_information,
     )
 
@@ -536,9 +591,12 @@ def condition_add(
 ) -> Condition:
     _lock(patient)
     require_choice(kind, ConditionKind, field="kind")
-    if diagnosed_on and diagnosed_on > timezone.localdate():
+    # The figures count a diagnosis from its date on, so the date is part of the diagnosis.
+    if diagnosed_on is None:
+        raise ValidationError({"diagnosed_on": _("Give the date of the diagnosis.")})
+    if diagnosed_on > timezone.localdate():
         raise ValidationError({"diagnosed_on": _("The date cannot be in the future.")})
-    if diagnosed_on and diagnosed_on < patient.birth_date:
+    if diagnosed_on < patient.birth_date:
         raise ValidationError({"diagnosed_on": _("The date cannot be before the citizen was born.")})
     if patient.conditions.filter(kind=kind).exists():
         raise ValidationError({"kind": _("This condition is already registered.")})

@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 SMALL_CELL = 5
@@ -71,15 +71,25 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class RunKind(models.TextChoices):
+    INCREMENTAL = "incremental", _("Changed months")
+    FULL = "full", _("Full recomputation, compared with the stored rows")
+    RANGE = "range", _("Chosen months")
+
+
 class RollupRun(models.Model):
-    """One computation of the monthly rollups: when, what, how it ended."""
+    """One computation of the monthly rollups: when, what, how it ended. A full recomputation
+    also records how many stored cells it found different (there should be none)."""
 
     started_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=12, choices=RunKind.choices, default=RunKind.RANGE)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
     first_month = models.DateField()
     last_month = models.DateField()
     rows = models.PositiveIntegerField(default=0)
+    differences = models.PositiveIntegerField(default=0)
+    difference_detail = models.TextField(blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -87,6 +97,19 @@ class RollupRun(models.Model):
 
     def __str__(self):
         return f"{self.first_month}..{self.last_month} {self.status}"
+
+
+class StaleDay(models.Model):
+    """A change to a source of the figures: from `from_day` on, months may have changed. Database
+    triggers on every source table write these rows (see the migration that installs them), so
+    bulk updates and raw SQL mark months stale too; the incremental run consumes them."""
+
+    from_day = models.DateField()
+    source = models.CharField(max_length=40)
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.source} {self.from_day}"
 
 
 class IndicatorValue(models.Model):

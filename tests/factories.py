@@ -83,6 +83,7 @@ class ConditionFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     kind = ConditionKind.DIABETES_TYPE_2
     icd10 = "E11"
+    diagnosed_on = datetime.date(2015, 1, 1)
 
 
 class EncounterFactory(factory.django.DjangoModelFactory):

@@ -67,7 +67,13 @@ def citizen(team, member, colleague):
         completed_at=timezone.now(),
         created_by=member,
     )
-    Relative.objects.create(patient=patient, name="Hanne Jensen", relation="datter", is_primary_caregiver=True)
+    Relative.objects.create(
+        patient=patient,
+        name="Hanne Jensen",
+        relation="datter",
+        is_primary_caregiver=True,
+        primary_caregiver_from=datetime.date(2020, 1, 1),
+    )
     return patient
 
 

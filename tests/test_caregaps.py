@@ -128,12 +128,24 @@ class TestCaregiverAndContact:
         assert "caregiver-6m" in codes(dementia)
 
     def test_caregiver_spoken_with_five_months_ago_is_in_time(self, dementia, member):
-        Relative.objects.create(patient=dementia, name="Hanne", relation="datter", is_primary_caregiver=True)
+        Relative.objects.create(
+            patient=dementia,
+            name="Hanne",
+            relation="datter",
+            is_primary_caregiver=True,
+            primary_caregiver_from=datetime.date(2020, 1, 1),
+        )
         EncounterFactory(patient=dementia, professional=member, started_at=at_months_ago(5), caregiver_present=True)
         assert "caregiver-6m" not in codes(dementia)
 
     def test_caregiver_last_spoken_with_seven_months_ago_is_a_gap(self, dementia, member):
-        Relative.objects.create(patient=dementia, name="Hanne", relation="datter", is_primary_caregiver=True)
+        Relative.objects.create(
+            patient=dementia,
+            name="Hanne",
+            relation="datter",
+            is_primary_caregiver=True,
+            primary_caregiver_from=datetime.date(2020, 1, 1),
+        )
         EncounterFactory(patient=dementia, professional=member, started_at=at_months_ago(7), caregiver_present=True)
         EncounterFactory(patient=dementia, professional=member, started_at=at_days_ago(3), caregiver_present=False)
         assert "caregiver-6m" in codes(dementia)

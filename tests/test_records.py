@@ -146,8 +146,15 @@ class TestConsentsAndRelatives:
 @pytest.mark.django_db
 class TestConditionsAndEnrolments:
     def test_a_condition_gets_its_usual_icd10_code(self, as_member, patient):
-        as_member.post(reverse("patients:condition_add", args=[patient.public_id]), {"kind": "mci"})
+        as_member.post(
+            reverse("patients:condition_add", args=[patient.public_id]), {"kind": "mci", "diagnosed_on": "2024-03-01"}
+        )
         assert Condition.objects.get().icd10 == "F06.7"
+
+    def test_a_condition_without_its_diagnosis_date_is_refused(self, as_member, patient):
+        response = as_member.post(reverse("patients:condition_add", args=[patient.public_id]), {"kind": "dm2"})
+        assert response.context["form"].errors["diagnosed_on"]
+        assert not Condition.objects.exists()
 
     def test_a_malformed_icd10_code_is_refused(self, as_member, patient):
         response = as_member.post(
@@ -232,6 +239,6 @@ def test_services_refuse_a_choice_the_form_never_offered(member, patient):
             actor=member, patient=patient, kind="sell_data", given_on=timezone.localdate(), given_by="x"
         )
     with pytest.raises(ValidationError):
-        services.condition_add(actor=member, patient=patient, kind="flu", icd10="", diagnosed_on=None)
+        services.condition_add(actor=member, patient=patient, kind="flu", icd10="", diagnosed_on=timezone.localdate())
     assert not Consent.objects.exists()
     assert not Condition.objects.exists()

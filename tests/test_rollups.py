@@ -99,7 +99,13 @@ class TestClinicalIndicators:
         for patient in (spoken, not_spoken):
             ConditionFactory(patient=patient, kind="dem_alzheimer", icd10="F00")
             enrolled(patient, "dementia-follow-up", started_days_ago=800)
-            Relative.objects.create(patient=patient, name="Hanne", relation="datter", is_primary_caregiver=True)
+            Relative.objects.create(
+                patient=patient,
+                name="Hanne",
+                relation="datter",
+                is_primary_caregiver=True,
+                primary_caregiver_from=datetime.date(2020, 1, 1),
+            )
         EncounterFactory(
             patient=spoken,
             professional=member,
