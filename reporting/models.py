@@ -145,6 +145,27 @@ class IndicatorValue(models.Model):
         return 0 < self.denominator < SMALL_CELL
 
 
+class MonthlyActivity(models.Model):
+    """A unit's own activity in a month: signed contacts (encounters) and the citizens they were
+    with, by the citizen's team on the day of the contact. Counts, never names: the product shows
+    a team its activity over time, not a ranking of staff."""
+
+    month = models.DateField()
+    unit_kind = models.CharField(max_length=10, choices=UnitKind.choices)
+    unit_id = models.PositiveIntegerField(default=0)
+    contacts = models.PositiveIntegerField()
+    citizens = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "unit_kind", "unit_id"], name="one_activity_per_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.month} {self.unit_kind}:{self.unit_id} {self.contacts}"
+
+
 class StoryStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Awaiting approval")
