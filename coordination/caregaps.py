@@ -3,8 +3,8 @@
 `find_gaps` evaluates the rules (CareGapRule rows) in SQL, a few queries per rule whatever the
 number of citizens. `evaluate_care_gaps` turns the result into CareGap rows and tasks: it opens a
 task for each new gap and closes gap and task when the gap is filled. It is idempotent: a second
-run, or two runs at once, change nothing more. `window_start` is the one definition of
-"measured in time" that the worklist, the tasks and the indicators share."""
+run, or two runs at once, change nothing more. Who is followed, what counts as measured and what
+is "in time" are patients.definitions, which the indicators use too."""
 
 import datetime
 from collections import defaultdict
@@ -12,42 +12,34 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Window
+from django.db.models import F, Max, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from healthcenter.formatting import number
 from healthcenter.models import User
-from patients.models import (
-    Condition,
-    Encounter,
-    Enrolment,
-    Measurement,
-    Patient,
-    PatientStatus,
-    Relative,
-    conditions_followed_up,
+from patients.definitions import (
+    counted_measurements,
+    day_start,
+    followed_up,
+    primary_caregiver_on,
+    signed_encounters,
+    window_start,
 )
+from patients.models import Enrolment, Patient
 
 from .models import CareGap, CareGapCheck, CareGapRule, Task, TaskOrigin, TaskPriority, TaskStatus, TaskTransition
-from .services import add_months
 
 GAP_TASK_DUE_DAYS = 14
 ADVISORY_LOCK_ID = 4_202_611  # serialises concurrent runs of the job
 
 
 def cutoff(rule: CareGapRule, as_of: datetime.date) -> datetime.date:
-    """The earliest date that still counts as within the rule's interval."""
+    """The first day still within the rule's interval on `as_of` (the indicators' own window)."""
     if rule.interval_months:
         return window_start(as_of, rule.interval_months)
-    return as_of - datetime.timedelta(weeks=rule.interval_weeks or 0)
-
-
-def window_start(as_of: datetime.date, months: int) -> datetime.date:
-    """The first day that is still "in time" for a rule of `months` calendar months, as of a day:
-    a measurement exactly 12 months old is still in time for a 12-month rule."""
-    return add_months(as_of, -months)
+    return as_of - datetime.timedelta(weeks=rule.interval_weeks or 0) + datetime.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -58,20 +50,8 @@ class Gap:
 
 
 def eligible_patients(rule: CareGapRule, as_of: datetime.date, patient_ids=None) -> QuerySet[Patient]:
-    """Active citizens in an active enrolment on `as_of`, with a condition of the rule's group."""
-    patients = Patient.objects.filter(status=PatientStatus.ACTIVE).filter(
-        Exists(
-            Enrolment.objects.filter(patient=OuterRef("pk"), start_on__lte=as_of).filter(
-                Q(end_on__isnull=True) | Q(end_on__gte=as_of)
-            )
-        )
-    )
-    if rule.condition_group:
-        patients = patients.filter(
-            Exists(
-                Condition.objects.filter(patient=OuterRef("pk"), kind__in=conditions_followed_up(rule.condition_group))
-            )
-        )
+    """The citizens a rule follows on `as_of`: its group's population, the indicators' own."""
+    patients = followed_up(rule.condition_group or None, as_of)
     if patient_ids is not None:
         patients = patients.filter(pk__in=patient_ids)
     return patients
@@ -90,7 +70,8 @@ def _due_gaps(rule: CareGapRule, ids: list[int], as_of: datetime.date, now: date
     gaps = []
     if rule.check_kind == CareGapCheck.MEASUREMENT_DUE:
         last = dict(
-            Measurement.objects.filter(patient_id__in=ids, type__code=rule.measurement_code, measured_at__lte=now)
+            counted_measurements()
+            .filter(patient_id__in=ids, type__code=rule.measurement_code, measured_at__lte=now)
             .values("patient_id")
             .annotate(last=Max("measured_at"))
             .values_list("patient_id", "last")
@@ -103,10 +84,11 @@ def _due_gaps(rule: CareGapRule, ids: list[int], as_of: datetime.date, now: date
                 gaps.append(Gap(pid, rule, str(_("last %(date)s")) % {"date": _when(day)}))
     elif rule.check_kind == CareGapCheck.CAREGIVER_CONTACT_DUE:
         with_caregiver = set(
-            Relative.objects.filter(patient_id__in=ids, is_primary_caregiver=True).values_list("patient_id", flat=True)
+            Patient.objects.filter(pk__in=ids).filter(primary_caregiver_on(as_of)).values_list("pk", flat=True)
         )
         last = dict(
-            Encounter.objects.filter(patient_id__in=ids, caregiver_present=True, started_at__lte=now)
+            signed_encounters()
+            .filter(patient_id__in=ids, caregiver_present=True, started_at__lte=now)
             .values("patient_id")
             .annotate(last=Max("started_at"))
             .values_list("patient_id", "last")
@@ -121,7 +103,8 @@ def _due_gaps(rule: CareGapRule, ids: list[int], as_of: datetime.date, now: date
                 gaps.append(Gap(pid, rule, str(_("last %(date)s")) % {"date": _when(day)}))
     elif rule.check_kind == CareGapCheck.ENCOUNTER_DUE:
         last = dict(
-            Encounter.objects.filter(patient_id__in=ids, started_at__lte=now)
+            signed_encounters()
+            .filter(patient_id__in=ids, started_at__lte=now)
             .values("patient_id")
             .annotate(last=Max("started_at"))
             .values_list("patient_id", "last")
@@ -142,9 +125,8 @@ def _due_gaps(rule: CareGapRule, ids: list[int], as_of: datetime.date, now: date
 
 def _trend_gaps(rule: CareGapRule, ids: list[int], now: datetime.datetime) -> list[Gap]:
     latest_two = (
-        Measurement.objects.filter(
-            patient_id__in=ids, type__code=rule.measurement_code, value__isnull=False, measured_at__lte=now
-        )
+        counted_measurements()
+        .filter(patient_id__in=ids, type__code=rule.measurement_code, value__isnull=False, measured_at__lte=now)
         .annotate(
             rank=Window(RowNumber(), partition_by=[F("patient_id")], order_by=[F("measured_at").desc(), F("id").desc()])
         )
@@ -168,8 +150,10 @@ def _trend_gaps(rule: CareGapRule, ids: list[int], now: datetime.datetime) -> li
 
 def find_gaps(*, as_of: datetime.date | None = None, patient_ids=None) -> list[Gap]:
     """Every open gap for the active rules, for all citizens or the given ones."""
-    now = timezone.now()
-    as_of = as_of or timezone.localdate(now)
+    as_of = as_of or timezone.localdate()
+    # Everything recorded up to the end of the day: so the job today and the indicators for a
+    # month's last day see the same values.
+    now = day_start(as_of + datetime.timedelta(days=1)) - datetime.timedelta(microseconds=1)
     gaps = []
     for rule in CareGapRule.objects.filter(is_active=True):
         ids = list(eligible_patients(rule, as_of, patient_ids).values_list("id", flat=True))

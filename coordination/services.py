@@ -2,7 +2,6 @@
 service is atomic, validates before it writes, records the state change (TaskTransition) and
 tells the people concerned (Notification)."""
 
-import calendar
 import datetime
 
 from django.core.exceptions import ValidationError
@@ -15,6 +14,7 @@ from healthcenter.models import AccessAction, Role, Team, User
 from healthcenter.services import access_record
 from patients import services as patient_services
 from patients.cpr import parse_cpr
+from patients.definitions import add_months
 from patients.models import Encounter, Patient, Programme
 from patients.selectors import team_ids_of
 
@@ -36,12 +36,6 @@ from .models import (
 
 FIRST_CONTACT_DAYS = 7
 TITLE_LENGTH = Task._meta.get_field("title").max_length
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _notify(*, user: User | None, actor: User, kind: NotificationKind, task=None, handover=None) -> None:

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -194,6 +195,10 @@ CELERY_BEAT_SCHEDULE = {
     "compute-rollups": {
         "task": "reporting.tasks.compute_rollups_task",
         "schedule": 60 * 60,
+    },
+    "recompute-rollups-nightly": {
+        "task": "reporting.tasks.recompute_rollups_task",
+        "schedule": crontab(hour=2, minute=30),
     },
     "clear-expired-sessions": {
         "task": "healthcenter.tasks.clear_expired_sessions",

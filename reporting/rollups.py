@@ -1,10 +1,13 @@
-"""Monthly indicator rollups, aggregated in SQL.
+"""Monthly indicator rollups, aggregated in SQL, exactly as DESIGN.md's "Indicator definitions,
+exactly" states them.
 
-Each month's value is as of the month's last day. A clinical indicator's population is
-DESIGN.md's: citizens with the condition in an active enrolment on that day. "Measured in time"
-is the care-gap rules' own definition (coordination.caregaps.window_start), so the worklist and
-these figures cannot disagree. Rows are upserted on (indicator, month, unit): a rerun, or a run
-that died half-way and is started again, leaves exactly the same rows."""
+Who is counted, what counts as measured, the windows and the team on a day are the shared
+definitions in patients.definitions, which the care-gap rules use too: the worklist on a month's
+last day and the figures for that month count the same citizens. Rows are upserted on (indicator,
+month, unit); every month's stored rows equal the computed rows exactly. Database triggers mark the
+days every source change can affect (reporting.StaleDay); the incremental run recomputes the
+months from the earliest of them, and a nightly full recomputation compares its rows with the
+stored ones and records any difference in its run."""
 
 import calendar
 import datetime
@@ -14,29 +17,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from coordination.caregaps import window_start
 from coordination.models import Referral, ReferralStatus, Task, TaskOrigin, TaskStatus, TaskTransition
-from patients.models import (
-    DEMENTIA_CONDITIONS,
-    Condition,
-    ConditionKind,
-    Encounter,
-    Enrolment,
-    Goal,
-    GoalStatus,
-    Measurement,
-    Patient,
-    Programme,
-    Relative,
-    conditions_followed_up,
+from patients.definitions import (
+    DEMENTIA,
+    counted_measurements,
+    day_start,
+    in_window,
+    primary_caregiver_on,
+    qualifying_enrolments,
+    signed_encounters,
+    team_on,
+)
+from patients.models import Condition, ConditionGroup, ConditionKind, Goal
+
+from .models import (
+    Indicator,
+    IndicatorValue,
+    MonthlyActivity,
+    RollupRun,
+    RunKind,
+    RunStatus,
+    StaleDay,
+    Story,
+    StoryStatus,
+    UnitKind,
 )
 
-from .models import Indicator, IndicatorValue, RollupRun, RunStatus, Story, StoryStatus, UnitKind
+MONTHS_KEPT = 24  # the dashboard's longest period; older months are not recomputed
 
 
 def month_end(month: datetime.date) -> datetime.date:
@@ -51,101 +63,15 @@ def months_between(first: datetime.date, last: datetime.date) -> list[datetime.d
     return months
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
+def quarter_start(day: datetime.date) -> datetime.date:
+    return datetime.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-def _in_window(field: str, as_of: datetime.date, months: int) -> dict:
-    """`field` within the rule window ending on (and including) `as_of`, in the centre's days."""
-    return {
-        f"{field}__gte": _day_start(window_start(as_of, months)),
-        f"{field}__lt": _day_start(as_of + datetime.timedelta(days=1)),
-    }
-
-
-def _measured(code: str, as_of: datetime.date, months: int) -> Exists:
-    return Exists(
-        Measurement.objects.filter(patient=OuterRef("pk"), type__code=code, **_in_window("measured_at", as_of, months))
-    )
-
-
-def _has(kinds) -> Exists:
-    return Exists(Condition.objects.filter(patient=OuterRef("pk"), kind__in=kinds))
-
-
-DEMENTIA_KINDS = [k.value for k in DEMENTIA_CONDITIONS]
-
-
-@dataclass(frozen=True)
-class ShareRule:
-    """Who is counted (the group's population, optionally narrowed) and who of them meets it."""
-
-    kinds: list[str]
-    numerator: Callable[[datetime.date], object]
-    narrowed_to: Callable[[datetime.date], object] | None = None
-
-
-def _caregiver_contact(as_of: datetime.date):
-    return Exists(Relative.objects.filter(patient=OuterRef("pk"), is_primary_caregiver=True)) & Exists(
-        Encounter.objects.filter(patient=OuterRef("pk"), caregiver_present=True, **_in_window("started_at", as_of, 6))
-    )
-
-
-_WITHIN_OWN_RANGE = (
-    Q(latest_hba1c__isnull=False)
-    & (Q(goal_low__isnull=True) | Q(latest_hba1c__gte=F("goal_low")))
-    & (Q(goal_high__isnull=True) | Q(latest_hba1c__lte=F("goal_high")))
-)
-_HAS_OWN_RANGE = Q(goal_low__isnull=False) | Q(goal_high__isnull=False)
-_HAS_OWN_RANGE_ON_GOAL = Q(target_low__isnull=False) | Q(target_high__isnull=False)
-
-SHARE_RULES: dict[str, ShareRule] = {
-    "DM-HBA1C-MEASURED": ShareRule(conditions_followed_up("diabetes"), lambda d: _measured("hba1c", d, 12)),
-    "DM-HBA1C-LT59": ShareRule(conditions_followed_up("diabetes"), lambda d: Q(latest_hba1c__lt=59)),
-    "DM-HBA1C-GE75": ShareRule(conditions_followed_up("diabetes"), lambda d: Q(latest_hba1c__gte=75)),
-    "DM-AT-OWN-TARGET": ShareRule(
-        conditions_followed_up("diabetes"), lambda d: _WITHIN_OWN_RANGE, narrowed_to=lambda d: _HAS_OWN_RANGE
-    ),
-    "DM-BP-MEASURED": ShareRule(conditions_followed_up("diabetes"), lambda d: _measured("systolic_bp", d, 12)),
-    "DM-ALBUMIN-SCREENED": ShareRule(conditions_followed_up("diabetes"), lambda d: _measured("urine_acr", d, 24)),
-    "DM-EYE-SCREENED": ShareRule(conditions_followed_up("diabetes"), lambda d: _measured("eye_screening", d, 24)),
-    "DM-FOOT-EXAMINED": ShareRule(conditions_followed_up("diabetes"), lambda d: _measured("foot_exam", d, 24)),
-    "DEM-SPECIFIC-DIAGNOSIS": ShareRule(
-        DEMENTIA_KINDS, lambda d: _has([k for k in DEMENTIA_KINDS if k != ConditionKind.DEMENTIA_UNSPECIFIED])
-    ),
-    "DEM-COGNITION-TESTED": ShareRule(conditions_followed_up("dementia"), lambda d: _measured("mmse", d, 12)),
-    "DEM-CAREGIVER-CONTACT": ShareRule(conditions_followed_up("dementia"), _caregiver_contact),
-}
-
-
-def population(kinds: list[str], as_of: datetime.date, **enrolment_filters):
-    """Citizens with one of the conditions in an active enrolment on `as_of`, annotated with their
-    latest HbA1c within 12 months and the HbA1c range of their own goal as it stood that day."""
-    active = Enrolment.objects.filter(patient=OuterRef("pk"), start_on__lte=as_of, **enrolment_filters).filter(
-        Q(end_on__isnull=True) | Q(end_on__gte=as_of)
-    )
-    latest_hba1c = (
-        Measurement.objects.filter(
-            patient=OuterRef("pk"), type__code="hba1c", value__isnull=False, **_in_window("measured_at", as_of, 12)
-        )
-        .order_by("-measured_at", "-id")
-        .values("value")[:1]
-    )
-    goals = (
-        Goal.objects.filter(
-            patient=OuterRef("pk"),
-            measurement_type__code="hba1c",
-            created_at__lt=_day_start(as_of + datetime.timedelta(days=1)),
-        )
-        .filter(_HAS_OWN_RANGE_ON_GOAL)
-        .filter(Q(status=GoalStatus.ACTIVE) | Q(achieved_on__gt=as_of))
-        .order_by("-created_at", "-id")
-    )
-    return Patient.objects.filter(Exists(active), _has(kinds)).annotate(
-        latest_hba1c=Subquery(latest_hba1c),
-        goal_low=Subquery(goals.values("target_low")[:1]),
-        goal_high=Subquery(goals.values("target_high")[:1]),
-    )
+def percent(numerator: int, denominator: int) -> Decimal | None:
+    """The share in percent with two decimals; no value at all when nobody is counted."""
+    if not denominator:
+        return None
+    return (Decimal(100) * numerator / denominator).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -158,139 +84,291 @@ class Row:
     value: Decimal | None
 
 
-def percent(numerator: int, denominator: int) -> Decimal | None:
-    """The share in percent with two decimals; no value at all when nobody is counted."""
-    if not denominator:
-        return None
-    return (Decimal(100) * numerator / denominator).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def _share_rows(code: str, rule: ShareRule, as_of: datetime.date, programmes: list[Programme]) -> list[Row]:
-    def counted(**enrolment_filters):
-        patients = population(rule.kinds, as_of, **enrolment_filters)
-        return patients.filter(rule.narrowed_to(as_of)) if rule.narrowed_to else patients
-
-    per_team = list(
-        counted()
-        .values("team_id")
-        .annotate(n=Count("id", filter=rule.numerator(as_of)), d=Count("id"))
-        .order_by()
-        .values_list("team_id", "n", "d")
+def _measured(code: str, as_of: datetime.date, months: int) -> Exists:
+    return Exists(
+        counted_measurements()
+        .filter(patient=OuterRef("patient_id"), type__code=code)
+        .filter(in_window("measured_at", as_of, months))
     )
-    rows = [Row(code, UnitKind.TEAM, team, n, d, percent(n, d)) for team, n, d in per_team]
-    # Every citizen has exactly one team, so the centre is the sum of the teams.
-    n, d = sum(r.numerator for r in rows), sum(r.denominator for r in rows)
-    rows.append(Row(code, UnitKind.CENTRE, 0, n, d, percent(n, d)))
-    for programme in programmes:
-        totals = counted(programme=programme).aggregate(n=Count("id", filter=rule.numerator(as_of)), d=Count("id"))
-        if totals["d"]:
-            rows.append(
-                Row(code, UnitKind.PROGRAMME, programme.id, totals["n"], totals["d"], percent(totals["n"], totals["d"]))
+
+
+@dataclass(frozen=True)
+class Share:
+    """One share indicator of a population: who of the population is counted (`among`) and who of
+    them meets it (`meets`), both conditions on the facts annotated by `_facts`."""
+
+    code: str
+    meets: Q
+    among: Q | None = None  # everyone in the population
+
+
+HAS_HBA1C = Q(latest_hba1c__isnull=False)
+HAS_RANGE = Q(goal_low__isnull=False) | Q(goal_high__isnull=False)
+WITHIN_RANGE = (Q(goal_low__isnull=True) | Q(latest_hba1c__gte=F("goal_low"))) & (
+    Q(goal_high__isnull=True) | Q(latest_hba1c__lte=F("goal_high"))
+)
+
+SHARES: dict[str, list[Share]] = {
+    ConditionGroup.DIABETES: [
+        Share("DM-HBA1C-MEASURED", HAS_HBA1C),
+        Share("DM-HBA1C-LT59", Q(latest_hba1c__lt=59), among=HAS_HBA1C),
+        Share("DM-HBA1C-GE75", Q(latest_hba1c__gte=75), among=HAS_HBA1C),
+        Share("DM-AT-OWN-TARGET", WITHIN_RANGE, among=HAS_HBA1C & HAS_RANGE),
+        Share("DM-BP-MEASURED", Q(bp_measured=True)),
+        Share("DM-ALBUMIN-SCREENED", Q(albumin_screened=True)),
+        Share("DM-EYE-SCREENED", Q(eye_screened=True)),
+        Share("DM-FOOT-EXAMINED", Q(foot_examined=True)),
+    ],
+    ConditionGroup.DEMENTIA: [
+        Share("DEM-SPECIFIC-DIAGNOSIS", ~Q(latest_dementia=ConditionKind.DEMENTIA_UNSPECIFIED)),
+        Share("DEM-COGNITION-TESTED", Q(cognition_tested=True)),
+        Share("DEM-CAREGIVER-CONTACT", Q(caregiver_contact=True)),
+    ],
+}
+
+
+def _facts(group: str, as_of: datetime.date):
+    """The population's qualifying enrolments on `as_of`, one row per enrolment, with each
+    citizen's facts for the month: the team on the day, and what each indicator asks about."""
+    enrolments = qualifying_enrolments(group, as_of).annotate(team=team_on(as_of, patient="patient_id"))
+    if group == ConditionGroup.DIABETES:
+        latest_hba1c = (
+            counted_measurements()
+            .filter(patient=OuterRef("patient_id"), type__code="hba1c", value__isnull=False)
+            .filter(in_window("measured_at", as_of, 12))
+            .order_by("-measured_at", "-id")
+            .values("value")[:1]
+        )
+        goal = (
+            Goal.objects.filter(
+                patient=OuterRef("patient_id"),
+                measurement_type__code="hba1c",
+                created_at__lt=day_start(as_of + datetime.timedelta(days=1)),
             )
-    return rows
+            .filter(Q(target_low__isnull=False) | Q(target_high__isnull=False))
+            .filter(Q(dropped_on__isnull=True) | Q(dropped_on__gte=as_of))
+            .order_by("-created_at", "-id")
+        )
+        return enrolments.annotate(
+            latest_hba1c=Subquery(latest_hba1c),
+            goal_low=Subquery(goal.values("target_low")[:1]),
+            goal_high=Subquery(goal.values("target_high")[:1]),
+            bp_measured=_measured("systolic_bp", as_of, 12),
+            albumin_screened=_measured("urine_acr", as_of, 24),
+            eye_screened=_measured("eye_screening", as_of, 24),
+            foot_examined=_measured("foot_exam", as_of, 24),
+        )
+    latest_dementia = (
+        Condition.objects.filter(patient=OuterRef("patient_id"), kind__in=DEMENTIA, diagnosed_on__lte=as_of)
+        .order_by("-diagnosed_on", "-id")
+        .values("kind")[:1]
+    )
+    spoken_with = signed_encounters().filter(patient=OuterRef("patient_id"), caregiver_present=True)
+    return enrolments.annotate(
+        latest_dementia=Subquery(latest_dementia),
+        cognition_tested=_measured("mmse", as_of, 12),
+        caregiver_contact=primary_caregiver_on(as_of, patient="patient_id")
+        & Exists(spoken_with.filter(in_window("started_at", as_of, 6))),
+    )
+
+
+def _share_rows(group: str, as_of: datetime.date) -> list[Row]:
+    """Three queries per population: the centre, the teams and the programmes. A citizen counts once
+    for the centre and their team, and once in each programme they qualify through."""
+    facts = _facts(group, as_of)
+    counts = {}
+    for share in SHARES[group]:
+        counted = share.meets if share.among is None else share.among & share.meets
+        counts[f"d_{share.code}"] = Count("patient_id", distinct=True, filter=share.among)
+        counts[f"n_{share.code}"] = Count("patient_id", distinct=True, filter=counted)
+
+    def rows(unit_kind: str, unit_id: int, totals: dict, *, always: bool = False) -> list[Row]:
+        found = []
+        for share in SHARES[group]:
+            n, d = totals[f"n_{share.code}"], totals[f"d_{share.code}"]
+            if d or always:
+                found.append(Row(share.code, unit_kind, unit_id, n, d, percent(n, d)))
+        return found
+
+    result = rows(UnitKind.CENTRE, 0, facts.aggregate(**counts), always=True)
+    for totals in facts.values("team").annotate(**counts).order_by():
+        result += rows(UnitKind.TEAM, totals["team"], totals)
+    for totals in facts.values("programme_id").annotate(**counts).order_by():
+        result += rows(UnitKind.PROGRAMME, totals["programme_id"], totals)
+    return result
+
+
+def _median(days: list[int]) -> Decimal | None:
+    return Decimal(str(statistics.median(days))).quantize(Decimal("0.01")) if days else None
 
 
 def _waiting_rows(month: datetime.date) -> list[Row]:
-    """OPS-WAIT-DAYS for referrals received in the month: the median number of days to the
-    citizen's first encounter on or after the day received. Numerator: referrals already seen;
-    denominator: all referrals not declined. Still-waiting referrals have no days yet."""
+    """OPS-WAIT-DAYS: referrals (not declined) whose first signed encounter with the citizen on or
+    after the day received falls in the month; the median of the days between. n is both the
+    numerator and the denominator. Unit: the citizen's team on the encounter's day, and the
+    referral's programme."""
     first_encounter = (
-        Encounter.objects.filter(patient=OuterRef("patient"), started_at__date__gte=OuterRef("received_on"))
-        .order_by("started_at")
+        signed_encounters()
+        .filter(patient=OuterRef("patient_id"), started_at__date__gte=OuterRef("received_on"))
+        .order_by("started_at", "id")
         .values("started_at")[:1]
     )
     referrals = (
-        Referral.objects.filter(received_on__gte=month, received_on__lte=month_end(month))
-        .exclude(status=ReferralStatus.DECLINED)
+        Referral.objects.exclude(status=ReferralStatus.DECLINED)
         .annotate(first=Subquery(first_encounter))
-        .values_list("team_id", "received_on", "first")
+        .filter(first__gte=day_start(month), first__lt=day_start(month_end(month) + datetime.timedelta(days=1)))
+        .annotate(first_day=TruncDate("first"))
+        .annotate(unit_team=team_on(OuterRef("first_day"), patient="patient_id"))
+        .values_list("unit_team", "programme_id", "received_on", "first_day")
     )
-    days: dict[int, list[int]] = defaultdict(list)
-    totals: dict[int, int] = defaultdict(int)
-    for team_id, received_on, first in referrals:
-        totals[team_id] += 1
-        if first is not None:
-            days[team_id].append((timezone.localdate(first) - received_on).days)
-
-    def median(values):
-        return Decimal(str(statistics.median(values))).quantize(Decimal("0.01")) if values else None
-
-    rows = [Row("OPS-WAIT-DAYS", UnitKind.TEAM, t, len(days[t]), totals[t], median(days[t])) for t in totals]
-    every = [d for values in days.values() for d in values]
-    rows.append(Row("OPS-WAIT-DAYS", UnitKind.CENTRE, 0, len(every), sum(totals.values()), median(every)))
+    days: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for team_id, programme_id, received_on, first_day in referrals:
+        waited = (first_day - received_on).days
+        days[(UnitKind.CENTRE, 0)].append(waited)
+        days[(UnitKind.TEAM, team_id)].append(waited)
+        if programme_id is not None:
+            days[(UnitKind.PROGRAMME, programme_id)].append(waited)
+    rows = [Row("OPS-WAIT-DAYS", kind, unit, len(v), len(v), _median(v)) for (kind, unit), v in days.items()]
+    if (UnitKind.CENTRE, 0) not in days:
+        rows.append(Row("OPS-WAIT-DAYS", UnitKind.CENTRE, 0, 0, 0, None))
     return rows
 
 
+def status_at_end_of(day: datetime.date) -> Subquery:
+    """A task's status at the end of a day: its latest transition before midnight; a task with no
+    transitions at all has always had its current status."""
+    latest = (
+        TaskTransition.objects.filter(task=OuterRef("pk"), at__lt=day_start(day + datetime.timedelta(days=1)))
+        .order_by("-at", "-id")
+        .values("to_status")[:1]
+    )
+    return Subquery(latest)
+
+
 def _task_rows(month: datetime.date) -> list[Row]:
-    """OPS-TASKS-OVERDUE: of the tasks open at the end of the month, the share past due then.
-    OPS-LOOP-CLOSED: of the agreed actions' tasks due in the month, the share done by their due
-    date. Tasks count for the team of their citizen (or their own team)."""
+    """OPS-TASKS-OVERDUE: tasks open at the end of the month's last day, by the task's own team;
+    numerator: due before that day. OPS-LOOP-CLOSED: tasks made from agreed actions due in the
+    month, cancelled ones left out; numerator: done on or before the due date."""
     as_of = month_end(month)
-    end = _day_start(as_of + datetime.timedelta(days=1))
-    cancelled_by_then = Exists(
-        TaskTransition.objects.filter(task=OuterRef("pk"), to_status=TaskStatus.CANCELLED, at__lt=end)
-    )
+    has_transitions = Exists(TaskTransition.objects.filter(task=OuterRef("pk")))
     open_then = (
-        Task.objects.filter(created_at__lt=end)
-        .exclude(completed_at__lt=end)
-        .exclude(cancelled_by_then)
-        .annotate(unit_team=Coalesce("patient__team_id", "team_id"))
+        Task.objects.filter(created_at__lt=day_start(as_of + datetime.timedelta(days=1)))
+        .annotate(then=status_at_end_of(as_of), recorded=has_transitions)
+        .filter(
+            Q(recorded=True, then__in=[TaskStatus.OPEN, TaskStatus.IN_PROGRESS])
+            | Q(recorded=False, status__in=[TaskStatus.OPEN, TaskStatus.IN_PROGRESS])
+        )
     )
-    overdue = Q(due_on__lt=as_of)
-    due_in_month = Task.objects.filter(origin=TaskOrigin.AGREED_ACTION, due_on__gte=month, due_on__lte=as_of).annotate(
-        unit_team=Coalesce("patient__team_id", "team_id")
+    due_in_month = Task.objects.filter(origin=TaskOrigin.AGREED_ACTION, due_on__gte=month, due_on__lte=as_of).exclude(
+        status=TaskStatus.CANCELLED
     )
     # completed_at__date is the day in the centre's time zone (Django converts it in SQL).
     closed_in_time = Q(status=TaskStatus.DONE, completed_at__date__lte=F("due_on"))
     rows = []
-    for code, queryset, hit in (
-        ("OPS-TASKS-OVERDUE", open_then, overdue),
+    for code, tasks, hit in (
+        ("OPS-TASKS-OVERDUE", open_then, Q(due_on__lt=as_of)),
         ("OPS-LOOP-CLOSED", due_in_month, closed_in_time),
     ):
-        per_team = list(
-            queryset.values("unit_team")
-            .annotate(n=Count("id", filter=hit), d=Count("id"))
-            .order_by()
-            .values_list("unit_team", "n", "d")
-        )
-        rows += [Row(code, UnitKind.TEAM, team, n, d, percent(n, d)) for team, n, d in per_team]
-        n, d = sum(r[1] for r in per_team), sum(r[2] for r in per_team)
+        per_team = list(tasks.values("team_id").annotate(n=Count("id", filter=hit), d=Count("id")).order_by())
+        rows += [Row(code, UnitKind.TEAM, r["team_id"], r["n"], r["d"], percent(r["n"], r["d"])) for r in per_team]
+        n, d = sum(r["n"] for r in per_team), sum(r["d"] for r in per_team)
         rows.append(Row(code, UnitKind.CENTRE, 0, n, d, percent(n, d)))
     return rows
 
 
 def _stories_rows(month: datetime.date) -> list[Row]:
-    """STORIES-APPROVED: good stories approved in the month whose citizen still consents."""
+    """STORIES-APPROVED: stories approved from the first day of the month's quarter through its
+    last day whose story consent is in force now; unit: the citizen's team on the approval day."""
     from .stories import with_consent
 
-    approved = (
+    as_of = month_end(month)
+    per_team = (
         Story.objects.filter(
             status=StoryStatus.APPROVED,
-            decided_at__gte=_day_start(month),
-            decided_at__lt=_day_start(month_end(month) + datetime.timedelta(days=1)),
+            decided_at__gte=day_start(quarter_start(month)),
+            decided_at__lt=day_start(as_of + datetime.timedelta(days=1)),
         )
         .filter(with_consent())
-        .count()
+        .annotate(decided_day=TruncDate("decided_at"))
+        .annotate(unit_team=team_on(OuterRef("decided_day"), patient="patient_id"))
+        .values("unit_team")
+        .annotate(n=Count("id"))
+        .order_by()
     )
-    return [Row("STORIES-APPROVED", UnitKind.CENTRE, 0, approved, approved, Decimal(approved))]
+    rows = [Row("STORIES-APPROVED", UnitKind.TEAM, r["unit_team"], r["n"], r["n"], Decimal(r["n"])) for r in per_team]
+    total = sum(r.numerator for r in rows)
+    rows.append(Row("STORIES-APPROVED", UnitKind.CENTRE, 0, total, total, Decimal(total)))
+    return rows
 
 
 def compute_month(month: datetime.date) -> list[Row]:
     as_of = month_end(month)
-    programmes = list(Programme.objects.all())
     rows = []
-    for code, rule in SHARE_RULES.items():
-        rows += _share_rows(code, rule, as_of, programmes)
+    for group in SHARES:
+        rows += _share_rows(group, as_of)
     rows += _waiting_rows(month)
     rows += _task_rows(month)
     rows += _stories_rows(month)
     return rows
 
 
+@dataclass(frozen=True)
+class Activity:
+    unit_kind: str
+    unit_id: int
+    contacts: int
+    citizens: int
+
+
+def compute_activity(month: datetime.date) -> list[Activity]:
+    """Signed contacts in the month and the citizens they were with, for the centre and by the
+    citizen's team on the day of the contact."""
+    encounters = (
+        signed_encounters()
+        .filter(
+            started_at__gte=day_start(month),
+            started_at__lt=day_start(month_end(month) + datetime.timedelta(days=1)),
+        )
+        .annotate(day=TruncDate("started_at"))
+        .annotate(unit_team=team_on(OuterRef("day"), patient="patient_id"))
+    )
+    counts = {"contacts": Count("id"), "citizens": Count("patient_id", distinct=True)}
+    centre = encounters.aggregate(**counts)
+    result = [Activity(UnitKind.CENTRE, 0, centre["contacts"], centre["citizens"])]
+    for r in encounters.values("unit_team").annotate(**counts).order_by():
+        result.append(Activity(UnitKind.TEAM, r["unit_team"], r["contacts"], r["citizens"]))
+    return result
+
+
+Key = tuple[str, str, int]
+
+
+def _stored(month: datetime.date) -> dict[Key, tuple[int, int, Decimal | None]]:
+    return {
+        (code, kind, unit): (n, d, value)
+        for code, kind, unit, n, d, value in IndicatorValue.objects.filter(month=month).values_list(
+            "indicator__code", "unit_kind", "unit_id", "numerator", "denominator", "value"
+        )
+    }
+
+
+def differences(rows: list[Row], month: datetime.date, stored: dict) -> list[str]:
+    """Where the stored month differs from the computed one: changed, missing or extra cells."""
+    computed = {(r.code, r.unit_kind, r.unit_id): (r.numerator, r.denominator, r.value) for r in rows}
+    found = []
+    for key in sorted(set(computed) | set(stored)):
+        if computed.get(key) != stored.get(key):
+            found.append(
+                f"{month:%Y-%m} {key[0]} {key[1]}:{key[2]} stored {stored.get(key)} computed {computed.get(key)}"
+            )
+    return found
+
+
 @transaction.atomic
-def _store(rows: list[Row], month: datetime.date, indicators: dict[str, Indicator], now) -> int:
-    """Upserts one month's rows and removes that month's rows no longer produced (a team that
-    has no citizens left), so the stored month equals the computed month exactly."""
+def store_month(month: datetime.date, rows: list[Row], activity: list[Activity], indicators: dict) -> int:
+    """Upserts one month's rows and removes the month's rows no longer produced, so that the
+    stored month equals the computed month exactly."""
+    now = timezone.now()
     objects = [
         IndicatorValue(
             indicator=indicators[row.code],
@@ -311,32 +389,55 @@ def _store(rows: list[Row], month: datetime.date, indicators: dict[str, Indicato
         unique_fields=["indicator", "month", "unit_kind", "unit_id"],
         update_fields=["numerator", "denominator", "value", "computed_at"],
     )
-    keys = {(o.indicator_id, o.unit_kind, o.unit_id) for o in objects}
-    stale = [
-        v.pk
-        for v in IndicatorValue.objects.filter(month=month).only("pk", "indicator_id", "unit_kind", "unit_id")
-        if (v.indicator_id, v.unit_kind, v.unit_id) not in keys
-    ]
-    IndicatorValue.objects.filter(pk__in=stale).delete()
+    keep = Q()
+    for o in objects:
+        keep |= Q(indicator_id=o.indicator.id, unit_kind=o.unit_kind, unit_id=o.unit_id)
+    IndicatorValue.objects.filter(month=month).exclude(keep).delete()
+    MonthlyActivity.objects.filter(month=month).delete()
+    MonthlyActivity.objects.bulk_create(
+        MonthlyActivity(
+            month=month,
+            unit_kind=a.unit_kind,
+            unit_id=a.unit_id,
+            contacts=a.contacts,
+            citizens=a.citizens,
+            computed_at=now,
+        )
+        for a in activity
+    )
     return len(objects)
 
 
-def run_rollups(first_month: datetime.date, last_month: datetime.date, *, progress=None) -> RollupRun:
-    """Computes and stores every month in the range; the run is recorded, and so is its failure."""
-    # A run whose worker was killed never finished: say so. Its rows are redone by this run.
-    RollupRun.objects.filter(
-        status=RunStatus.RUNNING, started_at__lt=timezone.now() - datetime.timedelta(hours=1)
-    ).update(
-        status=RunStatus.FAILED,
-        error="interrupted (the worker stopped before the run finished)",
-        finished_at=timezone.now(),
+def _without_jit() -> None:
+    # The rollup's queries are many and short: compiling them costs more than it saves.
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+
+
+def run_rollups(
+    first_month: datetime.date,
+    last_month: datetime.date,
+    *,
+    kind: str = RunKind.RANGE,
+    compare: bool = False,
+    progress: Callable[[datetime.date], None] | None = None,
+) -> RollupRun:
+    """Computes and stores every month in the range; the run is recorded, and so is its failure.
+    With `compare`, the stored rows are compared with the computed ones first and every
+    difference is recorded in the run (a full recomputation should find none)."""
+    _mark_interrupted_runs()
+    run = RollupRun.objects.create(
+        kind=kind, first_month=first_month.replace(day=1), last_month=last_month.replace(day=1)
     )
-    run = RollupRun.objects.create(first_month=first_month.replace(day=1), last_month=last_month.replace(day=1))
     indicators = {i.code: i for i in Indicator.objects.all()}
-    months = months_between(first_month, last_month)
+    found: list[str] = []
     try:
-        for month in months:
-            run.rows += _store(compute_month(month), month, indicators, timezone.now())
+        _without_jit()
+        for month in months_between(first_month, last_month):
+            rows = compute_month(month)
+            if compare:
+                found += differences([r for r in rows if r.code in indicators], month, _stored(month))
+            run.rows += store_month(month, rows, compute_activity(month), indicators)
             if progress is not None:
                 progress(month)
     except Exception as error:
@@ -345,48 +446,60 @@ def run_rollups(first_month: datetime.date, last_month: datetime.date, *, progre
         run.save(update_fields=["status", "error", "finished_at", "rows"])
         raise
     run.status, run.finished_at = RunStatus.SUCCEEDED, timezone.now()
-    run.save(update_fields=["status", "finished_at", "rows"])
+    run.differences, run.difference_detail = len(found), "\n".join(found[:200])
+    run.save(update_fields=["status", "finished_at", "rows", "differences", "difference_detail"])
     return run
 
 
-def months_touched_since(moment: datetime.datetime | None, *, default_months: int = 24) -> datetime.date:
-    """The earliest month whose figures data changed since `moment` can affect. The change
-    history (pghistory event rows) has every insert, update and delete with the row's dates, so
-    a deleted measurement is seen too. A value counts for up to 24 months after it, so the caller
-    recomputes from that month to now."""
-    from django.apps import apps
+def _mark_interrupted_runs() -> None:
+    """A run whose worker was killed never finished: say so. The next incremental run redoes it."""
+    RollupRun.objects.filter(
+        status=RunStatus.RUNNING, started_at__lt=timezone.now() - datetime.timedelta(hours=1)
+    ).update(
+        status=RunStatus.FAILED,
+        error="interrupted (the worker stopped before the run finished)",
+        finished_at=timezone.now(),
+    )
 
+
+def oldest_month_kept(today: datetime.date | None = None) -> datetime.date:
+    today = today or timezone.localdate()
+    month_index = today.year * 12 + today.month - 1 - (MONTHS_KEPT - 1)
+    return datetime.date(month_index // 12, month_index % 12 + 1, 1)
+
+
+@transaction.atomic
+def take_stale_months() -> datetime.date:
+    """The first month to recompute: the earliest day marked stale since the last run (the marks
+    are consumed here, in the same transaction that reads them), the first month of any run that
+    did not succeed since the last one that did, and at least this month (a new month needs its
+    rows). Before any successful run: the oldest month kept."""
     today = timezone.localdate()
-    floor = (today.replace(day=1) - datetime.timedelta(days=31 * (default_months - 1))).replace(day=1)
-    if moment is None:
-        return floor
-    # Event rows carry their transaction's start time: a change committed just after a run began
-    # may carry an earlier time. An hour's overlap makes sure it is not missed.
-    moment -= datetime.timedelta(hours=1)
-    days = []
-    for event_model, field in [
-        ("patients.MeasurementEvent", "measured_at"),
-        ("patients.EncounterEvent", "started_at"),
-        ("patients.EnrolmentEvent", "start_on"),
-        ("patients.ConditionEvent", "diagnosed_on"),
-    ]:
-        earliest = apps.get_model(event_model).objects.filter(pgh_created_at__gte=moment).aggregate(first=Min(field))
-        if earliest["first"] is not None:
-            first = earliest["first"]
-            days.append(timezone.localdate(first) if isinstance(first, datetime.datetime) else first)
-    if apps.get_model("patients.ConditionEvent").objects.filter(pgh_created_at__gte=moment).exists():
-        days.append(floor)  # a diagnosis changes who is counted in every month
-    referred = Referral.objects.filter(created_at__gte=moment).aggregate(first=Min("received_on"))["first"]
-    if referred is not None:
-        days.append(referred)
-    if not days:
-        return today.replace(day=1)
-    return max(floor, min(days).replace(day=1))
-
-
-def run_incremental() -> RollupRun:
-    """Recomputes the months that changed data since the last successful run can affect, up to
-    this month. The first run computes the last 24 months."""
+    floor = oldest_month_kept(today)
     last = RollupRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-started_at").first()
-    first_month = months_touched_since(last.started_at if last else None)
-    return run_rollups(first_month, timezone.localdate())
+    if last is None:
+        StaleDay.objects.all().delete()
+        return floor
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH taken AS (DELETE FROM reporting_staleday RETURNING from_day) SELECT min(from_day) FROM taken"
+        )
+        (earliest,) = cursor.fetchone()
+    unfinished = (
+        RollupRun.objects.filter(started_at__gt=last.started_at)
+        .exclude(status=RunStatus.SUCCEEDED)
+        .aggregate(first=Min("first_month"))["first"]
+    )
+    candidates = [today.replace(day=1)] + [d.replace(day=1) for d in (earliest, unfinished) if d is not None]
+    return max(floor, min(candidates))
+
+
+def run_incremental(*, progress=None) -> RollupRun:
+    """Recomputes the months that changes since the last run can affect, up to this month."""
+    return run_rollups(take_stale_months(), timezone.localdate(), kind=RunKind.INCREMENTAL, progress=progress)
+
+
+def run_full(*, progress=None) -> RollupRun:
+    """Recomputes every month kept, comparing with the stored rows first (nightly)."""
+    StaleDay.objects.all().delete()
+    return run_rollups(oldest_month_kept(), timezone.localdate(), kind=RunKind.FULL, compare=True, progress=progress)

@@ -7,12 +7,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from coordination.caregaps import evaluate_care_gaps, find_gaps, window_start
+from coordination.caregaps import evaluate_care_gaps, find_gaps
 from coordination.models import CareGap, Task, TaskTransition
 from coordination.services import add_months
 from coordination.tasks import evaluate_care_gaps_task
 from patients import services as patient_services
-from patients.models import Enrolment, MeasurementType, Programme, Relative
+from patients.definitions import window_start
+from patients.models import Enrolment, Measurement, MeasurementType, Programme, Relative
 
 from .factories import ConditionFactory, EncounterFactory, MeasurementFactory, PatientFactory
 
@@ -75,12 +76,13 @@ class TestMeasurementDue:
     def test_never_measured_is_a_gap(self, diabetic):
         assert "hba1c-12m" in codes(diabetic)
 
-    def test_exactly_twelve_months_ago_is_still_in_time(self, diabetic):
-        measure(diabetic, "hba1c", Decimal(55), when=at_months_ago(12))
+    def test_a_day_less_than_twelve_months_ago_is_still_in_time(self, diabetic):
+        measure(diabetic, "hba1c", Decimal(55), when=at_months_ago(12, extra_days=-1))
         assert "hba1c-12m" not in codes(diabetic)
 
-    def test_a_day_more_than_twelve_months_is_a_gap(self, diabetic):
-        measure(diabetic, "hba1c", Decimal(55), when=at_months_ago(12, extra_days=1))
+    def test_exactly_twelve_months_ago_is_a_gap(self, diabetic):
+        # DESIGN.md: in the last N months on T means T - N months < D <= T.
+        measure(diabetic, "hba1c", Decimal(55), when=at_months_ago(12))
         assert "hba1c-12m" in codes(diabetic)
 
     def test_two_year_rules_use_two_years(self, diabetic):
@@ -116,10 +118,12 @@ class TestMeasurementDue:
         assert codes(diabetic) == set()
 
     def test_the_shared_definition_counts_the_boundary_day(self):
-        today = datetime.date(2026, 11, 26)
-        assert window_start(today, 12) == datetime.date(2025, 11, 26)  # that day itself is still in time
-        assert window_start(datetime.date(2026, 2, 28), 24) == datetime.date(2024, 2, 28)
-        assert window_start(datetime.date(2026, 3, 31), 1) == datetime.date(2026, 2, 28)
+        # The first day inside "the last N months" (DESIGN.md's own examples, and a leap day).
+        assert window_start(datetime.date(2026, 11, 26), 12) == datetime.date(2025, 11, 27)
+        assert window_start(datetime.date(2026, 10, 31), 12) == datetime.date(2025, 11, 1)
+        assert window_start(datetime.date(2026, 9, 30), 6) == datetime.date(2026, 3, 31)
+        assert window_start(datetime.date(2028, 2, 29), 12) == datetime.date(2027, 3, 1)
+        assert window_start(datetime.date(2026, 3, 31), 1) == datetime.date(2026, 3, 1)
 
 
 @pytest.mark.django_db
@@ -232,3 +236,115 @@ class TestTheJob:
     def test_the_celery_task_runs_the_same_job(self, diabetic):
         outcome = evaluate_care_gaps_task.apply(kwargs={"patient_ids": [diabetic.id]}).get()
         assert outcome["opened"] == CareGap.objects.count() > 0
+
+
+@pytest.mark.django_db
+class TestOneDefinitionWithTheIndicators:
+    """The worklist on a month's last day and the indicators for that month count the same citizens."""
+
+    RULE_INDICATOR = {
+        "hba1c-12m": "DM-HBA1C-MEASURED",
+        "bp-12m": "DM-BP-MEASURED",
+        "albumin-24m": "DM-ALBUMIN-SCREENED",
+        "eye-24m": "DM-EYE-SCREENED",
+        "foot-24m": "DM-FOOT-EXAMINED",
+        "mmse-12m": "DEM-COGNITION-TESTED",
+        "caregiver-6m": "DEM-CAREGIVER-CONTACT",
+    }
+
+    def test_gaps_on_the_last_day_are_the_citizens_the_indicators_count_as_not_met(self, team, member):
+        from patients.models import Encounter, Relative
+        from patients.services import patient_update
+        from reporting.models import IndicatorValue
+        from reporting.rollups import month_end, run_rollups
+
+        from .factories import EncounterFactory
+
+        month = (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+        last_day = month_end(month)
+
+        def on(day, hour=12):
+            return datetime.datetime.combine(day, datetime.time(hour), tzinfo=timezone.get_current_timezone())
+
+        people = []
+        for kind, programme in [("dm2", "diabetes-follow-up")] * 6 + [("dem_alzheimer", "dementia-follow-up")] * 4:
+            patient = PatientFactory(team=team, responsible_professional=member)
+            ConditionFactory(patient=patient, kind=kind, icd10="F00" if kind.startswith("dem") else "E11")
+            enrolled(patient, programme, started_days_ago=900)
+            people.append(patient)
+        dm, dem = people[:6], people[6:]
+        measure(dm[0], "hba1c", Decimal(50), when=on(last_day))
+        measure(dm[1], "hba1c", Decimal(50), when=on(window_start(last_day, 12), hour=0))  # first day, 00:00
+        measure(dm[2], "hba1c", Decimal(50), when=on(window_start(last_day, 12) - datetime.timedelta(days=1), 23))
+        draft = EncounterFactory(patient=dm[3], professional=member, started_at=on(last_day), signed_at=None)
+        Measurement.objects.create(
+            patient=dm[3],
+            type=MeasurementType.objects.get(code="hba1c"),
+            value=Decimal(50),
+            measured_at=on(last_day),
+            source="encounter",
+            encounter=draft,
+        )
+        measure(dm[4], "hba1c", Decimal(50), when=on(last_day + datetime.timedelta(days=1)))  # after the day
+        # Discharged during the month: out of both.
+        patient_update(
+            actor=member,
+            patient=dm[5],
+            expected_version=dm[5].version,
+            data=_data_of(dm[5], status="discharged"),
+            changed_on=month + datetime.timedelta(days=3),
+        )
+        for patient in dem[:3]:
+            Relative.objects.create(
+                patient=patient,
+                name="Hanne",
+                relation="datter",
+                is_primary_caregiver=True,
+                primary_caregiver_from=last_day - datetime.timedelta(days=30),
+            )
+        EncounterFactory(
+            patient=dem[0],
+            professional=member,
+            started_at=on(last_day - datetime.timedelta(days=5)),
+            caregiver_present=True,
+        )
+        EncounterFactory(
+            patient=dem[1],
+            professional=member,
+            started_at=on(last_day - datetime.timedelta(days=5)),
+            caregiver_present=True,
+            signed_at=None,
+        )
+        EncounterFactory(
+            patient=dem[3],
+            professional=member,
+            started_at=on(last_day - datetime.timedelta(days=5)),
+            caregiver_present=True,
+        )  # no caregiver registered
+        measure(dem[0], "mmse", Decimal(25), when=on(last_day - datetime.timedelta(days=200)))
+        assert Encounter.objects.filter(signed_at__isnull=True).count() == 2
+
+        run_rollups(month, month)
+        gaps = find_gaps(as_of=last_day)
+        for rule, code in self.RULE_INDICATOR.items():
+            row = IndicatorValue.objects.get(indicator__code=code, month=month, unit_kind="centre", unit_id=0)
+            assert row.denominator - row.numerator == sum(g.rule.code == rule for g in gaps), rule
+        measured = IndicatorValue.objects.get(indicator__code="DM-HBA1C-MEASURED", month=month, unit_kind="centre")
+        assert (measured.numerator, measured.denominator) == (2, 5)
+        contact = IndicatorValue.objects.get(indicator__code="DEM-CAREGIVER-CONTACT", month=month, unit_kind="centre")
+        assert (contact.numerator, contact.denominator) == (1, 4)
+
+
+def _data_of(patient, **changes):
+    from patients.services import PatientData
+
+    data = PatientData(
+        cpr=patient.cpr,
+        first_name=patient.first_name,
+        last_name=patient.last_name,
+        team=patient.team,
+        responsible_professional=patient.responsible_professional,
+    )
+    for field, value in changes.items():
+        setattr(data, field, value)
+    return data
