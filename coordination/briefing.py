@@ -6,15 +6,17 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from healthcenter.models import User
 from patients.charts import Band
+from patients.definitions import followed_up, has_own_range, hba1c_goal_range, latest_value, within_own_range
 from patients.models import (
     DEMENTIA_CONDITIONS,
     DIABETES_CONDITIONS,
+    ConditionGroup,
     ConditionKind,
     ConsentKind,
     Encounter,
@@ -318,32 +320,28 @@ class CaseloadFigures:
 
 
 def caseload_figures(patients: QuerySet[Patient], label: str) -> CaseloadFigures:
-    """Two queries: of the citizens with a goal range, how many have their latest value inside it;
-    and how many active citizens have no open care gap."""
-    latest_value = Subquery(
-        Measurement.objects.filter(
-            patient_id=OuterRef("patient_id"), type_id=OuterRef("measurement_type_id"), value__isnull=False
+    """Two queries, with the indicators' own definitions on today: of the citizens with diabetes
+    followed today who have an HbA1c in the last 12 months and their own HbA1c range, how many are
+    inside it (DM-AT-OWN-TARGET); of the citizens followed today, how many have no open care gap."""
+    today = timezone.localdate()
+    low, high = hba1c_goal_range(today)
+    with_range = (
+        followed_up(ConditionGroup.DIABETES, today)
+        .filter(pk__in=patients.values("pk"))
+        .annotate(latest=latest_value("hba1c", today, months=12), low=low, high=high)
+        .filter(latest__isnull=False)
+        .filter(has_own_range("low", "high"))
+    )
+    totals = with_range.aggregate(
+        citizens=Count("id"), inside=Count("id", filter=within_own_range("latest", "low", "high"))
+    )
+    counts = (
+        followed_up(None, today)
+        .filter(pk__in=patients.values("pk"))
+        .aggregate(
+            active=Count("id"),
+            without=Count("id", filter=~Exists(CareGap.objects.filter(patient=OuterRef("pk"), closed_at__isnull=True))),
         )
-        .order_by("-measured_at", "-id")
-        .values("value")[:1]
-    )
-    goals = (
-        # The HbA1c goals only, like the DM-AT-OWN-TARGET indicator, so the two cannot disagree.
-        Goal.objects.filter(patient__in=patients, status=GoalStatus.ACTIVE, measurement_type__code="hba1c")
-        .filter(Q(target_low__isnull=False) | Q(target_high__isnull=False))
-        .annotate(latest=latest_value)
-    )
-    inside = (
-        Q(latest__isnull=False)
-        & (Q(target_low__isnull=True) | Q(latest__gte=F("target_low")))
-        & (Q(target_high__isnull=True) | Q(latest__lte=F("target_high")))
-    )
-    totals = goals.aggregate(
-        citizens=Count("patient_id", distinct=True), inside=Count("patient_id", filter=inside, distinct=True)
-    )
-    counts = patients.aggregate(
-        active=Count("id"),
-        without=Count("id", filter=~Exists(CareGap.objects.filter(patient=OuterRef("pk"), closed_at__isnull=True))),
     )
     return CaseloadFigures(
         label=label,

@@ -425,7 +425,6 @@ def worklist(request: HttpRequest) -> HttpResponse:
     figures = [
         briefing_selectors.caseload_figures(teams.filter(responsible_professional=request.user), _("My citizens")),
         briefing_selectors.caseload_figures(teams, _("My teams")),
-        briefing_selectors.caseload_figures(Patient.objects.filter(status="active"), _("The centre")),
     ]
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     filters = request.GET.copy()

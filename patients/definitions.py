@@ -16,6 +16,7 @@ from .models import (
     ConditionKind,
     Encounter,
     Enrolment,
+    Goal,
     Measurement,
     MeasurementSource,
     Patient,
@@ -108,3 +109,44 @@ def primary_caregiver_on(day: datetime.date, *, patient: str = "pk") -> Exists:
             Q(primary_caregiver_until__isnull=True) | Q(primary_caregiver_until__gt=day)
         )
     )
+
+
+def latest_value(code: str, as_of: datetime.date, *, months: int, patient: str = "pk") -> Subquery:
+    """The citizen's latest counted value of a measurement in the window ending on `as_of`
+    (ties on the time: the later record)."""
+    return Subquery(
+        counted_measurements()
+        .filter(patient=OuterRef(patient), type__code=code, value__isnull=False)
+        .filter(in_window("measured_at", as_of, months))
+        .order_by("-measured_at", "-id")
+        .values("value")[:1]
+    )
+
+
+def hba1c_goal_range(as_of: datetime.date, *, patient: str = "pk") -> tuple[Subquery, Subquery]:
+    """The low and high end of the citizen's own HbA1c range in force on `as_of`: the latest goal
+    created on or before that day with a range, not dropped before it (an achieved goal stays)."""
+    goals = (
+        Goal.objects.filter(
+            patient=OuterRef(patient),
+            measurement_type__code="hba1c",
+            created_at__lt=day_start(as_of + datetime.timedelta(days=1)),
+        )
+        .filter(Q(target_low__isnull=False) | Q(target_high__isnull=False))
+        .filter(Q(dropped_on__isnull=True) | Q(dropped_on__gte=as_of))
+        .order_by("-created_at", "-id")
+    )
+    return Subquery(goals.values("target_low")[:1]), Subquery(goals.values("target_high")[:1])
+
+
+def within_own_range(value: str, low: str, high: str) -> Q:
+    """`value` inside the range `low`..`high` (annotations), both ends included; an open end is no limit."""
+    return (
+        Q(**{f"{value}__isnull": False})
+        & (Q(**{f"{low}__isnull": True}) | Q(**{f"{value}__gte": F(low)}))
+        & (Q(**{f"{high}__isnull": True}) | Q(**{f"{value}__lte": F(high)}))
+    )
+
+
+def has_own_range(low: str, high: str) -> Q:
+    return Q(**{f"{low}__isnull": False}) | Q(**{f"{high}__isnull": False})

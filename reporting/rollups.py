@@ -27,13 +27,17 @@ from patients.definitions import (
     DEMENTIA,
     counted_measurements,
     day_start,
+    has_own_range,
+    hba1c_goal_range,
     in_window,
+    latest_value,
     primary_caregiver_on,
     qualifying_enrolments,
     signed_encounters,
     team_on,
+    within_own_range,
 )
-from patients.models import Condition, ConditionGroup, ConditionKind, Goal
+from patients.models import Condition, ConditionGroup, ConditionKind
 
 from .models import (
     Indicator,
@@ -103,10 +107,8 @@ class Share:
 
 
 HAS_HBA1C = Q(latest_hba1c__isnull=False)
-HAS_RANGE = Q(goal_low__isnull=False) | Q(goal_high__isnull=False)
-WITHIN_RANGE = (Q(goal_low__isnull=True) | Q(latest_hba1c__gte=F("goal_low"))) & (
-    Q(goal_high__isnull=True) | Q(latest_hba1c__lte=F("goal_high"))
-)
+HAS_RANGE = has_own_range("goal_low", "goal_high")
+WITHIN_RANGE = within_own_range("latest_hba1c", "goal_low", "goal_high")
 
 SHARES: dict[str, list[Share]] = {
     ConditionGroup.DIABETES: [
@@ -132,27 +134,11 @@ def _facts(group: str, as_of: datetime.date):
     citizen's facts for the month: the team on the day, and what each indicator asks about."""
     enrolments = qualifying_enrolments(group, as_of).annotate(team=team_on(as_of, patient="patient_id"))
     if group == ConditionGroup.DIABETES:
-        latest_hba1c = (
-            counted_measurements()
-            .filter(patient=OuterRef("patient_id"), type__code="hba1c", value__isnull=False)
-            .filter(in_window("measured_at", as_of, 12))
-            .order_by("-measured_at", "-id")
-            .values("value")[:1]
-        )
-        goal = (
-            Goal.objects.filter(
-                patient=OuterRef("patient_id"),
-                measurement_type__code="hba1c",
-                created_at__lt=day_start(as_of + datetime.timedelta(days=1)),
-            )
-            .filter(Q(target_low__isnull=False) | Q(target_high__isnull=False))
-            .filter(Q(dropped_on__isnull=True) | Q(dropped_on__gte=as_of))
-            .order_by("-created_at", "-id")
-        )
+        goal_low, goal_high = hba1c_goal_range(as_of, patient="patient_id")
         return enrolments.annotate(
-            latest_hba1c=Subquery(latest_hba1c),
-            goal_low=Subquery(goal.values("target_low")[:1]),
-            goal_high=Subquery(goal.values("target_high")[:1]),
+            latest_hba1c=latest_value("hba1c", as_of, months=12, patient="patient_id"),
+            goal_low=goal_low,
+            goal_high=goal_high,
             bp_measured=_measured("systolic_bp", as_of, 12),
             albumin_screened=_measured("urine_acr", as_of, 24),
             eye_screened=_measured("eye_screening", as_of, 24),

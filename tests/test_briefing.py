@@ -175,6 +175,24 @@ class TestWorklist:
         mine = figures[0]
         assert (mine.at_own_target.part, mine.at_own_target.whole) == (1, 1)
 
+    def test_the_centre_comparison_comes_from_the_rollup_through_the_display_function(self, as_member, citizen):
+        from reporting.models import Indicator, IndicatorValue
+
+        IndicatorValue.objects.create(
+            indicator=Indicator.objects.get(code="DM-AT-OWN-TARGET"),
+            month=timezone.localdate().replace(day=1),
+            unit_kind="centre",
+            unit_id=0,
+            numerator=2,
+            denominator=22,
+            value=Decimal("9.09"),
+            computed_at=timezone.now(),
+        )
+        page = as_member.get(reverse("coordination:worklist")).content.decode()
+        assert "≤ 19 %" in page
+        assert "9,09" not in page and "9,1" not in page
+        assert len(as_member.get(reverse("coordination:worklist")).context["figures"]) == 2  # mine, my teams
+
     def test_the_budget_does_not_grow_with_the_caseload(self, as_member, member, team, django_assert_max_num_queries):
         def add(count):
             for _ in range(count):
