@@ -270,14 +270,6 @@ class ConditionGroup(models.TextChoices):
     DEMENTIA = "dementia", _("Dementia or cognitive impairment")
 
 
-def conditions_followed_up(group: str) -> list[str]:
-    """The diagnoses that care-gap rules and quality indicators follow up: diagnosed diabetes
-    (prediabetes calls for no foot, eye or kidney screening), and dementia or MCI."""
-    if group == ConditionGroup.DIABETES:
-        return [ConditionKind.DIABETES_TYPE_1.value, ConditionKind.DIABETES_TYPE_2.value]
-    return conditions_in_group(group)
-
-
 def conditions_in_group(group: str) -> list[str]:
     if group == ConditionGroup.DIABETES:
         return [k.value for k in DIABETES_CONDITIONS]
