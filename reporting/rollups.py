@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from coordination.models import Referral, ReferralStatus, Task, TaskOrigin, TaskStatus, TaskTransition
@@ -220,15 +220,15 @@ def _waiting_rows(month: datetime.date) -> list[Row]:
     return rows
 
 
-def status_at_end_of(day: datetime.date) -> Subquery:
-    """A task's status at the end of a day: its latest transition before midnight; a task with no
-    transitions at all has always had its current status."""
+def status_at_end_of(day: datetime.date) -> Coalesce:
+    """A task's status at the end of a day: the status its latest transition before midnight set;
+    with no transition by then, the state it was created in (open)."""
     latest = (
         TaskTransition.objects.filter(task=OuterRef("pk"), at__lt=day_start(day + datetime.timedelta(days=1)))
         .order_by("-at", "-id")
         .values("to_status")[:1]
     )
-    return Subquery(latest)
+    return Coalesce(Subquery(latest), Value(TaskStatus.OPEN.value))
 
 
 def _task_rows(month: datetime.date) -> list[Row]:
@@ -236,14 +236,10 @@ def _task_rows(month: datetime.date) -> list[Row]:
     numerator: due before that day. OPS-LOOP-CLOSED: tasks made from agreed actions due in the
     month, cancelled ones left out; numerator: done on or before the due date."""
     as_of = month_end(month)
-    has_transitions = Exists(TaskTransition.objects.filter(task=OuterRef("pk")))
     open_then = (
         Task.objects.filter(created_at__lt=day_start(as_of + datetime.timedelta(days=1)))
-        .annotate(then=status_at_end_of(as_of), recorded=has_transitions)
-        .filter(
-            Q(recorded=True, then__in=[TaskStatus.OPEN, TaskStatus.IN_PROGRESS])
-            | Q(recorded=False, status__in=[TaskStatus.OPEN, TaskStatus.IN_PROGRESS])
-        )
+        .annotate(then=status_at_end_of(as_of))
+        .filter(then__in=[TaskStatus.OPEN, TaskStatus.IN_PROGRESS])
     )
     due_in_month = Task.objects.filter(origin=TaskOrigin.AGREED_ACTION, due_on__gte=month, due_on__lte=as_of).exclude(
         status=TaskStatus.CANCELLED

@@ -188,7 +188,7 @@ class TestRuns:
 @pytest.mark.django_db
 class TestOperationalIndicators:
     def test_overdue_share_of_the_tasks_open_at_month_end(self, team, member, patient):
-        from coordination.models import Task
+        from coordination.models import Task, TaskTransition
 
         def task(due_days_before_end, **kwargs):
             created = Task.objects.create(
@@ -204,7 +204,10 @@ class TestOperationalIndicators:
 
         task(10)  # open and past due
         task(-5)  # open, due next month
-        task(20, status="done", completed_at=at(AS_OF - datetime.timedelta(days=2)))  # closed before month end
+        done = task(20, status="done", completed_at=at(AS_OF - datetime.timedelta(days=2)))  # closed before the end
+        # A task's history is its transitions: the status at the month's end is the last one before it.
+        closed = TaskTransition.objects.create(task=done, by=member, from_status="open", to_status="done")
+        TaskTransition.objects.filter(pk=closed.pk).update(at=done.completed_at)
         run_rollups(MONTH, MONTH)
         overdue = value("OPS-TASKS-OVERDUE")
         assert (overdue.numerator, overdue.denominator, overdue.value) == (1, 2, Decimal("50.00"))
