@@ -10,8 +10,20 @@ class IndicatorAdmin(admin.ModelAdmin):
 
 @admin.register(RollupRun)
 class RollupRunAdmin(admin.ModelAdmin):
-    list_display = ["started_at", "finished_at", "status", "first_month", "last_month", "rows"]
-    readonly_fields = ["started_at", "finished_at", "status", "first_month", "last_month", "rows", "error"]
+    list_display = ["started_at", "finished_at", "kind", "status", "first_month", "last_month", "rows", "differences"]
+    list_filter = ["kind", "status"]
+    readonly_fields = [
+        "started_at",
+        "finished_at",
+        "kind",
+        "status",
+        "first_month",
+        "last_month",
+        "rows",
+        "differences",
+        "difference_detail",
+        "error",
+    ]
 
     def has_add_permission(self, request):
         return False
