@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format install messages bench clean
+.PHONY: demo test lint format install messages bench verify-figures clean
 
 $(STAMP): pyproject.toml build-constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ messages: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m healthcenter.runtime run $(PY) bench/patient_pages.py
+
+# Recomputes every stored indicator cell independently and compares; run after the demo's rollups.
+verify-figures: $(STAMP)
+	$(PY) -m healthcenter.runtime run $(PY) bench/verify_indicators.py
 
 clean:
 	rm -rf $(VENV) .local staticfiles
