@@ -5,17 +5,24 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from coordination.models import Referral, Task
 from healthcenter.models import Profession, Role, Team, User
 from patients.models import (
     Condition,
     ConditionKind,
+    Consent,
     Encounter,
     EncounterKind,
+    Enrolment,
+    Goal,
     Measurement,
     MeasurementSource,
     MeasurementType,
     Patient,
+    Programme,
+    Relative,
 )
+from reporting.models import Story
 
 PASSWORD = "test-password-123"
 _used_cpr: set[str] = set()
@@ -109,3 +116,88 @@ class MeasurementFactory(factory.django.DjangoModelFactory):
     value = Decimal(55)
     measured_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=2))
     source = MeasurementSource.MANUAL
+
+
+class EnrolmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enrolment
+
+    patient = factory.SubFactory(PatientFactory)
+    programme = factory.LazyFunction(lambda: Programme.objects.get(code="diabetes-follow-up"))
+    referral_received_on = factory.LazyAttribute(lambda o: o.start_on)
+    start_on = datetime.date(2020, 1, 1)
+    end_reason = factory.LazyAttribute(lambda o: "completed" if o.end_on else "")
+
+
+class RelativeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Relative
+
+    patient = factory.SubFactory(PatientFactory)
+    name = factory.Faker("name", locale="da_DK")
+    relation = "datter"
+    is_primary_caregiver = factory.LazyAttribute(
+        lambda o: o.primary_caregiver_from is not None and o.primary_caregiver_until is None
+    )
+    primary_caregiver_from = None
+
+
+class ConsentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Consent
+
+    patient = factory.SubFactory(PatientFactory)
+    kind = "story_reports"
+    given_on = datetime.date(2020, 1, 1)
+    given_by = "Borgeren"
+    recorded_by = factory.SubFactory(UserFactory)
+
+
+class GoalFactory(factory.django.DjangoModelFactory):
+    """Goal.created_at is set on insert: date a goal afterwards with a queryset update."""
+
+    class Meta:
+        model = Goal
+
+    patient = factory.SubFactory(PatientFactory)
+    text = "At have det godt"
+    measurement_type = factory.LazyFunction(lambda: MeasurementType.objects.get(code="hba1c"))
+    review_on = datetime.date(2030, 1, 1)
+    created_by = factory.SubFactory(UserFactory)
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    """Task.created_at is set on insert: date a task afterwards with a queryset update."""
+
+    class Meta:
+        model = Task
+
+    title = factory.Sequence(lambda n: f"Opgave {n}")
+    team = factory.SubFactory(TeamFactory)
+    due_on = datetime.date(2030, 1, 1)
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Referral
+
+    patient = factory.SubFactory(PatientFactory)
+    team = factory.LazyAttribute(lambda o: o.patient.team)
+    source = "gp"
+    reason = "Henvist af egen læge"
+    received_on = datetime.date(2024, 1, 1)
+    decline_reason = factory.LazyAttribute(lambda o: "Ikke i målgruppen" if o.status == "declined" else "")
+    status = "received"
+    created_by = factory.SubFactory(UserFactory)
+
+
+class StoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Story
+
+    patient = factory.SubFactory(PatientFactory)
+    author = factory.SubFactory(UserFactory)
+    title = "En god historie"
+    what_happened = "Borgeren fik det bedre."
+    what_made_the_difference = "Samtalen."
+    published_text = "Borgeren fik det bedre."
