@@ -178,6 +178,10 @@ class EncounterForm(StyledForm):
                 found.append(MeasurementInput(type=mt, value=raw))
         return found
 
+    def agreed_action_texts(self) -> list[str]:
+        """One agreed action per line. The form that also makes tasks gives each action its own row."""
+        return [line for line in self.cleaned_data["agreed_actions"].splitlines() if line.strip()]
+
     def to_data(self) -> EncounterData:
         c = self.cleaned_data
         return EncounterData(
@@ -187,7 +191,7 @@ class EncounterForm(StyledForm):
             note=c["note"],
             what_matters=c["what_matters"],
             caregiver_present=c["caregiver_present"],
-            agreed_actions=[line for line in c["agreed_actions"].splitlines() if line.strip()],
+            agreed_actions=self.agreed_action_texts(),
             measurements=self._measurements(c),
         )
 
