@@ -185,7 +185,7 @@ def _share_rows(group: str, as_of: datetime.date) -> list[Row]:
 
 
 def _median(days: list[int]) -> Decimal | None:
-    return Decimal(str(statistics.median(days))).quantize(Decimal("0.01")) if days else None
+    return Decimal(str(statistics.median(days))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if days else None
 
 
 def _waiting_rows(month: datetime.date) -> list[Row]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from coordination.models import Referral
 from healthcenter.celery import app
 from patients.definitions import window_start
-from patients.models import Goal, MeasurementType, Relative
+from patients.models import Goal, MeasurementType, Programme, Relative
 from reporting.models import IndicatorValue, RollupRun
 from reporting.rollups import month_end, quarter_start, run_incremental, run_rollups, take_stale_months
 from reporting.tasks import compute_rollups_task
@@ -319,3 +319,14 @@ class TestEveryOtherIndicator:
             )
         run_rollups(MONTH, MONTH)
         assert value("STORIES-APPROVED").value == 1
+
+
+@pytest.mark.django_db
+def test_changing_a_programme_makes_every_kept_month_stale():
+    from reporting.rollups import oldest_month_kept
+
+    run_incremental()
+    programme = Programme.objects.get(code="diabetes-follow-up")
+    programme.name_da = programme.name_da + " (ny)"
+    programme.save(update_fields=["name_da"])
+    assert take_stale_months() == oldest_month_kept()
