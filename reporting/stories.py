@@ -1,50 +1,121 @@
-"""Good stories: the pseudonymised proposal, and the writes of the story workflow."""
+"""Good stories: the pseudonymised proposal, the checks that keep identifying details away from the
+manager (DESIGN.md, "Good stories: what pseudonymised means"), the writes of the story workflow and
+the reads its pages need."""
 
-import re
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from healthcenter.models import Role, User
-from patients.models import Consent, ConsentKind, Patient
+from patients.models import Consent, ConsentKind, Measurement, MeasurementSource, Patient, Relative
+from patients.selectors import team_ids_of
 
+from .identifiers import Kind, Match, find_identifiers, pseudonymise
 from .models import Story, StoryStatus
 
-DATE_PATTERNS = [
-    r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b",  # 12-03-2025, 12.3.25, 12/03/2025
-    r"\b\d{4}-\d{2}-\d{2}\b",  # 2025-03-12
-    r"\b\d{1,2}\.?\s+(jan|feb|mar|apr|maj|jun|jul|aug|sep|okt|nov|dec)[a-zæøå]*\.?(\s+\d{4})?",
-]
-CPR_PATTERN = r"\b\d{6}-?\d{4}\b"
+KIND_LABELS = {
+    Kind.CPR: gettext_lazy("CPR number"),
+    Kind.PHONE: gettext_lazy("phone number"),
+    Kind.EMAIL: gettext_lazy("e-mail address"),
+    Kind.DATE: gettext_lazy("date"),
+    Kind.AGE: gettext_lazy("exact age"),
+    Kind.NAME: gettext_lazy("name"),
+    Kind.PLACE: gettext_lazy("place"),
+}
+# The text fields that reach the manager, in the order the author sees them.
+PUBLISHED_FIELDS = ("title", "published_text")
 
 
-def pseudonymise(text: str, *, citizen_names: list[str], relative_names: list[str], other: list[str]) -> str:
-    """A proposal the author checks and edits: the citizen's and relatives' names, CPR numbers,
-    addresses, dates and other given words are replaced by neutral words."""
-    result = re.sub(CPR_PATTERN, "[CPR]", text)
-    for pattern in DATE_PATTERNS:
-        result = re.sub(pattern, "[dato]", result, flags=re.IGNORECASE)
-    replacements = [(name, "borgeren") for name in citizen_names] + [(n, "den pårørende") for n in relative_names]
-    replacements += [(word, "[fjernet]") for word in other]
-    # Longest first, so that "Karen Jensen" goes before "Karen".
-    for word, neutral in sorted(replacements, key=lambda pair: -len(pair[0])):
-        if word and len(word) > 1:
-            # Also the Danish genitive ("Karens datter").
-            result = re.sub(rf"\b{re.escape(word)}(s?)\b", rf"{neutral}\1", result, flags=re.IGNORECASE)
-    return result
+@dataclass(frozen=True)
+class Vocabulary:
+    """What identifies the people around one citizen: names, address, phone numbers, e-mail."""
+
+    citizen_names: list[str]
+    relative_names: list[str]
+    other_names: list[str]
+    places: list[str]
+    phones: list[str]
+    emails: list[str]
+
+    def find(self, text: str) -> list[Match]:
+        return find_identifiers(
+            text,
+            names=[*self.citizen_names, *self.relative_names, *self.other_names],
+            places=self.places,
+            phones=self.phones,
+            emails=self.emails,
+        )
+
+    def pseudonymise(self, text: str) -> str:
+        return pseudonymise(
+            text,
+            citizen_names=self.citizen_names,
+            relative_names=self.relative_names,
+            other_names=self.other_names,
+            places=self.places,
+            phones=self.phones,
+            emails=self.emails,
+        )
 
 
-def proposal_for(patient: Patient, text: str) -> str:
-    relatives = [n for r in patient.relatives.all() for n in [r.name, *r.name.split()]]
-    return pseudonymise(
-        text,
-        citizen_names=[patient.full_name, patient.first_name, patient.last_name],
-        relative_names=relatives,
-        other=[patient.address, patient.city, patient.postal_code, patient.phone, patient.gp_name],
+def vocabulary_for(patient: Patient) -> Vocabulary:
+    """Two queries: the citizen's relatives (former ones too), and every active user of the system,
+    since a colleague's name identifies the team and so the citizen."""
+    relatives = list(Relative.objects.filter(patient=patient).values_list("name", "phone"))
+    staff = User.objects.filter(is_active=True).values_list("first_name", "last_name")
+    return Vocabulary(
+        citizen_names=[patient.first_name, patient.last_name],
+        relative_names=[name for name, _phone in relatives],
+        other_names=[patient.gp_name, *(f"{first} {last}" for first, last in staff)],
+        places=[patient.address, patient.postal_code, patient.city],
+        phones=[patient.phone, patient.gp_phone, *(phone for _name, phone in relatives)],
+        emails=[patient.email],
     )
+
+
+def describe(matches: list[Match]) -> str:
+    """“Hanne” (name), “3/4” (date): for the author, who may see the details."""
+    return ", ".join(f"“{m.text}” ({KIND_LABELS[m.kind]})" for m in matches)
+
+
+class StillIdentifying(ValidationError):
+    """The title or the text for reports still names someone or something; `found` keeps the
+    matches per field so the author's page can mark them."""
+
+    def __init__(self, found: dict[str, list[Match]]):
+        self.found = found
+        super().__init__(
+            {
+                field: ValidationError(
+                    _(
+                        "This still contains details that can identify someone: %(details)s. "
+                        "Remove them or rewrite them in general words."
+                    ),
+                    code="identifying",
+                    params={"details": describe(matches)},
+                )
+                for field, matches in found.items()
+            }
+        )
+
+
+def identifying_details(story: Story, vocabulary: Vocabulary | None = None) -> dict[str, list[Match]]:
+    """The matches in what the manager would read, per field; empty when the story is clean."""
+    vocabulary = vocabulary or vocabulary_for(story.patient)
+    found = {field: vocabulary.find(getattr(story, field)) for field in PUBLISHED_FIELDS}
+    return {field: matches for field, matches in found.items() if matches}
+
+
+def _check_not_identifying(*, vocabulary: Vocabulary, title: str, published_text: str) -> None:
+    found = {"title": vocabulary.find(title), "published_text": vocabulary.find(published_text)}
+    found = {field: matches for field, matches in found.items() if matches}
+    if found:
+        raise StillIdentifying(found)
 
 
 def with_consent() -> Exists:
@@ -65,6 +136,56 @@ def approved_stories(*, since=None, until=None) -> QuerySet[Story]:
     return stories.order_by("-decided_at")
 
 
+def stories_for_review() -> QuerySet[Story]:
+    """What a manager may open: submitted stories to decide and approved ones to read. A draft or a
+    returned story is the author's and does not exist for the manager."""
+    return Story.objects.filter(status__in=[StoryStatus.SUBMITTED, StoryStatus.APPROVED]).filter(with_consent())
+
+
+def stories_of_author(user: User) -> QuerySet[Story]:
+    """The author's own stories, newest first, each marked with whether its citizen is still in
+    the author's care relation (only then does the author reach the story's page)."""
+    return (
+        Story.objects.filter(author=user)
+        .select_related("patient")
+        .annotate(reachable=ExpressionWrapper(Q(patient__team_id__in=team_ids_of(user)), BooleanField()))
+        .order_by("-created_at")
+    )
+
+
+def stories_about(user: User, patient: Patient) -> QuerySet[Story]:
+    """The user's own stories about one citizen, for the citizen's page (already reached through
+    `patient_for`)."""
+    return Story.objects.filter(author=user, patient=patient).order_by("-created_at")
+
+
+def returned_to(user: User) -> QuerySet[Story]:
+    """Stories a manager returned to the user, about citizens the user still works with: they stay
+    in "new for you" until the author submits them again."""
+    return (
+        Story.objects.filter(author=user, status=StoryStatus.RETURNED, patient__team_id__in=team_ids_of(user))
+        .select_related("decided_by")
+        .order_by("-decided_at")
+    )
+
+
+def hba1c_before_after(story: Story) -> list[float] | None:
+    """The citizen's HbA1c values in time order, without dates or anything else about the citizen,
+    when the author chose to show them. Only values that count (DESIGN.md, "What counts as
+    measured"): from the lab or entered by hand, or from a signed encounter."""
+    if not story.show_chart:
+        return None
+    counts = Q(source__in=[MeasurementSource.LAB, MeasurementSource.MANUAL]) | Q(
+        source=MeasurementSource.ENCOUNTER, encounter__signed_at__isnull=False
+    )
+    values = (
+        Measurement.objects.filter(counts, patient_id=story.patient_id, type__code="hba1c", value__isnull=False)
+        .order_by("measured_at", "id")
+        .values_list("value", flat=True)
+    )
+    return [float(v) for v in values]
+
+
 def _require_consent(patient: Patient) -> None:
     if not Consent.objects.filter(
         patient=patient, kind=ConsentKind.STORY_IN_REPORTS, withdrawn_on__isnull=True
@@ -79,14 +200,18 @@ def story_create(
     _require_consent(patient)
     if not title.strip() or not what_happened.strip():
         raise ValidationError(_("Give the story a title and tell what happened."))
+    vocabulary = vocabulary_for(patient)
     original = f"{what_happened.strip()}\n\n{what_made_the_difference.strip()}".strip()
+    proposal_title, proposal = vocabulary.pseudonymise(title.strip()), vocabulary.pseudonymise(original)
+    # The proposal is clean by construction; checking it is the same check submit and approval make.
+    _check_not_identifying(vocabulary=vocabulary, title=proposal_title, published_text=proposal)
     return Story.objects.create(
         patient=patient,
         author=actor,
-        title=proposal_for(patient, title.strip()),
+        title=proposal_title,
         what_happened=what_happened.strip(),
         what_made_the_difference=what_made_the_difference.strip(),
-        published_text=proposal_for(patient, original),
+        published_text=proposal,
     )
 
 
@@ -110,6 +235,9 @@ def story_submit(
     _require_consent(story.patient)
     if not published_text.strip() or not title.strip():
         raise ValidationError(_("The text for reports cannot be empty."))
+    _check_not_identifying(
+        vocabulary=vocabulary_for(story.patient), title=title.strip(), published_text=published_text.strip()
+    )
     _bump(
         story,
         expected_version,
@@ -121,11 +249,14 @@ def story_submit(
     return story
 
 
-def _decide(*, actor: User, story: Story, expected_version: int, status: str, comment: str) -> Story:
+def _may_decide(*, actor: User, story: Story) -> None:
     if actor.role != Role.MANAGER:
         raise ValidationError(_("Only a manager approves or returns stories."))
     if story.status != StoryStatus.SUBMITTED:
         raise ValidationError(_("Only a submitted story can be approved or returned."))
+
+
+def _decide(*, actor: User, story: Story, expected_version: int, status: str, comment: str) -> Story:
     _bump(
         story,
         expected_version,
@@ -139,7 +270,20 @@ def _decide(*, actor: User, story: Story, expected_version: int, status: str, co
 
 @transaction.atomic
 def story_approve(*, actor: User, story: Story, expected_version: int, comment: str = "") -> Story:
+    _may_decide(actor=actor, story=story)
     _require_consent(story.patient)
+    # Names, relatives or the address may have changed since the author submitted.
+    found = identifying_details(story)
+    if found:
+        kinds = sorted({str(KIND_LABELS[m.kind]) for matches in found.values() for m in matches})
+        raise ValidationError(
+            _(
+                "The story still contains identifying details (%(kinds)s). It cannot be approved; "
+                "return it to its author."
+            ),
+            code="identifying",
+            params={"kinds": ", ".join(kinds)},
+        )
     return _decide(
         actor=actor, story=story, expected_version=expected_version, status=StoryStatus.APPROVED, comment=comment
     )
@@ -147,6 +291,7 @@ def story_approve(*, actor: User, story: Story, expected_version: int, comment: 
 
 @transaction.atomic
 def story_return(*, actor: User, story: Story, expected_version: int, comment: str) -> Story:
+    _may_decide(actor=actor, story=story)
     if not comment.strip():
         raise ValidationError(_("Tell the author what to change."))
     return _decide(

@@ -1,4 +1,5 @@
-"""The good-story pages: the author's proposal and submission, the manager's queue and review."""
+"""The good-story pages: the author's proposal, submission and own stories; the manager's queue and
+review."""
 
 import uuid
 
@@ -6,19 +7,32 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods
 
 from healthcenter.models import AccessAction, Role
+from healthcenter.services import access_record
 from healthcenter.views_helpers import apply_errors
 from patients import selectors as patient_selectors
-from patients.models import Measurement
 from patients.views import citizen_work
 
 from . import forms, stories
+from .identifiers import Match
 from .models import Story, StoryStatus
 from .views import manager_only
+
+
+def highlighted(text: str, matches: list[Match]) -> SafeString:
+    """The text with each identifying detail marked, everything escaped."""
+    pieces, position = [], 0
+    for match in matches:
+        pieces.append((text[position : match.start], match.kind, match.text))
+        position = match.end
+    marked = format_html_join("", '{}<mark data-kind="{}">{}</mark>', pieces)
+    return format_html("{}{}", marked, text[position:])
 
 
 @manager_only
@@ -26,7 +40,7 @@ from .views import manager_only
 def story_queue(request: HttpRequest) -> HttpResponse:
     if request.user.role != Role.MANAGER:
         raise Http404
-    waiting = Story.objects.filter(status=StoryStatus.SUBMITTED).filter(stories.with_consent()).order_by("created_at")
+    waiting = stories.stories_for_review().filter(status=StoryStatus.SUBMITTED).order_by("created_at")
     return render(
         request,
         "reporting/story_queue.html",
@@ -34,29 +48,45 @@ def story_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _before_after(story: Story) -> list[float] | None:
-    """HbA1c values in order, without dates or anything else about the citizen."""
-    if not story.show_chart:
+def _chart(values: list[float] | None) -> dict | None:
+    if not values:
         return None
-    return [
-        float(v)
-        for v in Measurement.objects.filter(patient_id=story.patient_id, type__code="hba1c", value__isnull=False)
-        .order_by("measured_at")
-        .values_list("value", flat=True)
-    ]
+    return {
+        "data": [{"type": "scatter", "mode": "lines+markers", "x": list(range(1, len(values) + 1)), "y": values}],
+        "layout": {
+            "height": 220,
+            "margin": {"l": 40, "r": 10, "t": 20, "b": 30},
+            "plot_bgcolor": "white",
+            "xaxis": {"title": {"text": _("measurement no.")}, "dtick": 1},
+            "yaxis": {"title": {"text": "HbA1c (mmol/mol)"}},
+        },
+    }
 
 
 @manager_only
 @require_http_methods(["GET", "POST"])
 def story_review(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """The manager sees the pseudonymised version only: never the citizen's record."""
+    """The manager sees the pseudonymised version only, never the citizen's record: a submitted
+    story to decide, or an approved one to read."""
     if request.user.role != Role.MANAGER:
         raise Http404
-    story = Story.objects.filter(public_id=public_id).filter(stories.with_consent()).select_related("patient").first()
+    story = stories.stories_for_review().filter(public_id=public_id).select_related("patient").first()
     if story is None:
         raise Http404
-    form = forms.StoryDecisionForm(request.POST or None, initial={"version": story.version})
-    if request.method == "POST" and form.is_valid():
+    # Outside the care relation, so not through patient_for: the read is logged under the citizen
+    # without giving the manager the record.
+    access_record(
+        actor=request.user,
+        action=AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW,
+        what=gettext_noop("good story (pseudonymised)"),
+        patient_public_id=story.patient.public_id,
+    )
+    vocabulary = stories.vocabulary_for(story.patient)
+    found = stories.identifying_details(story, vocabulary)
+    form = None
+    if story.status == StoryStatus.SUBMITTED:
+        form = forms.StoryDecisionForm(request.POST or None, initial={"version": story.version})
+    if request.method == "POST" and form is not None and form.is_valid():
         decide = stories.story_approve if "approve" in request.POST else stories.story_return
         try:
             decide(
@@ -72,20 +102,16 @@ def story_review(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 request, _("The story is approved.") if "approve" in request.POST else _("The story is returned.")
             )
             return redirect("reporting:stories")
-    values = _before_after(story)
-    chart = None
-    if values:
-        chart = {
-            "data": [{"type": "scatter", "mode": "lines+markers", "x": list(range(1, len(values) + 1)), "y": values}],
-            "layout": {
-                "height": 220,
-                "margin": {"l": 40, "r": 10, "t": 20, "b": 30},
-                "plot_bgcolor": "white",
-                "xaxis": {"title": {"text": _("measurement no.")}, "dtick": 1},
-                "yaxis": {"title": {"text": "HbA1c (mmol/mol)"}},
-            },
-        }
-    return render(request, "reporting/story_review.html", {"story": story, "form": form, "chart": chart})
+    context = {
+        "story": story,
+        "form": form,
+        "chart": _chart(stories.hba1c_before_after(story)),
+        "still_identifying": bool(found),
+        # Whatever still identifies is hidden from the manager too, not only refused.
+        "title": vocabulary.pseudonymise(story.title) if found else story.title,
+        "text": vocabulary.pseudonymise(story.published_text) if found else story.published_text,
+    }
+    return render(request, "reporting/story_review.html", context)
 
 
 @citizen_work
@@ -122,7 +148,10 @@ def story_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "show_chart": story.show_chart,
         },
     )
+    found: dict[str, list[Match]] = {}
+    texts = {"title": story.title, "published_text": story.published_text}
     if request.method == "POST" and form.is_valid():
+        submitted = {field: form.cleaned_data[field].strip() for field in texts}
         try:
             stories.story_submit(
                 actor=request.user,
@@ -132,9 +161,32 @@ def story_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 published_text=form.cleaned_data["published_text"],
                 show_chart=form.cleaned_data["show_chart"],
             )
+        except stories.StillIdentifying as error:
+            apply_errors(form, error)
+            found, texts = error.found, submitted
         except ValidationError as error:
             apply_errors(form, error)
         else:
             messages.success(request, _("The story is sent to the manager for approval."))
             return redirect("patients:detail", public_id=story.patient.public_id)
-    return render(request, "reporting/story_edit.html", {"form": form, "story": story, "patient": story.patient})
+    elif request.method == "GET" and story.status in (StoryStatus.DRAFT, StoryStatus.RETURNED):
+        # Names or the address may have changed since the proposal was made.
+        found = stories.identifying_details(story)
+    marked = [
+        (form[field].label, highlighted(texts[field], matches), stories.describe(matches))
+        for field, matches in found.items()
+    ]
+    return render(
+        request,
+        "reporting/story_edit.html",
+        {"form": form, "story": story, "patient": story.patient, "marked": marked},
+    )
+
+
+@citizen_work
+@require_GET
+def my_stories(request: HttpRequest) -> HttpResponse:
+    """The author's stories in every state, so that a returned one is never lost."""
+    mine = list(stories.stories_of_author(request.user))
+    access_record(actor=request.user, action=AccessAction.SEARCH, what="my stories")
+    return render(request, "reporting/story_mine.html", {"stories": mine})

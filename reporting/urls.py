@@ -11,5 +11,6 @@ urlpatterns = [
     path("stories/", story_views.story_queue, name="stories"),
     path("stories/<uuid:public_id>/", story_views.story_review, name="story_review"),
     path("stories/<uuid:public_id>/edit/", story_views.story_edit, name="story_edit"),
+    path("stories/mine/", story_views.my_stories, name="my_stories"),
     path("citizens/<uuid:public_id>/stories/new/", story_views.story_create, name="story_create"),
 ]

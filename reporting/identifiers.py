@@ -1,0 +1,286 @@
+"""The detector of identifying details in a good story (DESIGN.md, "Good stories: what pseudonymised
+means"), and the proposal built on it.
+
+One mechanism: a list of compiled patterns for what has a shape (CPR and phone numbers, e-mail
+addresses, dates, exact ages), plus word lists for what has to be known (the names of the citizen,
+relatives, the GP and the staff; the citizen's address and town). Every match of every pattern is
+collected; overlapping matches are merged, so that no part of an identifier survives because two
+patterns each saw half of it. `pseudonymise` replaces each merged match by a neutral word, and
+running the detector again on its result finds nothing (the property tests hold it to that)."""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class Kind:
+    CPR = "cpr"
+    PHONE = "phone"
+    EMAIL = "email"
+    DATE = "date"
+    AGE = "age"
+    NAME = "name"
+    PLACE = "place"
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: str
+    text: str
+    start: int
+    end: int
+
+
+MONTHS = "januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december"
+MONTH_ABBREVIATIONS = "jan|feb|mar|apr|jun|jul|aug|sept|sep|okt|nov|dec"
+WEEKDAYS = "mandag|tirsdag|onsdag|torsdag|fredag|lørdag|søndag"
+_MONTH = rf"(?:(?:{MONTHS})(?!\w)|(?:{MONTH_ABBREVIATIONS})(?!\w)\.?)"
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])(?!\d)"
+_MONTH_NO = r"(?:0?[1-9]|1[0-2])(?!\d)"
+_YEAR = r"(?:(?:19|20)\d{2}|'?\d{2})"
+_FULL_YEAR = r"(?:(?:19|20)\d{2}|'\d{2})"  # after a month name "24" may be a count ("maj 24 gange")
+_SEP = r"[ .-]?"  # between the digits of a number written in groups
+_TEN_DIGITS = _SEP.join([r"\d"] * 10)
+_EIGHT_DIGITS = _SEP.join([r"\d"] * 8)
+_YEAR_SPAN = r"(?:19|20)\d\d\s?[-–]\s?(?:19|20)\d\d(?!\d)"
+
+# Shapes, most specific first: where two patterns match the same text, the earlier one names it.
+PATTERNS: list[tuple[str, re.Pattern]] = [
+    (Kind.EMAIL, re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    # Ten digits in any grouping: 120345-1234, 1203451234, 120345 1234, 12 03 45 12 34.
+    (Kind.CPR, re.compile(rf"(?<![\w+]){_TEN_DIGITS}(?!\w)")),
+    (
+        Kind.DATE,
+        re.compile(
+            "|".join(
+                [
+                    # Weekday and day: "mandag den 3.", "fredag d. 12/3", "tirsdag 4. juni 2024".
+                    rf"(?:{WEEKDAYS})(?:\s+(?:den|d\.)\s+{_DAY}\.?|\s+{_DAY}\.)"
+                    rf"(?:\s*{_MONTH}|[./]{_MONTH_NO}\b)?(?:\s+{_FULL_YEAR}\b)?",
+                    # Day and month name: "3. juni", "12 marts 2025", "1. feb. '24".
+                    rf"\b{_DAY}\.?\s*{_MONTH}(?:\s+{_FULL_YEAR}\b)?",
+                    # Month name and year: "juni 2024", "marts '24", "marts i 2024".
+                    rf"(?<!\w){_MONTH}(?:\s+i)?\s*{_FULL_YEAR}\b",
+                    # Numbers: 12.03.2025, 12/3, 3/4, 12/3-25, 12-03-2025 (a dash alone is a range: 2-3 gange).
+                    rf"(?<!kl\.\s)\b{_DAY}[./]{_MONTH_NO}(?:[./-]{_YEAR})?(?![\w/])",  # not "kl. 10.05"
+                    rf"\b{_DAY}-{_MONTH_NO}-{_YEAR}(?!\w)",
+                    # ISO dates, and month and year: 2025-03-12, 2025-03, 03/2025.
+                    r"\b(?:19|20)\d{2}-(?:0?[1-9]|1[0-2])(?:-(?:0?[1-9]|[12]\d|3[01]))?\b",
+                    rf"\b{_MONTH_NO}[./-](?:19|20)\d{{2}}\b",
+                ]
+            ),
+            re.IGNORECASE,
+        ),
+    ),
+    # Eight digits in any grouping, with or without +45 or 0045: 12345678, 12 34 56 78, +45 1234 5678.
+    # A span of years ("2023-2024") is not a phone number.
+    (Kind.PHONE, re.compile(rf"(?<![\w+])(?!{_YEAR_SPAN})(?:(?:\+|00)\s?45[ .-]?)?{_EIGHT_DIGITS}(?!\w)")),
+    # An exact age of 10 or more: "82 år", "82-årig", "82 år gammel". A band ("80-84 år") is not matched.
+    (Kind.AGE, re.compile(r"(?<![\w.,/-])(?P<age>[1-9]\d|1[01]\d)(?:\s?-?\s?år(?:ig\w*)?|\s?års)(?!\w)", re.I)),
+]
+
+# Before "N år" these words make a duration ("i 12 år", "de sidste 20 år"), not an age.
+# fmt: off
+DURATION_WORDS = frozenset([
+    "i", "for", "efter", "gennem", "igennem", "over", "under", "om", "sidste", "seneste", "første", "næste",
+    "hvert", "inden", "siden", "de", "knap",
+])
+
+# Names that are also ordinary words in a story ("bo hjemme", "per uge", "hans kone", "tage medicin"):
+# they count as a name only when written with a capital letter. Rarer words ("lærke", "helle") are
+# not here: masking the odd lark costs less than letting a name through.
+ORDINARY_WORDS = frozenset([
+    "april", "august", "bager", "bo", "bonde", "bro", "dam", "due", "fisker", "frisk", "gammel", "hans", "have",
+    "holm", "høj", "kok", "kær", "lang", "lange", "line", "liv", "lund", "lykke", "maj", "mark", "møller", "nord",
+    "ny", "per", "post", "rask", "sand", "sine", "skov", "smed", "sol", "sommer", "sort", "sten", "store", "storm",
+    "tage", "tom", "vest", "vinter", "øster",
+])
+# fmt: on
+
+MIN_WORD = 2  # a single letter is never treated as a name or a place
+_GENITIVE = r"(?i:es|s|['’]s?)?"
+_HOUSE_NUMBER = r"(?:\s+\d{1,4}(?:[a-zA-Z]|\s?[A-Z])?(?!\w))?"  # Birkevej 12, 12B, 12 B
+_DISTRICT = re.compile(r"\s+(?:[A-ZÆØÅ]{1,2})$")  # Aarhus C, København SV
+
+
+def _name_terms(names: Iterable[str]) -> set[str]:
+    """Each name as given and each of its parts, so that "Hanne Jensen" is found as "Hanne" too."""
+    terms = set()
+    for given in names:
+        name = " ".join((given or "").split())
+        if len(re.sub(r"\W", "", name)) >= MIN_WORD:
+            terms.add(name)
+        terms.update(part for part in re.split(r"[\s,]+", name) if len(part.strip(".")) >= MIN_WORD)
+    return terms
+
+
+def place_terms(places: Iterable[str]) -> set[str]:
+    """The words of an address that point to a place: "Birkevej 12, 1. th." gives "Birkevej";
+    "8000 Aarhus C" gives "8000", "Aarhus C" and "Aarhus". Street numbers are matched by the pattern."""
+    terms = set()
+    for place in places:
+        for piece in (place or "").split(","):
+            part = " ".join(piece.split())
+            for code in re.findall(r"\b\d{4}\b", part):
+                terms.add(code)
+            words = re.match(r"[^\d]*", part).group().strip(" .")
+            if len(words) < MIN_WORD or not re.search(r"[^\W\d_]{2}", words):
+                continue
+            terms.add(words)
+            without_district = _DISTRICT.sub("", words)
+            terms.add(without_district)
+            # A town of several words is also named by its distinctive part: "Kongens Lyngby" as "Lyngby".
+            terms.update(w for w in without_district.split() if len(w) >= 4 and w.lower() not in ORDINARY_WORDS)
+    return {t for t in terms if len(t) >= MIN_WORD}
+
+
+def _phone_pattern(phones: Iterable[str]) -> re.Pattern | None:
+    """Given numbers in any grouping, also those that are not eight Danish digits."""
+    alternatives = set()
+    for phone in phones:
+        digits = re.sub(r"\D", "", phone or "")
+        digits = re.sub(r"^(?:0045|45)(?=\d{8}$)", "", digits)
+        if len(digits) >= 5:
+            alternatives.add(_SEP.join(digits))
+    if not alternatives:
+        return None
+    body = "|".join(sorted(alternatives, key=len, reverse=True))
+    return re.compile(rf"(?<![\w+])(?:(?:\+|00)\s?\d{{1,3}}[ .-]?)?(?:{body})(?!\w)")
+
+
+def _word_pattern(terms: Iterable[str], *, house_number: bool = False) -> re.Pattern | None:
+    """Whole words, case-insensitive, with the Danish genitive (Karens, Jens', Hannes), longest
+    first so that "Karen Jensen" is one match. Ordinary words only with a capital letter."""
+    alternatives = []
+    for term in sorted(set(terms), key=lambda t: (-len(t), t)):
+        escaped = r"\s+".join(re.escape(part) for part in term.split())
+        if term.lower() in ORDINARY_WORDS:
+            alternatives.append(f"{re.escape(term.capitalize())}|{re.escape(term.upper())}")
+        else:
+            alternatives.append(f"(?i:{escaped})")
+    if not alternatives:
+        return None
+    number = _HOUSE_NUMBER if house_number else ""
+    return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)}){_GENITIVE}{number}(?!\w)")
+
+
+@dataclass(frozen=True)
+class _Detector:
+    patterns: list[tuple[str, re.Pattern]]
+
+    def find(self, text: str) -> list[Match]:
+        found: list[tuple[int, int, int, str]] = []  # start, end, priority, kind
+        for priority, (kind, pattern) in enumerate(self.patterns):
+            for hit in pattern.finditer(text):
+                if hit.end() == hit.start():
+                    continue
+                if kind == Kind.AGE and _previous_word(text, hit.start()) in DURATION_WORDS:
+                    continue
+                found.append((hit.start(), hit.end(), priority, kind))
+        found.sort(key=lambda f: (f[0], -(f[1] - f[0]), f[2]))
+        merged: list[list] = []
+        for start, end, _priority, kind in found:
+            if merged and start < merged[-1][1]:
+                # Overlaps the previous match: one match over both, named by the longer (or earlier) pattern.
+                previous = merged[-1]
+                previous[1] = max(previous[1], end)
+                continue
+            merged.append([start, end, kind])
+        return [Match(kind=kind, text=text[start:end], start=start, end=end) for start, end, kind in merged]
+
+
+def _previous_word(text: str, position: int) -> str:
+    words = re.findall(r"\w+", text[max(0, position - 30) : position])
+    return words[-1].lower() if words else ""
+
+
+def _detector(*, names: Iterable[str], places: Iterable[str], phones: Iterable[str], emails: Iterable[str]):
+    patterns = list(PATTERNS)
+    given_phones = _phone_pattern(phones)
+    if given_phones is not None:
+        patterns.append((Kind.PHONE, given_phones))
+    given_emails = [re.escape(e.strip()) for e in emails if e and e.strip()]
+    if given_emails:
+        patterns.append((Kind.EMAIL, re.compile("|".join(given_emails), re.IGNORECASE)))
+    name_pattern = _word_pattern(_name_terms(names))
+    if name_pattern is not None:
+        patterns.append((Kind.NAME, name_pattern))
+    place_pattern = _word_pattern(place_terms(places), house_number=True)
+    if place_pattern is not None:
+        patterns.append((Kind.PLACE, place_pattern))
+    return _Detector(patterns)
+
+
+def find_identifiers(
+    text: str,
+    *,
+    names: Iterable[str] = (),
+    places: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    emails: Iterable[str] = (),
+) -> list[Match]:
+    """Every identifying detail in the text, in order, overlapping ones merged."""
+    return _detector(names=names, places=places, phones=phones, emails=emails).find(text)
+
+
+NEUTRAL = {
+    Kind.CPR: "[CPR]",
+    Kind.PHONE: "[telefon]",
+    Kind.EMAIL: "[e-mail]",
+    Kind.DATE: "[dato]",
+    Kind.PLACE: "[sted]",
+    Kind.NAME: "[navn]",
+}
+CITIZEN = "borgeren"
+RELATIVE = "den pårørende"
+
+
+def age_band(age: int) -> str:
+    low = age - age % 5
+    return f"{low}-{low + 4}"
+
+
+def pseudonymise(
+    text: str,
+    *,
+    citizen_names: Iterable[str] = (),
+    relative_names: Iterable[str] = (),
+    other_names: Iterable[str] = (),
+    places: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    emails: Iterable[str] = (),
+) -> str:
+    """The proposal the author checks: every match replaced by a neutral word. The citizen becomes
+    "borgeren" and a relative "den pårørende" (genitive kept: "borgerens"); any other name "[navn]";
+    an exact age its 5-year band ("80-84 år")."""
+    citizen_terms, relative_terms = _name_terms(citizen_names), _name_terms(relative_names)
+    role = {t.lower(): RELATIVE for t in relative_terms} | {t.lower(): CITIZEN for t in citizen_terms}
+    matches = find_identifiers(
+        text,
+        names=[*citizen_terms, *relative_terms, *other_names],
+        places=places,
+        phones=phones,
+        emails=emails,
+    )
+    pieces, position = [], 0
+    for match in matches:
+        pieces.append(text[position : match.start])
+        pieces.append(_neutral(match, role))
+        position = match.end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _neutral(match: Match, role: dict[str, str]) -> str:
+    if match.kind == Kind.AGE:
+        age = re.match(r"\d+", match.text)
+        return age_band(int(age.group())) + match.text[age.end() :]
+    if match.kind != Kind.NAME:
+        return NEUTRAL[match.kind]
+    found = " ".join(match.text.split()).lower()
+    if found in role:
+        return role[found]
+    for suffix in ("s", "es", "'", "’", "'s", "’s"):
+        if found.endswith(suffix) and found[: -len(suffix)] in role:
+            return role[found[: -len(suffix)]] + "s"
+    return NEUTRAL[Kind.NAME]
