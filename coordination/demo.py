@@ -1,16 +1,24 @@
-"""Demo coordination data on top of the patients demo: open, overdue and finished tasks (with
-their transitions and comments), referrals waiting for triage and triaged ones, and handover
-notes, so that every board and list has something true to show."""
+"""Demo coordination data on top of the patients demo: a task for every agreed action of the shown
+history, each with the transitions and completion time it would have had (some done late, some
+still overdue, the teams as patients.demo.TEAM_PROFILES describe them), referrals behind every
+enrolment with a realistic wait, referrals waiting for triage and a few declined, and handover
+notes, so that every board, list and figure has something true to show."""
 
 import datetime
 import random
+from collections import defaultdict
+from dataclasses import dataclass
 
 from django.utils import timezone
 
 from healthcenter.models import Role, Team, User
-from patients.models import AgreedAction, Patient, PatientStatus, Programme
+from patients.demo import TEAMS, backdate, team_profile
+from patients.models import AgreedAction, Enrolment, Patient, PatientStatus, Programme, TeamResponsibility
 
+from .caregaps import GAP_TASK_DUE_DAYS, find_gaps
 from .models import (
+    CareGap,
+    CareGapCheck,
     HandoverNote,
     Notification,
     NotificationKind,
@@ -39,83 +47,52 @@ REFERRAL_REASONS = [
     ("Hukommelsesbesvær gennem et år; demensudredt på hukommelsesklinik, Alzheimer.", "dementia-follow-up"),
     ("Ægtefælle udmattet; ønsker støtte som pårørende.", "caregiver-support"),
 ]
+DECLINE_REASONS = [
+    "Borgeren ønsker ikke tilbuddet nu, efter telefonsamtale.",
+    "Borgeren er allerede i et tilsvarende forløb hos egen læge.",
+]
 COMMENTS = [
     "Har ringet, ingen svarede. Prøver igen i morgen.",
     "Aftalt tid torsdag kl. 10.",
     "Talt med datteren; hun deltager også.",
     "Tager den, jeg kender borgeren.",
 ]
+HOUR = datetime.timedelta(hours=1)
 
 
 def seed_coordination(*, rng: random.Random | None = None) -> None:
     rng = rng or random.Random(2027)
     today = timezone.localdate()
     now = timezone.now()
-    for team in Team.objects.order_by("name"):
-        staff = list(team.members.filter(role=Role.PROFESSIONAL).order_by("username"))
-        coordinator = team.members.filter(role=Role.COORDINATOR).order_by("username").first() or staff[0]
+    teams = list(Team.objects.order_by("name"))
+    staff = {t.id: list(t.members.filter(role=Role.PROFESSIONAL).order_by("username")) for t in teams}
+    coordinators = {
+        t.id: t.members.filter(role=Role.COORDINATOR).order_by("username").first() or staff[t.id][0] for t in teams
+    }
+    history = _team_history()
+    _agreed_action_tasks(rng, history, staff, coordinators)
+    for team in teams:
+        team_staff, coordinator = staff[team.id], coordinators[team.id]
         patients = list(Patient.objects.filter(team=team, status=PatientStatus.ACTIVE).order_by("id"))
-        actions = list(
-            AgreedAction.objects.filter(encounter__patient__team=team, encounter__signed_at__isnull=False)
-            .select_related("encounter", "encounter__patient", "encounter__professional")
-            .order_by("-encounter__started_at")[:60]
-        )
-        for index, action in enumerate(actions):
-            encounter = action.encounter
-            if encounter.patient.status != PatientStatus.ACTIVE:
-                continue
-            assignee = rng.choice(staff)
-            created = encounter.started_at
-            due = timezone.localdate(created) + datetime.timedelta(days=rng.choice([7, 14, 21, 28]))
-            done = index >= 25 and rng.random() < 0.85
-            task = Task.objects.create(
-                title=action.text,
-                team=team,
-                patient=encounter.patient,
-                assignee=assignee,
-                due_on=due,
-                priority=rng.choice([TaskPriority.NORMAL] * 4 + [TaskPriority.HIGH]),
-                status=TaskStatus.DONE
-                if done
-                else rng.choice([TaskStatus.OPEN, TaskStatus.OPEN, TaskStatus.IN_PROGRESS]),
-                origin=TaskOrigin.AGREED_ACTION,
-                agreed_action=action,
-                created_by=encounter.professional,
-                completed_at=min(now, created + datetime.timedelta(days=rng.randint(2, 30))) if done else None,
-            )
-            Task.objects.filter(pk=task.pk).update(created_at=created)
-            TaskTransition.objects.create(task=task, by=encounter.professional, to_status="open", to_assignee=assignee)
-            if task.status != TaskStatus.OPEN:
-                TaskTransition.objects.create(
-                    task=task,
-                    by=assignee,
-                    from_status="open",
-                    to_status=task.status,
-                    from_assignee=assignee,
-                    to_assignee=assignee,
-                )
-            if rng.random() < 0.3:
-                TaskComment.objects.create(task=task, author=assignee, text=rng.choice(COMMENTS))
-            if not done and rng.random() < 0.4:
-                Notification.objects.create(
-                    user=assignee, actor=encounter.professional, kind=NotificationKind.ASSIGNED, task=task
-                )
         # Tasks by hand without a citizen, and a few unassigned ones for the coordinator to hand out.
-        for title, days, assignee in [
-            ("Opdatér pjecer til venteværelset", 10, rng.choice(staff)),
+        for title, due_in, assignee in [
+            ("Opdatér pjecer til venteværelset", 10, rng.choice(team_staff)),
             ("Planlæg næste hold i diabetesskolen", 21, None),
             ("Gennemgå ventelisten", -3, None),
         ]:
-            Task.objects.create(
+            task = Task.objects.create(
                 title=title,
                 team=team,
                 assignee=assignee,
-                due_on=today + datetime.timedelta(days=days),
+                due_on=today + datetime.timedelta(days=due_in),
                 created_by=coordinator,
                 origin=TaskOrigin.MANUAL,
             )
+            TaskTransition.objects.create(task=task, by=coordinator, to_status=TaskStatus.OPEN, to_assignee=assignee)
         for patient in rng.sample(patients, min(len(patients), 8)):
-            note = HandoverNote.objects.create(patient=patient, author=rng.choice(staff), text=rng.choice(HANDOVERS))
+            note = HandoverNote.objects.create(
+                patient=patient, author=rng.choice(team_staff), text=rng.choice(HANDOVERS)
+            )
             HandoverNote.objects.filter(pk=note.pk).update(
                 created_at=now - datetime.timedelta(hours=rng.randint(1, 96))
             )
@@ -140,28 +117,357 @@ def seed_coordination(*, rng: random.Random | None = None) -> None:
                 status=ReferralStatus.RECEIVED,
                 created_by=coordinator,
             )
-    _accepted_referrals(rng)
+    _triaged_referrals(rng, history, coordinators)
+    _care_gap_history(rng, history, staff, coordinators)
 
 
-def _accepted_referrals(rng: random.Random) -> None:
-    """Referrals behind the demo's enrolments, so waiting times exist for the reports."""
-    from patients.models import Enrolment
+def _team_history() -> dict[int, list[tuple[datetime.date | None, int]]]:
+    """Each citizen's responsible teams as the trigger kept them: (from, team id), oldest first."""
+    history: dict[int, list[tuple[datetime.date | None, int]]] = defaultdict(list)
+    for patient_id, valid_from, team_id in TeamResponsibility.objects.order_by(
+        "patient_id", "valid_from", "id"
+    ).values_list("patient_id", "valid_from", "team_id"):
+        history[patient_id].append((valid_from, team_id))
+    for rows in history.values():
+        rows.sort(key=lambda row: row[0] or datetime.date.min)
+    return history
 
-    rows = []
-    for enrolment in Enrolment.objects.select_related("patient", "programme").order_by("id")[:300]:
-        if Referral.objects.filter(enrolment=enrolment).exists():
-            continue
+
+def _team_on(history, patient_id: int, day: datetime.date) -> int:
+    team = None
+    for since, team_id in history[patient_id]:
+        if since is None or since <= day:
+            team = team_id
+    return team
+
+
+def _next_move(history, patient_id: int, day: datetime.date) -> datetime.date | None:
+    return next((since for since, _team in history[patient_id] if since is not None and since > day), None)
+
+
+@dataclass
+class TaskLife:
+    """What happened to one task, decided before it is written."""
+
+    task: Task
+    made: datetime.datetime
+    assignee: User
+    handed_to: User | None
+    started: datetime.datetime | None
+    ends: datetime.datetime
+
+
+def _agreed_action_tasks(rng, history, staff, coordinators) -> None:
+    """A task for every agreed action signed since shortly before the shown history, with what
+    happened to it: done in time, done late, cancelled, or still open (and perhaps overdue) now.
+    A task belongs to the citizen's team on the day it was made and is closed before a move."""
+    today = timezone.localdate()
+    tz = timezone.get_current_timezone()
+    first = (today.replace(day=1) - datetime.timedelta(days=31 * 23)).replace(day=1) - datetime.timedelta(days=150)
+    index_by_team = {t.id: TEAMS.index(t.name) for t in Team.objects.filter(name__in=TEAMS)}
+    # A discharge or death ends every open enrolment that day, so the latest end is the day they left.
+    exits = dict(
+        Enrolment.objects.filter(patient__status__in=[PatientStatus.DISCHARGED, PatientStatus.DECEASED])
+        .order_by("patient_id", "end_on")
+        .values_list("patient_id", "end_on")
+    )
+    actions = (
+        AgreedAction.objects.filter(
+            encounter__signed_at__isnull=False,
+            encounter__started_at__gte=datetime.datetime.combine(first, datetime.time.min, tzinfo=tz),
+        )
+        .order_by("encounter__started_at", "id")
+        .values_list("id", "text", "encounter__patient_id", "encounter__professional_id", "encounter__signed_at")
+    )
+    lives = []
+    for action_id, text, patient_id, professional_id, signed_at in actions:
+        made = timezone.localdate(signed_at)
+        team_id = _team_on(history, patient_id, made)
+        lives.append(
+            _task_life(
+                rng,
+                action=(action_id, text, patient_id, professional_id, signed_at),
+                team_id=team_id,
+                team_index=index_by_team.get(team_id, 0),
+                team_staff=staff[team_id],
+                moved_on=_next_move(history, patient_id, made),
+                left_on=exits.get(patient_id),
+            )
+        )
+    tasks = [life.task for life in lives]
+    Task.objects.bulk_create(tasks, batch_size=2000)
+    backdate(Task, "created_at", [(life.task.pk, life.made) for life in lives])
+    _task_history(rng, lives, coordinators)
+
+
+def _task_life(rng, *, action, team_id, team_index, team_staff, moved_on, left_on) -> TaskLife:
+    action_id, text, patient_id, professional_id, signed_at = action
+    tz, now = timezone.get_current_timezone(), timezone.now()
+    made = timezone.localdate(signed_at)
+    profile = team_profile(team_index, made, timezone.localdate())
+    assignee = next((u for u in team_staff if u.id == professional_id), None)
+    if assignee is None or rng.random() < 0.4:
+        assignee = rng.choice(team_staff)
+    due = made + datetime.timedelta(days=rng.choice([7, 14, 14, 21, 28, 42]))
+    due_end = datetime.datetime.combine(due, datetime.time(16), tzinfo=tz)
+    roll = rng.random()
+    if roll < 0.05:
+        outcome, ends = TaskStatus.CANCELLED, signed_at + datetime.timedelta(days=rng.uniform(2, 40))
+    elif roll < 0.05 + 0.95 * profile.on_time:
+        # Most work is done close to its due date.
+        outcome, ends = TaskStatus.DONE, signed_at + (due_end - signed_at) * rng.triangular(0.1, 1, 0.95)
+    else:
+        late = rng.uniform(1, 40) if rng.random() < 0.9 else rng.uniform(50, 150)
+        outcome, ends = TaskStatus.DONE, due_end + datetime.timedelta(days=late)
+        if late > 50 and rng.random() < 0.5:
+            outcome = TaskStatus.CANCELLED  # cleared from the board, no longer relevant
+    stop = min(day for day in (moved_on, left_on, datetime.date.max) if day is not None)
+    if stop != datetime.date.max and ends >= datetime.datetime.combine(stop, datetime.time.min, tzinfo=tz):
+        # Finished before the citizen moved to another team; cancelled when they left the centre.
+        ends = max(signed_at + HOUR, datetime.datetime.combine(stop, datetime.time(12), tzinfo=tz) - HOUR * 24)
+        if stop == left_on and stop != moved_on:
+            outcome = TaskStatus.CANCELLED
+    started = signed_at + (ends - signed_at) * rng.uniform(0.1, 0.6) if rng.random() < 0.5 else None
+    handed_to = None
+    if rng.random() < 0.05 and len(team_staff) > 1:
+        handed_to = rng.choice([u for u in team_staff if u != assignee])
+    still_open = TaskStatus.IN_PROGRESS if started and started <= now else TaskStatus.OPEN
+    status = outcome if ends <= now else still_open
+    task = Task(
+        title=text,
+        team_id=team_id,
+        patient_id=patient_id,
+        assignee=handed_to or assignee,
+        due_on=due,
+        priority=rng.choice([TaskPriority.NORMAL] * 4 + [TaskPriority.HIGH]),
+        status=status,
+        origin=TaskOrigin.AGREED_ACTION,
+        agreed_action_id=action_id,
+        created_by_id=professional_id,
+        completed_at=ends if status == TaskStatus.DONE else None,
+    )
+    return TaskLife(task=task, made=signed_at, assignee=assignee, handed_to=handed_to, started=started, ends=ends)
+
+
+def _task_history(rng, lives: list[TaskLife], coordinators) -> None:
+    """The transitions each task went through at their own moments, and some comments and news."""
+    now = timezone.now()
+    transitions, moments, comments, comment_moments, notifications = [], [], [], [], []
+    for life in lives:
+        task = life.task
+        coordinator = coordinators[task.team_id]
+        steps = [(life.made, task.created_by_id, "", TaskStatus.OPEN, None, life.assignee)]
+        current = TaskStatus.OPEN
+        if life.handed_to is not None:
+            moment = life.made + (min(life.ends, now) - life.made) * 0.05
+            steps.append((moment, coordinator.id, current, current, life.assignee, life.handed_to))
+        who = life.handed_to or life.assignee
+        if life.started is not None and life.started <= now:
+            steps.append((life.started, who.id, current, TaskStatus.IN_PROGRESS, who, who))
+            current = TaskStatus.IN_PROGRESS
+        if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
+            by = who.id if task.status == TaskStatus.DONE else coordinator.id
+            steps.append((life.ends, by, current, task.status, who, who))
+        for moment, by, from_status, to_status, from_assignee, to_assignee in steps:
+            transitions.append(
+                TaskTransition(
+                    task=task,
+                    by_id=by,
+                    from_status=from_status,
+                    to_status=to_status,
+                    from_assignee=from_assignee,
+                    to_assignee=to_assignee,
+                )
+            )
+            moments.append(moment)
+        task.version = len(steps)
+        if rng.random() < 0.15:
+            comments.append(TaskComment(task=task, author=who, text=rng.choice(COMMENTS)))
+            comment_moments.append(life.made + (min(life.ends, now) - life.made) * rng.uniform(0.1, 0.9))
+        if task.status in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS) and rng.random() < 0.4:
+            notifications.append(
+                Notification(user=who, actor_id=task.created_by_id, kind=NotificationKind.ASSIGNED, task=task)
+            )
+    TaskTransition.objects.bulk_create(transitions, batch_size=2000)
+    backdate(TaskTransition, "at", [(t.pk, m) for t, m in zip(transitions, moments, strict=True)])
+    Task.objects.bulk_update([life.task for life in lives], ["version"], batch_size=1000)
+    TaskComment.objects.bulk_create(comments)
+    backdate(TaskComment, "created_at", [(c.pk, m) for c, m in zip(comments, comment_moments, strict=True)])
+    Notification.objects.bulk_create(notifications)
+
+
+def _triaged_referrals(rng, history, coordinators) -> None:
+    """The referral behind every enrolment, triaged by the coordinator of the citizen's team within
+    days of its arrival, and a few declined ones, so that waiting times exist for the reports."""
+    tz = timezone.get_current_timezone()
+    today = timezone.localdate()
+    rows, received_at = [], []
+    for enrolment in Enrolment.objects.filter(referral__isnull=True).select_related("programme").order_by("id"):
+        received = enrolment.referral_received_on
+        team_id = _team_on(history, enrolment.patient_id, received)
+        triaged = received + datetime.timedelta(days=rng.randint(0, min(7, (enrolment.start_on - received).days)))
         rows.append(
             Referral(
-                patient=enrolment.patient,
-                team=enrolment.patient.team,
+                patient_id=enrolment.patient_id,
+                team_id=team_id,
                 source=rng.choice([ReferralSource.GP, ReferralSource.GP, ReferralSource.HOSPITAL]),
                 reason="Henvist til " + enrolment.programme.name_da.lower() + ".",
-                received_on=enrolment.referral_received_on,
+                received_on=received,
                 status=ReferralStatus.ACCEPTED,
                 programme=enrolment.programme,
                 enrolment=enrolment,
-                created_by=User.objects.filter(role=Role.COORDINATOR).order_by("id").first(),
+                triaged_by=coordinators[team_id],
+                triaged_at=datetime.datetime.combine(triaged, datetime.time(13), tzinfo=tz),
+                created_by=coordinators[team_id],
             )
         )
-    Referral.objects.bulk_create(rows)
+        received_at.append(received)
+    caregiver_support = Programme.objects.get(code="caregiver-support")
+    first = today - datetime.timedelta(days=700)
+    # Citizens in dementia follow-up without caregiver support, some of whose relatives asked for it.
+    candidates = list(
+        Enrolment.objects.filter(programme__code="dementia-follow-up", end_on__isnull=True)
+        .exclude(patient__enrolments__programme=caregiver_support)
+        .order_by("id")
+        .values_list("patient_id", "start_on")
+    )
+    for patient_id, start_on in rng.sample(candidates, min(len(candidates), 12)):
+        since = max(first, start_on)
+        received = since + datetime.timedelta(days=rng.randint(0, max(0, (today - since).days - 10)))
+        team_id = _team_on(history, patient_id, received)
+        rows.append(
+            Referral(
+                patient_id=patient_id,
+                team_id=team_id,
+                source=ReferralSource.RELATIVE,
+                reason="Ægtefælle ønsker støtte som pårørende.",
+                received_on=received,
+                status=ReferralStatus.DECLINED,
+                programme=caregiver_support,
+                decline_reason=rng.choice(DECLINE_REASONS),
+                triaged_by=coordinators[team_id],
+                triaged_at=datetime.datetime.combine(
+                    received + datetime.timedelta(days=3), datetime.time(11), tzinfo=tz
+                ),
+                created_by=coordinators[team_id],
+            )
+        )
+        received_at.append(received)
+    Referral.objects.bulk_create(rows, batch_size=2000)
+    backdate(
+        Referral,
+        "created_at",
+        [
+            (r.pk, datetime.datetime.combine(day, datetime.time(9), tzinfo=tz))
+            for r, day in zip(rows, received_at, strict=True)
+        ],
+    )
+
+
+def _care_gap_history(rng, history, staff, coordinators) -> None:
+    """The care-gap job as it would have run through the shown history: replayed at every month's
+    end and today, a gap opens some day after the last run that did not see it and closes some day
+    before the first run that no longer does. Its task is the job's, on the citizen's team of the
+    day; the team acts on it in time as often as on its other work, else it stays open, overdue,
+    until the gap is filled (and the job closes it) or the coordinator clears it away. The gaps
+    open today are those the job finds today, so its first real run changes nothing."""
+    tz, now = timezone.get_current_timezone(), timezone.now()
+    today = timezone.localdate(now)
+    index_by_team = {t.id: TEAMS.index(t.name) for t in Team.objects.filter(name__in=TEAMS)}
+    responsible = dict(Patient.objects.values_list("id", "responsible_professional_id"))
+    tasks, gaps, plans = [], [], []
+    for gap, opened, closed in _replayed_gaps(rng, today):
+        team_id = _team_on(history, gap.patient_id, opened)
+        profile = team_profile(index_by_team.get(team_id, 0), opened, today)
+        member = next((u for u in staff[team_id] if u.id == responsible.get(gap.patient_id)), None)
+        made = datetime.datetime.combine(opened, datetime.time(6), tzinfo=tz) + datetime.timedelta(
+            minutes=15 * rng.randint(0, 50)
+        )
+        closed_at = None
+        if closed is not None:
+            closed_at = datetime.datetime.combine(closed, datetime.time(6), tzinfo=tz) + datetime.timedelta(
+                minutes=15 * rng.randint(0, 50)
+            )
+            closed_at = min(closed_at, now - datetime.timedelta(minutes=1))
+        made = min(made, now - datetime.timedelta(minutes=30))  # today's run has not reached tonight
+        steps = [(made, None, "", TaskStatus.OPEN, member)]
+        acted = made + datetime.timedelta(days=rng.uniform(1, 13))
+        if rng.random() < profile.on_time and acted <= now and (closed_at is None or acted < closed_at):
+            # Acted on in time: the test booked, the call made; the gap closes when the value arrives.
+            doer = member or rng.choice(staff[team_id])
+            steps.append((acted, doer.id, TaskStatus.OPEN, TaskStatus.DONE, doer))
+        # A gap that stays open is cleared from the board at a review, unless it closes first.
+        cleared = made + datetime.timedelta(days=rng.uniform(20, 120))
+        if len(steps) == 1 and cleared <= now and (closed_at is None or cleared < closed_at) and rng.random() < 0.75:
+            steps.append((cleared, coordinators[team_id].id, TaskStatus.OPEN, TaskStatus.CANCELLED, member))
+        elif len(steps) == 1 and closed_at is not None:
+            steps.append((closed_at, None, TaskStatus.OPEN, TaskStatus.DONE, member))
+        status = steps[-1][3]
+        trend = gap.rule.check_kind in (CareGapCheck.RISING, CareGapCheck.FALLING)
+        task = Task(
+            title=gap.rule.name_da,
+            description=gap.reason,
+            team_id=team_id,
+            patient_id=gap.patient_id,
+            assignee=steps[-1][4],
+            due_on=opened + datetime.timedelta(days=GAP_TASK_DUE_DAYS),
+            priority=TaskPriority.HIGH if trend else TaskPriority.NORMAL,
+            status=status,
+            origin=TaskOrigin.RULE,
+            created_by=None,
+            completed_at=steps[-1][0] if status == TaskStatus.DONE else None,
+            version=len(steps),
+        )
+        tasks.append(task)
+        gaps.append(CareGap(patient_id=gap.patient_id, rule=gap.rule, closed_at=closed_at, task=task))
+        plans.append(steps)
+    Task.objects.bulk_create(tasks, batch_size=2000)
+    backdate(Task, "created_at", [(task.pk, steps[0][0]) for task, steps in zip(tasks, plans, strict=True)])
+    CareGap.objects.bulk_create(gaps, batch_size=2000)
+    backdate(CareGap, "opened_at", [(gap.pk, steps[0][0]) for gap, steps in zip(gaps, plans, strict=True)])
+    transitions, moments = [], []
+    for task, steps in zip(tasks, plans, strict=True):
+        for moment, by, from_status, to_status, assignee in steps:
+            transitions.append(
+                TaskTransition(
+                    task=task,
+                    by_id=by,
+                    from_status=from_status,
+                    to_status=to_status,
+                    from_assignee=assignee if from_status else None,
+                    to_assignee=assignee,
+                )
+            )
+            moments.append(moment)
+    TaskTransition.objects.bulk_create(transitions, batch_size=2000)
+    backdate(TaskTransition, "at", [(t.pk, m) for t, m in zip(transitions, moments, strict=True)])
+
+
+def _replayed_gaps(rng, today: datetime.date) -> list[tuple]:
+    """(gap, opened on, closed on or None) from the job's runs at each month's end and today."""
+    first = (today.replace(day=1) - datetime.timedelta(days=31 * 25)).replace(day=1)
+    runs = [month - datetime.timedelta(days=1) for month in _month_starts(first, today)] + [today]
+    open_gaps: dict[tuple[int, int], tuple] = {}
+    lives = []
+    for number, run in enumerate(runs):
+        previous = runs[number - 1] if number else run - datetime.timedelta(days=60)
+        found = {(gap.patient_id, gap.rule.id): gap for gap in find_gaps(as_of=run)}
+        for key in [key for key in open_gaps if key not in found]:
+            lives.append((*open_gaps.pop(key), _day_between(rng, previous, run)))
+        for key, gap in found.items():
+            if key not in open_gaps:
+                open_gaps[key] = (gap, _day_between(rng, previous, run))
+    return lives + [(gap, opened, None) for gap, opened in open_gaps.values()]
+
+
+def _month_starts(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    months, current = [], first.replace(day=1)
+    while current <= last:
+        months.append(current)
+        current = (current + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _day_between(rng, after: datetime.date, until: datetime.date) -> datetime.date:
+    """A day after one run of the job and on or before the next."""
+    return after + datetime.timedelta(days=rng.randint(1, max(1, (until - after).days)))

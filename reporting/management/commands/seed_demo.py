@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from coordination.caregaps import evaluate_care_gaps
 from coordination.demo import seed_coordination
-from coordination.models import Task
+from coordination.models import Task, TaskOrigin
 from patients.demo import Seeder
 from patients.models import Encounter, Measurement, Patient
 from reporting.demo import seed_stories
@@ -34,7 +34,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Seeded {Patient.objects.count()} citizens, {Encounter.objects.count()} encounters, "
                 f"{Measurement.objects.count()} measurements, {Task.objects.count()} tasks "
-                f"({gaps.opened} from care gaps) in {seconds:.0f} s."
+                f"({Task.objects.filter(origin=TaskOrigin.RULE).count()} from care gaps, {gaps.open_now} open) "
+                f"in {seconds:.0f} s."
             )
         )
         # The Celery worker computes two years of monthly indicators (about half a minute).
