@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from healthcenter.models import AccessAction, AccessOutcome, Role
 from healthcenter.selectors import access_log_for_patient
 from healthcenter.services import access_record
+from healthcenter.spreadsheets import neutralise
 from healthcenter.views_helpers import apply_errors
 
 from . import charts, forms, selectors, services
@@ -517,8 +518,10 @@ def access_log_export(request: HttpRequest) -> HttpResponse:
             writer = csv.writer(response)
             writer.writerow([_("When"), _("Username"), _("Name"), _("Role"), _("Action"), _("What"), _("Outcome")])
             for entry in access_log_for_patient(patient_public_id=patient.public_id).iterator(chunk_size=2000):
+                # Names and logged texts are typed by people: none may run as a formula in a spreadsheet.
                 writer.writerow(
-                    [
+                    neutralise(cell)
+                    for cell in [
                         timezone.localtime(entry.at).isoformat(),
                         entry.user.username,
                         entry.user.get_full_name(),

@@ -1,20 +1,17 @@
-import csv
 import datetime
-import io
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from healthcenter.models import Role
 from patients.models import ConditionGroup
 
 from . import dashboard as board
-from . import forms, stories
+from . import exports, forms, stories
 from .selectors import centre_overview, encounters_per_professional
 
 
@@ -79,37 +76,19 @@ def overview(request: HttpRequest) -> HttpResponse:
 @manager_only
 @require_GET
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
-    """The table on the dashboard, as CSV or XLSX, with the same suppression."""
+    """The chosen unit and period as CSV or XLSX: every month of it, each cell as the display
+    function shows it (see reporting/exports.py for the file formats)."""
     if fmt not in ("csv", "xlsx"):
         raise Http404
     _form, unit, first_month, last_month = _period(request)
-    table = board.latest_table(board.dashboard(unit=unit, first_month=first_month, last_month=last_month))
-    header = [_("Code"), _("Indicator"), _("Month"), _("Numerator"), _("Denominator"), _("Value"), _("Target")]
-    rows = [
-        [r["code"], r["name"], r["month"], r["numerator"], r["denominator"], r["value"], r["target"]] for r in table
-    ]
-    stamp = timezone.localdate().isoformat()
+    data = exports.unit_figures(unit=unit, first_month=first_month, last_month=last_month)
     if fmt == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="indicators-{unit.kind}-{stamp}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(header)
-        writer.writerows(rows)
-        return response
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Indicators")[:31]
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="indicators-{unit.kind}-{stamp}.xlsx"'
+        response = HttpResponse(exports.to_csv(data), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(
+            exports.to_xlsx(data), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    response["Content-Disposition"] = f'attachment; filename="{exports.filename(data, fmt)}"'
     return response
 
 
