@@ -9,10 +9,9 @@ from openpyxl import load_workbook
 
 from patients.models import Consent
 from reporting import dashboard as board
-from reporting.models import Indicator, Story
+from reporting.models import Indicator
 from reporting.rollups import run_rollups
 from reporting.routers import ReplicaRouter
-from reporting.stories import approved_stories, pseudonymise, story_approve, story_create, story_return, story_submit
 
 from .conftest import client_for
 from .factories import ConditionFactory, PatientFactory
@@ -108,95 +107,6 @@ def test_reporting_reads_go_to_the_replica_only_when_there_is_one(monkeypatch):
     assert router.db_for_read(Indicator) == "replica"
     assert router.db_for_read(Consent) is None
     assert router.db_for_write(Indicator) == "default"
-
-
-class TestPseudonymisation:
-    def test_names_cpr_dates_and_relatives_are_replaced(self):
-        text = "Karen Jensen (120356-1234) fik besøg 12-03-2025 af datteren Hanne på Vestergade 3. Karens hund."
-        result = pseudonymise(
-            text, citizen_names=["Karen Jensen", "Karen", "Jensen"], relative_names=["Hanne"], other=["Vestergade 3"]
-        )
-        assert "Karen" not in result and "Jensen" not in result and "Hanne" not in result
-        assert "120356" not in result and "12-03-2025" not in result and "Vestergade" not in result
-        assert result.startswith("borgeren ([CPR]) fik besøg [dato]")
-        assert result.endswith("borgerens hund.")
-
-
-@pytest.mark.django_db
-class TestStories:
-    @pytest.fixture
-    def consenting(self, patient, member):
-        Consent.objects.create(
-            patient=patient, kind="story_reports", given_on=timezone.localdate(), given_by="x", recorded_by=member
-        )
-        return patient
-
-    def write(self, member, patient):
-        return story_create(
-            actor=member,
-            patient=patient,
-            title="Karen går igen",
-            what_happened="Karen Jensen kunne ikke gå til købmanden.",
-            what_made_the_difference="Gåturene med naboen.",
-        )
-
-    def test_a_story_needs_the_citizens_consent(self, member, patient):
-        from django.core.exceptions import ValidationError
-
-        with pytest.raises(ValidationError):
-            self.write(member, patient)
-        assert not Story.objects.exists()
-
-    def test_the_proposal_is_pseudonymised(self, member, consenting):
-        story = self.write(member, consenting)
-        assert "Karen" not in story.published_text and "Karen" not in story.title
-        assert "borgeren kunne ikke gå til købmanden" in story.published_text
-
-    def test_from_draft_to_approved_and_withdrawn_with_the_consent(self, member, manager, consenting):
-        story = self.write(member, consenting)
-        story_submit(
-            actor=member,
-            story=story,
-            expected_version=1,
-            title=story.title,
-            published_text=story.published_text,
-            show_chart=True,
-        )
-        story_approve(actor=manager, story=story, expected_version=2)
-        assert list(approved_stories()) == [story]
-        Consent.objects.filter(patient=consenting).update(withdrawn_on=timezone.localdate(), withdrawn_by="x")
-        assert list(approved_stories()) == []
-
-    def test_returning_needs_a_comment_and_only_managers_decide(self, member, manager, consenting):
-        from django.core.exceptions import ValidationError
-
-        story = self.write(member, consenting)
-        story_submit(actor=member, story=story, expected_version=1, title="t", published_text="p", show_chart=False)
-        with pytest.raises(ValidationError):
-            story_return(actor=manager, story=story, expected_version=2, comment="")
-        with pytest.raises(ValidationError):
-            story_approve(actor=member, story=story, expected_version=2)
-        story_return(actor=manager, story=story, expected_version=2, comment="Fjern bynavnet")
-        story.refresh_from_db()
-        assert (story.status, story.manager_comment) == ("returned", "Fjern bynavnet")
-
-    def test_the_manager_reviews_without_seeing_who_it_is(self, member, manager, consenting):
-        story = self.write(member, consenting)
-        story_submit(
-            actor=member,
-            story=story,
-            expected_version=1,
-            title=story.title,
-            published_text=story.published_text,
-            show_chart=False,
-        )
-        body = client_for(manager).get(reverse("reporting:story_review", args=[story.public_id])).content.decode()
-        assert "Jensen" not in body
-        assert consenting.cpr_formatted not in body
-
-    def test_outsiders_cannot_write_a_story_about_the_citizen(self, as_outsider, consenting):
-        response = as_outsider.get(reverse("reporting:story_create", args=[consenting.public_id]))
-        assert response.status_code == 404
 
 
 @pytest.mark.django_db

@@ -201,6 +201,30 @@ class TestTheChecks:
 
 @pytest.mark.django_db
 class TestTheWorkflow:
+    def test_a_story_needs_the_citizens_consent(self, member, patient):
+        with pytest.raises(ValidationError):
+            write(member, patient)
+        assert not Story.objects.exists()
+
+    def test_outsiders_cannot_write_a_story_about_the_citizen(self, as_outsider, consenting):
+        response = as_outsider.get(reverse("reporting:story_create", args=[consenting.public_id]))
+        assert response.status_code == 404
+
+    def test_the_author_writes_and_submits_through_the_pages(self, as_member, member, consenting):
+        response = as_member.post(
+            reverse("reporting:story_create", args=[consenting.public_id]),
+            {"title": "Karen går igen", "what_happened": "Karen kunne ikke gå.", "what_made_the_difference": "Ture."},
+        )
+        story = Story.objects.get(author=member)
+        assert response.url == reverse("reporting:story_edit", args=[story.public_id])
+        assert story.published_text == "borgeren kunne ikke gå.\n\nTure."
+        as_member.post(
+            reverse("reporting:story_edit", args=[story.public_id]),
+            {"version": 1, "title": story.title, "published_text": story.published_text, "show_chart": "on"},
+        )
+        story.refresh_from_db()
+        assert (story.status, story.show_chart) == (StoryStatus.SUBMITTED, True)
+
     def test_from_draft_to_approved_and_withdrawn_with_the_consent(self, member, manager, consenting):
         story = submitted(member, consenting)
         story_approve(actor=manager, story=story, expected_version=story.version)
