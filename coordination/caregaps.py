@@ -2,7 +2,8 @@
 
 `find_gaps` evaluates the rules (CareGapRule rows) in SQL, a few queries per rule whatever the
 number of citizens. `evaluate_care_gaps` turns the result into CareGap rows and tasks: it opens a
-task for each new gap and closes gap and task when the gap is filled. It is idempotent: a second
+task for each new gap and closes gap and task when the gap is filled, through the task services
+like any other change of a task (a transition, the version check, the assignee told). It is idempotent: a second
 run, or two runs at once, change nothing more. Who is followed, what counts as measured and what
 is "in time" are patients.definitions, which the indicators use too."""
 
@@ -14,7 +15,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import F, Max, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from healthcenter.formatting import number
@@ -29,7 +30,8 @@ from patients.definitions import (
 )
 from patients.models import Enrolment, Patient
 
-from .models import CareGap, CareGapCheck, CareGapRule, Task, TaskOrigin, TaskPriority, TaskStatus, TaskTransition
+from . import services
+from .models import CareGap, CareGapCheck, CareGapRule, TaskPriority
 
 GAP_TASK_DUE_DAYS = 14
 ADVISORY_LOCK_ID = 4_202_611  # serialises concurrent runs of the job
@@ -62,7 +64,8 @@ def _local_date(moment: datetime.datetime | None) -> datetime.date | None:
 
 
 def _when(day: datetime.date) -> str:
-    return day.strftime("%d-%m-%Y")
+    # The language's short date (27.11.2026 in Danish), like every date on the pages.
+    return formats.date_format(day, "SHORT_DATE_FORMAT")
 
 
 def _due_gaps(rule: CareGapRule, ids: list[int], as_of: datetime.date, now: datetime.datetime) -> list[Gap]:
@@ -182,48 +185,32 @@ def evaluate_care_gaps(*, patient_ids=None) -> EvaluationResult:
     now = timezone.now()
     today = timezone.localdate(now)
     found = {(gap.patient_id, gap.rule.id): gap for gap in find_gaps(as_of=today, patient_ids=patient_ids)}
-    open_gaps = CareGap.objects.filter(closed_at__isnull=True).select_related("task")
+    open_gaps = CareGap.objects.filter(closed_at__isnull=True)
     if patient_ids is not None:
         open_gaps = open_gaps.filter(patient_id__in=patient_ids)
     existing = {(gap.patient_id, gap.rule_id): gap for gap in open_gaps}
 
     filled = [gap for key, gap in existing.items() if key not in found]
     for gap in filled:
-        gap.closed_at = now
-        gap.save(update_fields=["closed_at"])
-        task = gap.task
-        if task is not None and task.status in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS):
-            Task.objects.filter(pk=task.pk).update(status=TaskStatus.DONE, completed_at=now, version=F("version") + 1)
-            TaskTransition.objects.create(
-                task=task,
-                by=None,
-                from_status=task.status,
-                to_status=TaskStatus.DONE,
-                from_assignee_id=task.assignee_id,
-                to_assignee_id=task.assignee_id,
-            )
+        services.care_gap_close(gap=gap, at=now)
 
     new_keys = [key for key in found if key not in existing]
-    patients = Patient.objects.in_bulk({pid for pid, _rule in new_keys})
+    patients = Patient.objects.select_related("team").in_bulk({pid for pid, _rule in new_keys})
     responsible_in_team = _responsible_in_team(patients.values())
+    assignees = User.objects.in_bulk({p.responsible_professional_id for p in patients.values()} - {None})
     for key in new_keys:
         gap = found[key]
         patient = patients[gap.patient_id]
-        assignee_id = patient.responsible_professional_id if patient.pk in responsible_in_team else None
+        in_team = patient.pk in responsible_in_team
         trend = gap.rule.check_kind in (CareGapCheck.RISING, CareGapCheck.FALLING)
-        task = Task.objects.create(
-            title=gap.rule.name_da,
-            description=gap.reason,
-            team_id=patient.team_id,
+        services.care_gap_open(
             patient=patient,
-            assignee_id=assignee_id,
+            rule=gap.rule,
+            reason=gap.reason,
+            assignee=assignees[patient.responsible_professional_id] if in_team else None,
             due_on=today + datetime.timedelta(days=GAP_TASK_DUE_DAYS),
             priority=TaskPriority.HIGH if trend else TaskPriority.NORMAL,
-            origin=TaskOrigin.RULE,
-            created_by=None,
         )
-        TaskTransition.objects.create(task=task, by=None, to_status=TaskStatus.OPEN, to_assignee_id=assignee_id)
-        CareGap.objects.create(patient=patient, rule=gap.rule, task=task)
     return EvaluationResult(opened=len(new_keys), closed=len(filled), open_now=len(found))
 
 

@@ -10,7 +10,9 @@ from patients.cpr import parse_cpr
 from patients.forms import DateInput, EncounterForm
 from patients.models import Programme
 
-from .models import CareGapRule, ReferralSource, TaskPriority, TaskStatus
+from .models import CareGapRule, ReferralSource, TaskOrigin, TaskPriority, TaskStatus
+from .selectors import BoardFilter, DueWithin
+from .services import ActionTask
 
 
 def team_members(teams) -> forms.ModelChoiceField:
@@ -24,24 +26,90 @@ def team_members(teams) -> forms.ModelChoiceField:
     )
 
 
+ACTION_ROWS = 3  # empty rows offered at first; "add an agreed action" adds more
+MAX_ACTION_ROWS = 30
+
+
+def action_field(index: int, name: str) -> str:
+    return f"action-{index}-{name}"
+
+
 class EncounterWithTasksForm(EncounterForm):
-    """The encounter form, plus turning its agreed actions into tasks in the same step."""
+    """The encounter form, plus turning its agreed actions into tasks in the same step. Each agreed
+    action has its own row: the text, who does it and by when."""
 
     make_tasks = forms.BooleanField(label=_("Make the agreed actions tasks"), required=False, initial=True)
-    task_due_on = forms.DateField(label=_("Tasks due"), required=False, widget=DateInput)
 
     def __init__(self, *args, patient, actor: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["task_assignee"] = team_members(Team.objects.filter(id=patient.team_id))
-        self.fields["task_assignee"].initial = actor.pk
-        self.fields["task_due_on"].initial = timezone.localdate() + datetime.timedelta(days=14)
+        # The rows replace the one-per-line text box of the plain encounter form.
+        del self.fields["agreed_actions"]
+        self.patient = patient
+        self.actor = actor
+        self.row_count = max(ACTION_ROWS, self._rows_in_data())
+        for index in range(self.row_count):
+            self.add_action_row(index)
         self.style_fields()
+
+    def _rows_in_data(self) -> int:
+        indexes = [
+            int(key.split("-")[1])
+            for key in (self.data or {})
+            if key.startswith("action-") and key.endswith("-text") and key.split("-")[1].isdigit()
+        ]
+        return min(max(indexes, default=-1) + 1, MAX_ACTION_ROWS)
+
+    def add_action_row(self, index: int) -> None:
+        self.fields[action_field(index, "text")] = forms.CharField(
+            label=_("Agreed action"), max_length=300, required=False
+        )
+        assignee = team_members(Team.objects.filter(id=self.patient.team_id))
+        assignee.label = _("Who")
+        assignee.initial = self.actor.pk
+        self.fields[action_field(index, "assignee")] = assignee
+        self.fields[action_field(index, "due_on")] = forms.DateField(
+            label=_("Due"),
+            required=False,
+            widget=DateInput,
+            initial=timezone.localdate() + datetime.timedelta(days=14),
+        )
+
+    def action_row(self, index: int) -> tuple:
+        return tuple(self[action_field(index, name)] for name in ("text", "assignee", "due_on"))
+
+    def action_rows(self) -> list[tuple]:
+        return [self.action_row(index) for index in range(self.row_count)]
+
+    def text_fields(self):
+        return [self[name] for name in ("what_matters", "note")]
+
+    def _filled_rows(self) -> list[int]:
+        c = self.cleaned_data
+        return [i for i in range(self.row_count) if (c.get(action_field(i, "text")) or "").strip()]
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("make_tasks") and cleaned.get("agreed_actions", "").strip() and not cleaned.get("task_due_on"):
-            self.add_error("task_due_on", _("Give the tasks a due date."))
+        if cleaned.get("make_tasks"):
+            for index in self._filled_rows():
+                due = cleaned.get(action_field(index, "due_on"))
+                if due is None and action_field(index, "due_on") not in self.errors:
+                    self.add_error(action_field(index, "due_on"), _("Give the task a due date."))
+                elif due is not None and due < timezone.localdate():
+                    self.add_error(action_field(index, "due_on"), _("The due date cannot be in the past."))
         return cleaned
+
+    def agreed_action_texts(self) -> list[str]:
+        return [self.cleaned_data[action_field(i, "text")].strip() for i in self._filled_rows()]
+
+    def action_tasks(self) -> list[ActionTask | None]:
+        """For each agreed action, in order, who does it and by when; None when no task is wanted."""
+        c = self.cleaned_data
+        if not c["make_tasks"]:
+            return [None] * len(self._filled_rows())
+        return [
+            ActionTask(assignee=c[action_field(i, "assignee")], due_on=c[action_field(i, "due_on")])
+            for i in self._filled_rows()
+        ]
 
 
 class TaskForm(StyledForm):
@@ -87,11 +155,26 @@ class CommentForm(StyledForm):
     text = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
+UNASSIGNED = "none"
+
+
 class BoardFilterForm(StyledForm):
     # Filters travel in the URL by public id or code, never by database key.
     team = forms.ModelChoiceField(
         label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("All"), to_field_name="public_id"
     )
+    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
+    due = forms.ChoiceField(
+        label=_("Due"),
+        required=False,
+        choices=[
+            ("", _("Any time")),
+            (DueWithin.OVERDUE, _("Overdue")),
+            (DueWithin.WEEK, _("Within a week")),
+            (DueWithin.LATER, _("Later")),
+        ],
+    )
+    origin = forms.ChoiceField(label=_("Origin"), required=False, choices=[("", _("All")), *TaskOrigin.choices])
     programme = forms.ModelChoiceField(
         label=_("Programme"),
         queryset=Programme.objects.all(),
@@ -108,13 +191,54 @@ class BoardFilterForm(StyledForm):
     )
     citizen = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, user: User, **kwargs):
+    def __init__(self, *args, user: User, members: list[User], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = user.teams.all()
-        self.fields["assignee"] = team_members(user.teams.all())
-        self.fields["assignee"].empty_label = _("All")
-        self.fields["assignee"].to_field_name = "public_id"
+        self.members = {str(m.public_id): m for m in members}
+        self.fields["assignee"].choices = [
+            ("", _("All")),
+            (UNASSIGNED, _("Nobody yet")),
+            *((public_id, str(m)) for public_id, m in self.members.items()),
+        ]
         self.style_fields()
+
+    def to_filter(self) -> BoardFilter:
+        if not self.is_valid():
+            return BoardFilter()
+        c = self.cleaned_data
+        assignee = self.members.get(c["assignee"])
+        return BoardFilter(
+            team_id=c["team"].id if c["team"] else None,
+            patient_public_id=c["citizen"],
+            programme_id=c["programme"].id if c["programme"] else None,
+            priority=c["priority"],
+            assignee_id=assignee.id if assignee else None,
+            unassigned=c["assignee"] == UNASSIGNED,
+            due=c["due"] or None,
+            origin=c["origin"] or None,
+        )
+
+
+class MoveTasksForm(StyledForm):
+    """Hands the chosen tasks of one member (or unassigned ones) to another member."""
+
+    to = forms.ModelChoiceField(
+        label=_("Move to"),
+        queryset=User.objects.none(),
+        to_field_name="public_id",
+        empty_label=_("Choose a colleague"),
+    )
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].queryset = team_members(Team.objects.filter(id=team.id)).queryset
+
+    def chosen(self) -> list[str]:
+        return self.data.getlist("task") if hasattr(self.data, "getlist") else []
+
+    def version_of(self, public_id: str) -> int | None:
+        raw = self.data.get(f"version-{public_id}", "")
+        return int(raw) if raw.isdigit() else None
 
 
 class ReferralForm(StyledForm):
@@ -163,6 +287,26 @@ class HandoverForm(StyledForm):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("e.g. Daughter called, worried about the evenings")}),
     )
+    recipients = forms.ModelMultipleChoiceField(
+        label=_("For"), queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    whole_team = forms.BooleanField(label=_("The whole team"), required=False)
+
+    def __init__(self, *args, patient, actor: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["recipients"].queryset = team_members(Team.objects.filter(id=patient.team_id)).queryset.exclude(
+            pk=actor.pk
+        )
+        if patient.responsible_professional_id and patient.responsible_professional_id != actor.pk:
+            self.fields["recipients"].initial = [patient.responsible_professional_id]
+        self.style_fields()
+        self.fields["recipients"].widget.attrs["class"] = "form-check-input"
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("recipients") and not cleaned.get("whole_team"):
+            self.add_error("recipients", _("Choose who the note is for, or the whole team."))
+        return cleaned
 
 
 class WorklistFilterForm(StyledForm):

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from healthcenter.models import Team
@@ -74,7 +75,8 @@ class Task(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("created by")
     )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Set by the task service: now, or the moment the demo's replayed history says.
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
 
@@ -118,7 +120,7 @@ class TaskTransition(models.Model):
     hand-offs are measured from these rows."""
 
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="transitions")
-    at = models.DateTimeField(auto_now_add=True)
+    at = models.DateTimeField(default=timezone.now, editable=False)
     # Empty when the care-gap rules closed the task themselves.
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     from_status = models.CharField(max_length=12, choices=TaskStatus.choices, blank=True)
@@ -187,6 +189,8 @@ class Referral(models.Model):
         Enrolment, on_delete=models.PROTECT, null=True, blank=True, related_name="referral", verbose_name=_("enrolment")
     )
     decline_reason = models.TextField(_("reason for declining"), blank=True)
+    # The citizen was not known before: registered from this referral's own data.
+    new_citizen = models.BooleanField(_("registered with this referral"), default=False)
     triaged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -221,6 +225,14 @@ class HandoverNote(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="handovers")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     text = models.TextField(_("message"), max_length=1000)
+    # Who the note is for: named people, or everyone in the citizen's team when it was written
+    # (kept as the team, so the note says so).
+    recipients = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="handovers_received", verbose_name=_("for")
+    )
+    to_team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("for the whole team")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -250,7 +262,7 @@ class HandoverAcknowledgement(models.Model):
 class NotificationKind(models.TextChoices):
     ASSIGNED = "assigned", _("Assigned to you")
     COMMENT = "comment", _("Comment on your task")
-    HANDOVER = "handover", _("Handover note on your citizen")
+    HANDOVER = "handover", _("Handover note for you")
 
 
 class Notification(models.Model):
@@ -260,7 +272,8 @@ class Notification(models.Model):
     kind = models.CharField(max_length=10, choices=NotificationKind.choices)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     handover = models.ForeignKey(HandoverNote, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty when the care-gap rules acted (a task they opened for the responsible professional).
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     seen_at = models.DateTimeField(null=True, blank=True)
 
@@ -353,7 +366,7 @@ class CareGap(models.Model):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="care_gaps")
     rule = models.ForeignKey(CareGapRule, on_delete=models.PROTECT, related_name="gaps")
-    opened_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(default=timezone.now, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True)
     task = models.OneToOneField(Task, on_delete=models.PROTECT, null=True, blank=True, related_name="care_gap")
 

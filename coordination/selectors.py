@@ -5,13 +5,15 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
 from healthcenter.models import AccessAction, AccessOutcome, Role, Team, User
 from healthcenter.services import access_record
-from patients.models import Encounter, Patient, PatientStatus
+from patients.definitions import active_enrolments, signed_encounters
+from patients.models import Condition, Enrolment, Patient, PatientStatus
 from patients.selectors import team_ids_of
 
 from .models import (
@@ -103,6 +105,12 @@ def my_tasks(user: User) -> MyTasks:
     return buckets
 
 
+class DueWithin:
+    OVERDUE = "overdue"
+    WEEK = "week"  # today and the next 7 days, as "this week" on My tasks
+    LATER = "later"
+
+
 @dataclass(frozen=True)
 class BoardFilter:
     team_id: int | None = None
@@ -110,13 +118,18 @@ class BoardFilter:
     programme_id: int | None = None
     priority: int | None = None
     assignee_id: int | None = None
+    unassigned: bool = False
+    due: str | None = None
+    origin: str | None = None
 
 
-BOARD_LIMIT = 200
+BOARD_PAGE = 25
+BOARD_ORDER = ("due_on", "-priority", "id")
 
 
-def team_board(user: User, board: BoardFilter) -> dict[str, list[Task]]:
-    """Open tasks of the user's teams by status, and the last week's closed ones: one query."""
+def board_tasks(user: User, board: BoardFilter) -> QuerySet[Task]:
+    """The tasks the board shows: open ones of the user's teams, and the last week's closed ones,
+    narrowed by the filter."""
     tasks = visible_tasks(user)
     if board.team_id:
         tasks = tasks.filter(Q(patient__isnull=True, team_id=board.team_id) | Q(patient__team_id=board.team_id))
@@ -134,21 +147,96 @@ def team_board(user: User, board: BoardFilter) -> dict[str, list[Task]]:
         )
     if board.priority:
         tasks = tasks.filter(priority=board.priority)
-    if board.assignee_id:
+    if board.unassigned:
+        tasks = tasks.filter(assignee__isnull=True)
+    elif board.assignee_id:
         tasks = tasks.filter(assignee_id=board.assignee_id)
+    if board.origin:
+        tasks = tasks.filter(origin=board.origin)
+    if board.due:
+        today = timezone.localdate()
+        week_end = today + datetime.timedelta(days=7)
+        tasks = tasks.filter(
+            {
+                DueWithin.OVERDUE: Q(due_on__lt=today),
+                DueWithin.WEEK: Q(due_on__gte=today, due_on__lte=week_end),
+                DueWithin.LATER: Q(due_on__gt=week_end),
+            }[board.due]
+        )
     since = timezone.now() - datetime.timedelta(days=7)
     cancelled_lately = Exists(
         TaskTransition.objects.filter(task=OuterRef("pk"), to_status=TaskStatus.CANCELLED, at__gte=since)
     )
-    tasks = tasks.filter(
+    return tasks.filter(
         Q(status__in=OPEN_STATUSES)
         | Q(status=TaskStatus.DONE, completed_at__gte=since)
         | (Q(status=TaskStatus.CANCELLED) & cancelled_lately)
     )
-    columns: dict[str, list[Task]] = {status: [] for status in TaskStatus.values}
-    for task in tasks.order_by("due_on", "-priority", "id")[:BOARD_LIMIT]:
-        columns[task.status].append(task)
-    return columns
+
+
+@dataclass
+class BoardColumn:
+    status: str
+    label: str
+    count: int
+    tasks: list[Task]
+    offset: int = 0
+
+    @property
+    def next_offset(self) -> int | None:
+        """Where "load more" continues, or None when every card is shown."""
+        shown = self.offset + len(self.tasks)
+        return shown if shown < self.count else None
+
+
+def team_board(user: User, board: BoardFilter, *, per_column: int = BOARD_PAGE) -> list[BoardColumn]:
+    """Each status column with its exact count and its first cards: two queries whatever the
+    number of tasks (one aggregate for the counts, one for the first cards of every column)."""
+    tasks = board_tasks(user, board)
+    counts = tasks.aggregate(**{status: Count("id", filter=Q(status=status)) for status in TaskStatus.values})
+    ranked = (
+        tasks.annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("status")], order_by=[F("due_on").asc(), F("priority").desc(), F("id")]
+            )
+        )
+        .filter(rank__lte=per_column)
+        .order_by(*BOARD_ORDER)
+    )
+    columns = {status: BoardColumn(status, label, counts[status], []) for status, label in TaskStatus.choices}
+    for task in ranked:
+        columns[task.status].tasks.append(task)
+    return list(columns.values())
+
+
+def board_column_page(
+    user: User, board: BoardFilter, *, status: str, offset: int, limit: int = BOARD_PAGE
+) -> BoardColumn:
+    """The next cards of one column, for "load more"."""
+    tasks = board_tasks(user, board).filter(status=status)
+    # One card more than shown tells whether there are more, without counting again.
+    page = list(tasks.order_by(*BOARD_ORDER)[offset : offset + limit + 1])
+    return BoardColumn(status, TaskStatus(status).label, offset + len(page), page[:limit], offset)
+
+
+def assignable_members(user: User) -> dict[int, list[User]]:
+    """Per team of the user, the members a task can be assigned to: one query."""
+    members: dict[int, list[User]] = {}
+    rows = (
+        User.objects.filter(
+            teams__id__in=team_ids_of(user), is_active=True, role__in=[Role.PROFESSIONAL, Role.COORDINATOR]
+        )
+        .annotate(member_of=F("teams__id"))
+        .order_by("first_name", "last_name", "id")
+    )
+    for member in rows:
+        members.setdefault(member.member_of, []).append(member)
+    return members
+
+
+def team_of(task: Task) -> int:
+    """The team responsible for a task now: the citizen's current team, or the task's own."""
+    return task.patient.team_id if task.patient_id else task.team_id
 
 
 @dataclass(frozen=True)
@@ -195,6 +283,18 @@ def team_workload(user: User, team: Team) -> list[Workload]:
     ]
 
 
+def member_open_tasks(user: User, team: Team, *, member: User | None) -> list[Task]:
+    """A team's open tasks held by one member (or by nobody), to hand on: one query."""
+    if team.id not in team_ids_of(user):
+        raise Http404
+    return list(
+        _tasks()
+        .filter(Q(patient__isnull=True, team=team) | Q(patient__team=team))
+        .filter(status__in=OPEN_STATUSES, assignee=member)
+        .order_by("due_on", "-priority", "id")
+    )
+
+
 def unassigned_open_count(team: Team) -> int:
     return (
         Task.objects.filter(Q(patient__isnull=True, team=team) | Q(patient__team=team))
@@ -223,10 +323,11 @@ def unread_count(user: User) -> int:
 
 
 def referrals_for_triage(user: User) -> QuerySet[Referral]:
-    """The user's teams' referrals, each with its first encounter on or
-    after the day it was received (where the waiting time ends)."""
+    """The user's teams' referrals, each with its first signed encounter on or after the day it
+    was received (where the waiting time ends, as OPS-WAIT-DAYS counts it)."""
     first_encounter = (
-        Encounter.objects.filter(patient=OuterRef("patient"), started_at__date__gte=OuterRef("received_on"))
+        signed_encounters()
+        .filter(patient=OuterRef("patient"), started_at__date__gte=OuterRef("received_on"))
         .order_by("started_at")
         .values("started_at")[:1]
     )
@@ -234,6 +335,49 @@ def referrals_for_triage(user: User) -> QuerySet[Referral]:
         Referral.objects.filter(patient__team_id__in=team_ids_of(user))
         .select_related("patient", "team", "programme", "triaged_by")
         .annotate(first_encounter_at=Subquery(first_encounter))
+    )
+
+
+def with_waiting(referrals: list[Referral]) -> list[Referral]:
+    """Marks each referral with the days to its first encounter, or, while none has happened
+    (awaiting triage, or accepted and not yet seen), the days it has been waiting so far."""
+    today = timezone.localdate()
+    for referral in referrals:
+        referral.waiting_days = None
+        referral.waiting_so_far = None
+        if referral.status == ReferralStatus.DECLINED:
+            continue
+        if referral.status == ReferralStatus.ACCEPTED and referral.first_encounter_at:
+            referral.waiting_days = (timezone.localdate(referral.first_encounter_at) - referral.received_on).days
+        else:
+            referral.waiting_so_far = (today - referral.received_on).days
+    return referrals
+
+
+@dataclass
+class ReferralContext:
+    """What the coordinator needs to triage: for a citizen known before the referral, what the
+    record says; for a new one, only the referral's own data (shown with it)."""
+
+    known: bool
+    conditions: list[Condition]
+    enrolments: list[Enrolment]
+    last_contact: datetime.datetime | None
+    open_referrals: int
+
+
+def referral_context(referral: Referral) -> ReferralContext:
+    """Four small queries about one citizen; the caller has logged the access (referral_for)."""
+    patient = referral.patient
+    today = timezone.localdate()
+    return ReferralContext(
+        known=not referral.new_citizen,
+        conditions=list(patient.conditions.order_by("-diagnosed_on", "-id")),
+        enrolments=list(
+            active_enrolments(today).filter(patient=patient).select_related("programme").order_by("start_on")
+        ),
+        last_contact=signed_encounters().filter(patient=patient).aggregate(last=Max("started_at"))["last"],
+        open_referrals=patient.referrals.filter(status=ReferralStatus.RECEIVED).exclude(pk=referral.pk).count(),
     )
 
 
@@ -250,7 +394,8 @@ def referrals_triaged(user: User) -> QuerySet[Referral]:
 def patient_handovers(user: User, patient: Patient, *, limit: int = 10) -> list[HandoverNote]:
     """The citizen's latest handover notes, each marked with whether the user has acknowledged it."""
     notes = list(
-        patient.handovers.select_related("author")
+        patient.handovers.select_related("author", "to_team")
+        .prefetch_related("recipients")
         .annotate(
             acknowledged=Exists(HandoverAcknowledgement.objects.filter(note=OuterRef("pk"), user=user)),
             acknowledgements_count=Count("acknowledgements"),

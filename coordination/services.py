@@ -1,24 +1,35 @@
-"""Writes for coordination: tasks, referrals, handover notes and what is new for whom. Each
-service is atomic, validates before it writes, records the state change (TaskTransition) and
-tells the people concerned (Notification)."""
+"""Writes for coordination: tasks, referrals, handover notes, care gaps and what is new for whom.
+Each service is atomic, validates before it writes, records the state change (TaskTransition) and
+tells the people concerned (Notification).
+
+Every change of a task's status or assignee, whoever makes it, goes through `task_create`,
+`task_assign` or `task_change_status`. The care-gap rules act as the system: `actor` is None, which
+skips the team-membership check (the rules work for every team) and is recorded as an empty `by`,
+shown as "the care-gap rules". `at` is when a change happened: now, except when the demo replays
+the past through the same services (then the citizen's team of that day applies)."""
 
 import datetime
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from healthcenter.models import AccessAction, Role, Team, User
 from healthcenter.services import access_record
 from patients import services as patient_services
 from patients.cpr import parse_cpr
-from patients.definitions import add_months
+from patients.definitions import add_months, team_on
 from patients.models import Encounter, Patient, Programme
 from patients.selectors import team_ids_of
 
 from .models import (
+    OPEN_STATUSES,
+    CareGap,
+    CareGapRule,
     HandoverAcknowledgement,
     HandoverNote,
     Notification,
@@ -38,13 +49,13 @@ FIRST_CONTACT_DAYS = 7
 TITLE_LENGTH = Task._meta.get_field("title").max_length
 
 
-def _notify(*, user: User | None, actor: User, kind: NotificationKind, task=None, handover=None) -> None:
-    if user is not None and user.pk != actor.pk and user.is_active:
+def _notify(*, user: User | None, actor: User | None, kind: NotificationKind, task=None, handover=None) -> None:
+    if user is not None and (actor is None or user.pk != actor.pk) and user.is_active:
         Notification.objects.create(user=user, actor=actor, kind=kind, task=task, handover=handover)
 
 
-def _validate_team_work(*, actor: User, team: Team) -> None:
-    if team.id not in team_ids_of(actor):
+def _validate_team_work(*, actor: User | None, team: Team) -> None:
+    if actor is not None and team.id not in team_ids_of(actor):
         raise ValidationError({"team": _("You can only work with tasks of your own teams.")})
 
 
@@ -53,9 +64,18 @@ def _validate_assignee(*, team: Team, assignee: User | None) -> None:
         raise ValidationError({"assignee": _("A task can only be assigned to a member of its team.")})
 
 
-def _team_of(task: Task) -> Team:
-    """The team responsible for a task now: the citizen's current team, or the task's own."""
-    return task.patient.team if task.patient_id else task.team
+def _team_of(task: Task, *, at: datetime.datetime | None = None) -> Team:
+    """The team responsible for a task: the citizen's team (now, or at `at`), or the task's own."""
+    if not task.patient_id:
+        return task.team
+    if at is None:
+        return task.patient.team
+    return Team.objects.get(pk=_citizen_team_id(task.patient_id, at=at))
+
+
+def _citizen_team_id(patient_id: int, *, at: datetime.datetime) -> int:
+    day = timezone.localdate(at)
+    return Patient.objects.filter(pk=patient_id).annotate(then=team_on(day)).values_list("then", flat=True).get()
 
 
 def _stale() -> ValidationError:
@@ -70,7 +90,7 @@ def _stale() -> ValidationError:
 @transaction.atomic
 def task_create(
     *,
-    actor: User,
+    actor: User | None,
     title: str,
     team: Team,
     due_on: datetime.date,
@@ -83,14 +103,18 @@ def task_create(
     referral: Referral | None = None,
     recurrence_months: int | None = None,
     allow_past_due: bool = False,
+    at: datetime.datetime | None = None,
 ) -> Task:
     if not title.strip():
         raise ValidationError({"title": _("Give the task a title.")})
     _validate_team_work(actor=actor, team=team)
-    if patient is not None and patient.team_id != team.id:
-        raise ValidationError({"team": _("A task about a citizen belongs to the citizen's team.")})
+    if patient is not None:
+        citizens_team = patient.team_id if at is None else _citizen_team_id(patient.pk, at=at)
+        if citizens_team != team.id:
+            raise ValidationError({"team": _("A task about a citizen belongs to the citizen's team.")})
     _validate_assignee(team=team, assignee=assignee)
-    if due_on < timezone.localdate() and not allow_past_due:
+    at = at or timezone.now()
+    if due_on < timezone.localdate(at) and not allow_past_due:
         raise ValidationError({"due_on": _("The due date cannot be in the past.")})
     if recurrence_months is not None and not 1 <= recurrence_months <= 24:
         raise ValidationError({"recurrence_months": _("Repeat every 1 to 24 months.")})
@@ -107,34 +131,50 @@ def task_create(
         referral=referral,
         recurrence_months=recurrence_months,
         created_by=actor,
+        created_at=at,
     )
-    TaskTransition.objects.create(task=task, by=actor, from_status="", to_status=task.status, to_assignee=assignee)
+    TaskTransition.objects.create(
+        task=task, by=actor, at=at, from_status="", to_status=task.status, to_assignee=assignee
+    )
     _notify(user=assignee, actor=actor, kind=NotificationKind.ASSIGNED, task=task)
     return task
 
 
+@dataclass(frozen=True)
+class ActionTask:
+    """Who does one agreed action, and by when."""
+
+    assignee: User | None
+    due_on: datetime.date
+
+
 @transaction.atomic
-def tasks_from_agreed_actions(
-    *, actor: User, encounter: Encounter, assignee: User | None, due_on: datetime.date
-) -> list[Task]:
-    """Turns the encounter's agreed actions that have no task yet into tasks on the citizen's team."""
+def tasks_from_agreed_actions(*, actor: User, encounter: Encounter, plans: list[ActionTask | None]) -> list[Task]:
+    """Turns the encounter's agreed actions that have no task yet into tasks on the citizen's team,
+    each with its own assignee and due date: `plans[i]` is for the action at position i; None, or
+    no plan at all, leaves that action without a task."""
     patient = encounter.patient
-    return [
-        task_create(
-            actor=actor,
-            title=action.text if len(action.text) <= TITLE_LENGTH else action.text[: TITLE_LENGTH - 1] + "…",
-            description=(action.text + "\n\n" if len(action.text) > TITLE_LENGTH else "")
-            + _("Agreed with the citizen at the encounter on %(date)s.")
-            % {"date": timezone.localtime(encounter.started_at).strftime("%d-%m-%Y")},
-            team=patient.team,
-            patient=patient,
-            assignee=assignee,
-            due_on=due_on,
-            origin=TaskOrigin.AGREED_ACTION,
-            agreed_action=action,
+    tasks = []
+    for action in encounter.agreed_actions.filter(task__isnull=True).order_by("position", "id"):
+        plan = plans[action.position] if action.position < len(plans) else None
+        if plan is None:
+            continue
+        tasks.append(
+            task_create(
+                actor=actor,
+                title=action.text if len(action.text) <= TITLE_LENGTH else action.text[: TITLE_LENGTH - 1] + "…",
+                description=(action.text + "\n\n" if len(action.text) > TITLE_LENGTH else "")
+                + _("Agreed with the citizen at the encounter on %(date)s.")
+                % {"date": date_format(timezone.localtime(encounter.started_at).date(), "SHORT_DATE_FORMAT")},
+                team=patient.team,
+                patient=patient,
+                assignee=plan.assignee,
+                due_on=plan.due_on,
+                origin=TaskOrigin.AGREED_ACTION,
+                agreed_action=action,
+            )
         )
-        for action in encounter.agreed_actions.filter(task__isnull=True)
-    ]
+    return tasks
 
 
 @transaction.atomic
@@ -144,19 +184,22 @@ def encounter_log(
     patient: Patient,
     data: patient_services.EncounterData,
     sign: bool,
-    task_assignee: User | None = None,
-    task_due_on: datetime.date | None = None,
-    make_tasks: bool = False,
+    action_tasks: list[ActionTask | None] | None = None,
 ) -> tuple[Encounter, list[Task]]:
-    """Logs an encounter and, in the same transaction, turns its agreed actions into tasks. After
-    the commit the citizen's care gaps are re-evaluated, so a measurement that fills one closes it
-    at once (the periodic job catches everything else)."""
+    """Logs an encounter and, in the same transaction, turns its agreed actions into tasks:
+    `action_tasks[i]` says who does `data.agreed_actions[i]` and by when. After the commit the
+    citizen's care gaps are re-evaluated, so a measurement that fills one closes it at once (the
+    periodic job catches everything else)."""
+    plans = list(action_tasks or [])
+    if len(plans) > len(data.agreed_actions or []):
+        raise ValidationError(_("There are more task plans than agreed actions."))
+    for position, plan in enumerate(plans):
+        if plan is not None and plan.due_on is None:
+            raise ValidationError({f"action-{position}-due_on": _("Give the task a due date.")})
     encounter = patient_services.encounter_create(actor=actor, patient=patient, data=data, sign=sign)
     tasks = []
-    if make_tasks and data.agreed_actions:
-        if task_due_on is None:
-            raise ValidationError({"task_due_on": _("Give the tasks a due date.")})
-        tasks = tasks_from_agreed_actions(actor=actor, encounter=encounter, assignee=task_assignee, due_on=task_due_on)
+    if any(plan is not None for plan in plans):
+        tasks = tasks_from_agreed_actions(actor=actor, encounter=encounter, plans=plans)
 
     def reevaluate():
         from .caregaps import evaluate_care_gaps
@@ -167,7 +210,9 @@ def encounter_log(
     return encounter, tasks
 
 
-def _transition(*, actor: User, task: Task, expected_version: int, **changes) -> None:
+def _transition(
+    *, actor: User | None, task: Task, expected_version: int, at: datetime.datetime | None = None, **changes
+) -> None:
     before_status, before_assignee = task.status, task.assignee
     updated = Task.objects.filter(pk=task.pk, version=expected_version).update(version=F("version") + 1, **changes)
     if not updated:
@@ -178,6 +223,7 @@ def _transition(*, actor: User, task: Task, expected_version: int, **changes) ->
     TaskTransition.objects.create(
         task=task,
         by=actor,
+        at=at or timezone.now(),
         from_status=before_status,
         to_status=task.status,
         from_assignee=before_assignee,
@@ -186,16 +232,40 @@ def _transition(*, actor: User, task: Task, expected_version: int, **changes) ->
 
 
 @transaction.atomic
-def task_assign(*, actor: User, task: Task, assignee: User | None, expected_version: int) -> Task:
-    team = _team_of(task)
+def task_assign(
+    *, actor: User, task: Task, assignee: User | None, expected_version: int, at: datetime.datetime | None = None
+) -> Task:
+    team = _team_of(task, at=at)
     _validate_team_work(actor=actor, team=team)
     if not task.is_open:
         raise ValidationError(_("A closed task cannot be reassigned."))
     _validate_assignee(team=team, assignee=assignee)
     # A task whose citizen moved follows the citizen to the new team.
-    _transition(actor=actor, task=task, expected_version=expected_version, assignee=assignee, team=team)
+    _transition(actor=actor, task=task, expected_version=expected_version, at=at, assignee=assignee, team=team)
     _notify(user=assignee, actor=actor, kind=NotificationKind.ASSIGNED, task=task)
     return task
+
+
+@dataclass
+class MoveResult:
+    moved: list[Task]
+    # Tasks someone else changed (or closed) since the page was loaded: left as they are.
+    refused: list[tuple[Task, str]]
+
+
+def tasks_move(*, actor: User, moves: list[tuple[Task, int]], assignee: User | None) -> MoveResult:
+    """Hands several tasks to one assignee at once (a colleague on leave): each task through
+    `task_assign`, so each move is a transition with its version check and a notification. A task
+    changed by someone else meanwhile is left out and reported; the others are moved."""
+    result = MoveResult(moved=[], refused=[])
+    for task, expected_version in moves:
+        try:
+            result.moved.append(
+                task_assign(actor=actor, task=task, assignee=assignee, expected_version=expected_version)
+            )
+        except ValidationError as error:
+            result.refused.append((task, " ".join(error.messages)))
+    return result
 
 
 ALLOWED_MOVES = {
@@ -207,7 +277,9 @@ ALLOWED_MOVES = {
 
 
 @transaction.atomic
-def task_change_status(*, actor: User, task: Task, to_status: str, expected_version: int) -> Task:
+def task_change_status(
+    *, actor: User | None, task: Task, to_status: str, expected_version: int, at: datetime.datetime | None = None
+) -> Task:
     """Moves a task on. Closing a closed task is an error, not a silent no-op. A recurring task
     that is done opens its next occurrence."""
     _validate_team_work(actor=actor, team=task.team)
@@ -217,8 +289,10 @@ def task_change_status(*, actor: User, task: Task, to_status: str, expected_vers
                 _("This task is already closed (%(status)s).") % {"status": task.get_status_display()}
             )
         raise ValidationError(_("A task cannot go from %(a)s to %(b)s.") % {"a": task.status, "b": to_status})
-    completed_at = timezone.now() if to_status == TaskStatus.DONE else None
-    _transition(actor=actor, task=task, expected_version=expected_version, status=to_status, completed_at=completed_at)
+    completed_at = (at or timezone.now()) if to_status == TaskStatus.DONE else None
+    _transition(
+        actor=actor, task=task, expected_version=expected_version, at=at, status=to_status, completed_at=completed_at
+    )
     if to_status == TaskStatus.DONE and task.recurrence_months:
         team = _team_of(task)
         still_in_team = (
@@ -277,7 +351,8 @@ def referral_receive(
         raise ValidationError({"reason": _("Write the reason for the referral.")})
     number = parse_cpr(cpr).number
     patient = Patient.objects.filter(cpr=number).first()
-    if patient is None:
+    new_citizen = patient is None
+    if new_citizen:
         if not first_name.strip() or not last_name.strip():
             raise ValidationError({"first_name": _("The citizen is not registered yet: give the first and last name.")})
         patient = patient_services.patient_create(
@@ -295,6 +370,7 @@ def referral_receive(
         reason=reason.strip(),
         received_on=received_on,
         attachments=attachments.strip(),
+        new_citizen=new_citizen,
         created_by=actor,
     )
     access_record(
@@ -373,13 +449,29 @@ def referral_decline(*, actor: User, referral: Referral, reason: str) -> Referra
 
 
 @transaction.atomic
-def handover_post(*, actor: User, patient: Patient, text: str) -> HandoverNote:
+def handover_post(
+    *, actor: User, patient: Patient, text: str, recipients: list[User] | None = None, whole_team: bool = False
+) -> HandoverNote:
+    """A note for named colleagues, or for everyone in the citizen's team. It stays in each
+    recipient's "new for you" until they acknowledge it."""
     if patient.team_id not in team_ids_of(actor):
         raise ValidationError(_("Only the citizen's team can write handover notes about them."))
     if not text.strip():
         raise ValidationError({"text": _("Write the message.")})
-    note = HandoverNote.objects.create(patient=patient, author=actor, text=text.strip())
-    _notify(user=patient.responsible_professional, actor=actor, kind=NotificationKind.HANDOVER, handover=note)
+    team = patient.team
+    recipients = list(recipients or [])
+    if not recipients and not whole_team:
+        raise ValidationError({"recipients": _("Choose who the note is for, or the whole team.")})
+    members = {u.pk: u for u in team.members.filter(is_active=True, role__in=[Role.PROFESSIONAL, Role.COORDINATOR])}
+    if any(user.pk not in members for user in recipients):
+        raise ValidationError({"recipients": _("A handover note can only be for members of the citizen's team.")})
+    note = HandoverNote.objects.create(
+        patient=patient, author=actor, text=text.strip(), to_team=team if whole_team else None
+    )
+    note.recipients.set(recipients)
+    readers = members.values() if whole_team else recipients
+    for user in sorted(readers, key=lambda u: u.pk):
+        _notify(user=user, actor=actor, kind=NotificationKind.HANDOVER, handover=note)
     return note
 
 
@@ -396,4 +488,53 @@ def notifications_seen_for_task(*, actor: User, task: Task) -> int:
 
 @transaction.atomic
 def notifications_mark_seen(*, actor: User) -> int:
-    return Notification.objects.filter(user=actor, seen_at__isnull=True).update(seen_at=timezone.now())
+    """Handover notes are left: they stay until their reader acknowledges them."""
+    return (
+        Notification.objects.filter(user=actor, seen_at__isnull=True)
+        .exclude(kind=NotificationKind.HANDOVER)
+        .update(seen_at=timezone.now())
+    )
+
+
+# --- care gaps: the rules act through the task services -------------------------------------------------------
+
+
+@transaction.atomic
+def care_gap_open(
+    *,
+    patient: Patient,
+    rule: CareGapRule,
+    reason: str,
+    assignee: User | None,
+    due_on: datetime.date,
+    priority: int,
+    at: datetime.datetime | None = None,
+) -> CareGap:
+    """Records a gap the rules found and opens its task, as the system (no person acted)."""
+    team = patient.team if at is None else Team.objects.get(pk=_citizen_team_id(patient.pk, at=at))
+    task = task_create(
+        actor=None,
+        title=rule.name_da,
+        description=reason,
+        team=team,
+        patient=patient,
+        assignee=assignee,
+        due_on=due_on,
+        priority=priority,
+        origin=TaskOrigin.RULE,
+        at=at,
+    )
+    return CareGap.objects.create(patient=patient, rule=rule, task=task, opened_at=task.created_at)
+
+
+@transaction.atomic
+def care_gap_close(*, gap: CareGap, at: datetime.datetime) -> CareGap:
+    """Closes a filled gap, and its task if still open, as the system."""
+    gap.closed_at = at
+    gap.save(update_fields=["closed_at"])
+    if gap.task_id is not None:
+        # Locked, so the version read here is the one the update checks.
+        task = Task.objects.select_for_update().get(pk=gap.task_id)
+        if task.status in OPEN_STATUSES:
+            task_change_status(actor=None, task=task, to_status=TaskStatus.DONE, expected_version=task.version, at=at)
+    return gap

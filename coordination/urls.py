@@ -6,12 +6,19 @@ app_name = "coordination"
 
 urlpatterns = [
     path("patients/<uuid:public_id>/encounters/new/", views.encounter_create, name="encounter_create"),
+    path(
+        "patients/<uuid:public_id>/encounters/new/actions/<int:index>/",
+        views.encounter_action_row,
+        name="encounter_action_row",
+    ),
     path("patients/<uuid:public_id>/coordination/", views.patient_panel, name="patient_panel"),
     path("patients/<uuid:public_id>/briefing/", views.briefing, name="briefing"),
     path("worklist/", views.worklist, name="worklist"),
     path("tasks/", views.my_tasks, name="my_tasks"),
     path("tasks/board/", views.team_board, name="board"),
+    path("tasks/board/<str:status>/", views.board_column, name="board_column"),
     path("tasks/workload/", views.workload, name="workload"),
+    path("tasks/workload/<uuid:team_public_id>/<str:member_key>/", views.hand_on, name="hand_on"),
     path("tasks/new/", views.task_create, name="task_create"),
     path("tasks/<uuid:public_id>/", views.task_detail, name="task"),
     path("tasks/<uuid:public_id>/status/", views.task_status, name="task_status"),

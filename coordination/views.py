@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from healthcenter.models import AccessAction, Role
@@ -48,22 +48,38 @@ def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
                     patient=patient,
                     data=form.to_data(),
                     sign=sign,
-                    make_tasks=form.cleaned_data["make_tasks"],
-                    task_assignee=form.cleaned_data["task_assignee"],
-                    task_due_on=form.cleaned_data["task_due_on"],
+                    action_tasks=form.action_tasks(),
                 )
             except ValidationError as error:
                 apply_errors(form, error)
             else:
                 saved = _("The encounter is signed.") if sign else _("The draft is saved.")
                 if tasks:
-                    saved += " " + _("%(count)d tasks were made from the agreed actions.") % {"count": len(tasks)}
+                    saved += " " + ngettext(
+                        "%(count)d task was made from the agreed actions.",
+                        "%(count)d tasks were made from the agreed actions.",
+                        len(tasks),
+                    ) % {"count": len(tasks)}
                 messages.success(request, saved)
                 return redirect("patients:detail", public_id=patient.public_id)
         rejected(request, patient, gettext_noop("encounter form"))
     return render(
         request, "patients/encounter_form.html", {"form": form, "patient": patient, "title": _("Log encounter")}
     )
+
+
+@citizen_work
+@require_GET
+def encounter_action_row(request: HttpRequest, public_id: uuid.UUID, index: int) -> HttpResponse:
+    """One more agreed-action row for the encounter form (htmx), and the button for the next one."""
+    patient = patient_selectors.patient_for(request.user, public_id, what=gettext_noop("encounter form"))
+    if index >= forms.MAX_ACTION_ROWS:
+        return HttpResponse("")
+    form = forms.EncounterWithTasksForm(initial={}, catalogue=[], patient=patient, actor=request.user)
+    form.add_action_row(index)
+    form.style_fields()
+    context = {"row": form.action_row(index), "index": index, "patient": patient, "next_index": index + 1}
+    return render(request, "coordination/_agreed_action_row_added.html", context)
 
 
 # --- tasks ----------------------------------------------------------------------------------------------
@@ -82,32 +98,66 @@ def _log_list(request: HttpRequest, what: str) -> None:
     access_record(actor=request.user, action=AccessAction.SEARCH, what=f"{what} {criteria}".strip())
 
 
+def _board_filter(request: HttpRequest) -> tuple[forms.BoardFilterForm, selectors.BoardFilter, object, dict]:
+    members = selectors.assignable_members(request.user)
+    distinct = {m.pk: m for team_members in members.values() for m in team_members}
+    form = forms.BoardFilterForm(
+        request.GET or None, user=request.user, members=sorted(distinct.values(), key=lambda m: (str(m), m.pk))
+    )
+    board = form.to_filter()
+    citizen = None
+    if board.patient_public_id:
+        citizen = patient_selectors.patient_for(request.user, board.patient_public_id, what=gettext_noop("team board"))
+    return form, board, citizen, members
+
+
+def _with_assignable(tasks, members: dict) -> None:
+    for task in tasks:
+        task.assignable = members.get(selectors.team_of(task), [])
+        if task.assignee is not None and task.assignee not in task.assignable:
+            # Someone who has left the team still holds it: shown, so the choice starts from the truth.
+            task.assignable = [task.assignee, *task.assignable]
+
+
 @citizen_work
 @require_GET
 def team_board(request: HttpRequest) -> HttpResponse:
-    form = forms.BoardFilterForm(request.GET or None, user=request.user)
-    board = selectors.BoardFilter()
-    citizen = None
-    if form.is_valid():
-        c = form.cleaned_data
-        if c["citizen"]:
-            citizen = patient_selectors.patient_for(request.user, c["citizen"], what=gettext_noop("team board"))
-        board = selectors.BoardFilter(
-            team_id=c["team"].id if c["team"] else None,
-            patient_public_id=c["citizen"],
-            programme_id=c["programme"].id if c["programme"] else None,
-            priority=c["priority"],
-            assignee_id=c["assignee"].id if c["assignee"] else None,
-        )
+    form, board, citizen, members = _board_filter(request)
     _log_list(request, "team board")
     columns = selectors.team_board(request.user, board)
+    for column in columns:
+        _with_assignable(column.tasks, members)
+    filters = request.GET.copy()
+    filters.pop("offset", None)
     context = {
         "form": form,
         "citizen": citizen,
-        "columns": [(status, label, columns[status]) for status, label in TaskStatus.choices],
+        "columns": columns,
+        "filters": filters.urlencode(),
+        "filtered": any(value for key, value in request.GET.items()),
         "today": timezone.localdate(),
     }
     return render(request, "coordination/team_board.html", context)
+
+
+@citizen_work
+@require_GET
+def board_column(request: HttpRequest, status: str) -> HttpResponse:
+    """The next cards of one board column ("load more", htmx)."""
+    if status not in TaskStatus.values:
+        raise Http404
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+    except ValueError:
+        raise Http404 from None
+    _form, board, _citizen, members = _board_filter(request)
+    _log_list(request, f"team board {status}")
+    column = selectors.board_column_page(request.user, board, status=status, offset=offset)
+    _with_assignable(column.tasks, members)
+    filters = request.GET.copy()
+    filters.pop("offset", None)
+    context = {"column": column, "filters": filters.urlencode(), "today": timezone.localdate()}
+    return render(request, "coordination/_board_cards.html", context)
 
 
 @citizen_work
@@ -118,6 +168,75 @@ def workload(request: HttpRequest) -> HttpResponse:
         (team, selectors.team_workload(request.user, team), selectors.unassigned_open_count(team)) for team in teams
     ]
     return render(request, "coordination/workload.html", {"rows": rows})
+
+
+def _team_and_member(request: HttpRequest, team_public_id: uuid.UUID, member_key: str):
+    team = request.user.teams.filter(public_id=team_public_id).first()
+    if team is None:
+        raise Http404
+    if member_key == forms.UNASSIGNED:
+        return team, None
+    try:
+        member = team.members.filter(public_id=uuid.UUID(member_key)).first()
+    except ValueError:
+        raise Http404 from None
+    if member is None:
+        raise Http404
+    return team, member
+
+
+def _hand_on(request: HttpRequest, team, member, *, form=None, result=None) -> HttpResponse:
+    tasks = selectors.member_open_tasks(request.user, team, member=member)
+    context = {
+        "team": team,
+        "member": member,
+        "member_key": str(member.public_id) if member else forms.UNASSIGNED,
+        "tasks": tasks,
+        "form": form or forms.MoveTasksForm(team=team),
+        "result": result,
+        "today": timezone.localdate(),
+    }
+    if result is not None:
+        # The team's figures changed: the table is swapped out of band, in the same response.
+        context["workload_rows"] = selectors.team_workload(request.user, team)
+        context["unassigned"] = selectors.unassigned_open_count(team)
+    return render(request, "coordination/_hand_on.html", context)
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def hand_on(request: HttpRequest, team_public_id: uuid.UUID, member_key: str) -> HttpResponse:
+    """A member's open tasks (or the team's unassigned ones), to hand on to a colleague: select
+    all or some, choose the colleague, one POST. Loaded into the workload page by htmx."""
+    team, member = _team_and_member(request, team_public_id, member_key)
+    _log_list(request, f"hand on tasks team={team.public_id} from={member_key}")
+    if request.method == "GET":
+        return _hand_on(request, team, member)
+    form = forms.MoveTasksForm(request.POST, team=team)
+    if not form.is_valid():
+        return _hand_on(request, team, member, form=form)
+    held = {str(task.public_id): task for task in selectors.member_open_tasks(request.user, team, member=member)}
+    moves, gone = [], []
+    for public_id in form.chosen():
+        task, version = held.get(public_id), form.version_of(public_id)
+        if task is None or version is None:
+            gone.append(public_id)
+        else:
+            moves.append((task, version))
+    if not moves and not gone:
+        form.add_error(None, _("Choose at least one task."))
+        return _hand_on(request, team, member, form=form)
+    for task, _version in moves:
+        if task.patient_id:
+            access_record(
+                actor=request.user,
+                action=AccessAction.UPDATE,
+                what=gettext_noop("hand on task"),
+                patient_public_id=task.patient.public_id,
+            )
+    result = services.tasks_move(actor=request.user, moves=moves, assignee=form.cleaned_data["to"])
+    result.gone = len(gone)
+    return _hand_on(request, team, member, form=forms.MoveTasksForm(team=team), result=result)
 
 
 @citizen_work
@@ -213,6 +332,9 @@ def task_status(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @citizen_work
 @require_POST
 def task_assign(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    if request.htmx and request.POST.get("card"):
+        return _assign_on_card(request, public_id)
+
     def change(task):
         form = forms.AssignForm(request.POST, team=task.team)
         if not form.is_valid():
@@ -226,6 +348,34 @@ def task_assign(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         messages.success(request, _("The task is reassigned."))
 
     return _task_change(request, public_id, change)
+
+
+def _assign_on_card(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Assigning from a board card: the card comes back in place, with the outcome on it."""
+    task = selectors.task_for(request.user, public_id, what=gettext_noop("task change"), action=AccessAction.UPDATE)
+    form = forms.AssignForm(request.POST, team=_current_team(task))
+    error = None
+    if not form.is_valid():
+        error = _("Choose a member of the task's team.")
+    else:
+        try:
+            services.task_assign(
+                actor=request.user,
+                task=task,
+                assignee=form.cleaned_data["assignee"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except ValidationError as failure:
+            error = " ".join(failure.messages)
+            task = selectors.task_for(request.user, public_id, what=gettext_noop("task"))
+    _with_assignable([task], selectors.assignable_members(request.user))
+    context = {"task": task, "today": timezone.localdate(), "error": error, "assigned": error is None}
+    return render(request, "coordination/_board_card.html", context)
+
+
+def _current_team(task):
+    """The citizen's team now, or the task's own: whom the task service lets it be assigned to."""
+    return task.patient.team if task.patient_id else task.team
 
 
 @citizen_work
@@ -258,11 +408,8 @@ def _coordinator(view):
 @require_GET
 def referral_list(request: HttpRequest) -> HttpResponse:
     _log_list(request, "referral list")
-    awaiting = list(selectors.referrals_awaiting(request.user)[:200])
-    triaged = list(selectors.referrals_triaged(request.user)[:100])
-    for referral in awaiting + triaged:
-        if referral.first_encounter_at:
-            referral.waiting_days = (timezone.localdate(referral.first_encounter_at) - referral.received_on).days
+    awaiting = selectors.with_waiting(list(selectors.referrals_awaiting(request.user)[:200]))
+    triaged = selectors.with_waiting(list(selectors.referrals_triaged(request.user)[:100]))
     return render(request, "coordination/referral_list.html", {"awaiting": awaiting, "triaged": triaged})
 
 
@@ -309,9 +456,14 @@ def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         except ValidationError as error:
             apply_errors(accept if "accept" in request.POST else decline, error)
         rejected(request, referral.patient, gettext_noop("referral"))
-    return render(
-        request, "coordination/referral_detail.html", {"referral": referral, "accept": accept, "decline": decline}
-    )
+    context = {
+        "referral": selectors.with_waiting([referral])[0],
+        "citizen": selectors.referral_context(referral),
+        "accept": accept,
+        "decline": decline,
+        "today": timezone.localdate(),
+    }
+    return render(request, "coordination/referral_detail.html", context)
 
 
 # --- handover notes and what is new ------------------------------------------------------------------------
@@ -325,15 +477,21 @@ def patient_panel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     patient = patient_selectors.patient_for(
         request.user, public_id, what=gettext_noop("tasks and handover notes"), action=action
     )
-    form = forms.HandoverForm(request.POST or None)
+    form = forms.HandoverForm(request.POST or None, patient=patient, actor=request.user)
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.handover_post(actor=request.user, patient=patient, text=form.cleaned_data["text"])
+                services.handover_post(
+                    actor=request.user,
+                    patient=patient,
+                    text=form.cleaned_data["text"],
+                    recipients=list(form.cleaned_data["recipients"]),
+                    whole_team=form.cleaned_data["whole_team"],
+                )
             except ValidationError as error:
                 apply_errors(form, error)
             else:
-                form = forms.HandoverForm()
+                form = forms.HandoverForm(patient=patient, actor=request.user)
         else:
             rejected(request, patient, gettext_noop("handover note"))
     return _panel(request, patient, form)
@@ -357,8 +515,10 @@ def handover_acknowledge(request: HttpRequest, public_id: uuid.UUID) -> HttpResp
         request.user, public_id, what=gettext_noop("acknowledge handover note"), action=AccessAction.UPDATE
     )
     services.handover_acknowledge(actor=request.user, note=note)
+    if request.htmx and request.POST.get("from") == "news":
+        return render(request, "coordination/_news_acknowledged.html", {"note": note})
     if request.htmx:
-        return _panel(request, note.patient, forms.HandoverForm())
+        return _panel(request, note.patient, forms.HandoverForm(patient=note.patient, actor=request.user))
     return redirect("patients:detail", public_id=note.patient.public_id)
 
 

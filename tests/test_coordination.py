@@ -1,8 +1,10 @@
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from coordination.models import HandoverNote, Notification, Referral, Task, TaskTransition
 from coordination.services import add_months
@@ -10,12 +12,21 @@ from healthcenter.models import AccessLog
 from patients.models import Enrolment, Patient, Programme
 
 from .conftest import client_for
-from .factories import PatientFactory, UserFactory, valid_cpr
+from .factories import EnrolmentFactory, PatientFactory, ReferralFactory, UserFactory, valid_cpr
 from .test_encounters import encounter_form
 
 
 def day(offset: int) -> str:
     return (timezone.localdate() + datetime.timedelta(days=offset)).isoformat()
+
+
+def action_tasks(*rows) -> dict:
+    """The agreed-action rows of the encounter form that makes tasks: (index, assignee, due)."""
+    data = {"make_tasks": "on"}
+    for index, assignee, due_on in rows:
+        data[f"action-{index}-assignee"] = assignee.id if assignee else ""
+        data[f"action-{index}-due_on"] = due_on
+    return data
 
 
 def make_task(client, team, **overrides):
@@ -31,7 +42,7 @@ class TestTasksFromEncounters:
     ):
         response = as_member.post(
             reverse("coordination:encounter_create", args=[patient.public_id]),
-            encounter_form(make_tasks="on", task_assignee=colleague.id, task_due_on=day(14)),
+            encounter_form(**action_tasks((0, colleague, day(14)), (2, colleague, day(14)))),
         )
         assert response.status_code == 302
         tasks = Task.objects.order_by("title")
@@ -42,13 +53,53 @@ class TestTasksFromEncounters:
         badge = as_colleague.get(reverse("coordination:news_badge")).content.decode()
         assert ">2<" in badge
 
+    def test_each_agreed_action_has_its_own_assignee_and_due_date(
+        self, as_member, member, colleague, coordinator, patient
+    ):
+        response = as_member.post(
+            reverse("coordination:encounter_create", args=[patient.public_id]),
+            encounter_form(**action_tasks((0, colleague, day(7)), (2, coordinator, day(30)))),
+        )
+        assert response.status_code == 302
+        tasks = {t.title: (t.assignee, t.due_on.isoformat()) for t in Task.objects.all()}
+        assert tasks == {"Gåtur hver dag": (colleague, day(7)), "Ringe om 4 uger": (coordinator, day(30))}
+        assert Notification.objects.filter(user=colleague, kind="assigned").count() == 1
+        assert Notification.objects.filter(user=coordinator, kind="assigned").count() == 1
+
+    def test_an_agreed_action_can_be_left_to_nobody_yet(self, as_member, colleague, patient):
+        as_member.post(
+            reverse("coordination:encounter_create", args=[patient.public_id]),
+            encounter_form(**action_tasks((0, None, day(7)), (2, colleague, day(7)))),
+        )
+        assert dict(Task.objects.values_list("title", "assignee")) == {
+            "Gåtur hver dag": None,
+            "Ringe om 4 uger": colleague.id,
+        }
+
+    def test_each_action_needs_its_own_due_date_that_is_not_past(self, as_member, colleague, patient):
+        response = as_member.post(
+            reverse("coordination:encounter_create", args=[patient.public_id]),
+            encounter_form(**action_tasks((0, colleague, ""), (2, colleague, day(-1)))),
+        )
+        assert response.status_code == 200
+        errors = response.context["form"].errors
+        assert set(errors) == {"action-0-due_on", "action-2-due_on"}
+        assert not patient.encounters.exists()
+
+    def test_the_form_offers_one_more_row_on_request(self, as_member, member, patient):
+        response = as_member.get(reverse("coordination:encounter_action_row", args=[patient.public_id, 3]))
+        html = response.content.decode()
+        assert 'name="action-3-text"' in html and 'name="action-3-assignee"' in html
+        assert reverse("coordination:encounter_action_row", args=[patient.public_id, 4]) in html
+        assert f'value="{member.id}" selected' in html
+
     def test_a_task_for_someone_outside_the_team_rolls_back_the_whole_encounter(self, as_member, outsider, patient):
         response = as_member.post(
             reverse("coordination:encounter_create", args=[patient.public_id]),
-            encounter_form(make_tasks="on", task_assignee=outsider.id, task_due_on=day(14)),
+            encounter_form(**action_tasks((0, outsider, day(14)))),
         )
         assert response.status_code == 200
-        assert response.context["form"].errors["task_assignee"]
+        assert response.context["form"].errors["action-0-assignee"]
         assert not Task.objects.exists()
         assert not patient.encounters.exists()
 
@@ -224,10 +275,10 @@ class TestBoards:
         for p in (patient, other):
             Task.objects.create(title=p.last_name, team=team, patient=p, created_by=member, due_on=timezone.localdate())
         columns = {
-            status: tasks
-            for status, _label, tasks in as_member.get(
-                reverse("coordination:board"), {"citizen": patient.public_id}
-            ).context["columns"]
+            column.status: column.tasks
+            for column in as_member.get(reverse("coordination:board"), {"citizen": patient.public_id}).context[
+                "columns"
+            ]
         }
         assert [t.patient for t in columns["open"]] == [patient]
 
@@ -317,33 +368,133 @@ class TestReferrals:
     def test_the_list_shows_the_days_to_the_first_encounter(self, as_coordinator, coordinator, member, patient, team):
         from .factories import EncounterFactory
 
-        Referral.objects.create(
+        accepted = ReferralFactory(
             patient=patient,
-            team=team,
-            source="gp",
-            reason="x",
+            status="accepted",
+            enrolment=EnrolmentFactory(patient=patient, end_on=None),
             received_on=timezone.localdate() - datetime.timedelta(days=10),
             created_by=coordinator,
         )
         EncounterFactory(patient=patient, professional=member, started_at=timezone.now() - datetime.timedelta(days=4))
-        (referral,) = as_coordinator.get(reverse("coordination:referrals")).context["awaiting"]
-        assert referral.waiting_days == 6
+        (referral,) = as_coordinator.get(reverse("coordination:referrals")).context["triaged"]
+        assert (referral, referral.waiting_days) == (accepted, 6)
+
+    def test_a_pending_referral_says_how_long_it_has_waited(self, as_coordinator, coordinator, member, patient):
+        """Not "0 days to first contact" because the citizen happened to be seen on the day it came."""
+        from .factories import EncounterFactory
+
+        ReferralFactory(patient=patient, received_on=timezone.localdate() - datetime.timedelta(days=9))
+        EncounterFactory(patient=patient, professional=member, started_at=timezone.now())
+        response = as_coordinator.get(reverse("coordination:referrals"))
+        (referral,) = response.context["awaiting"]
+        assert (referral.waiting_so_far, referral.waiting_days) == (9, None)
+        (cell,) = re.findall(r'data-testid="waiting">(.*?)</td>', response.content.decode(), re.S)
+        assert " ".join(strip_tags(cell).split()) in {"waiting 9 days", "venter 9 dage"}
+
+    def test_an_accepted_referral_not_yet_seen_is_still_waiting(self, as_coordinator, patient):
+        from .factories import EncounterFactory
+
+        ReferralFactory(
+            patient=patient,
+            status="accepted",
+            enrolment=EnrolmentFactory(patient=patient, end_on=None),
+            received_on=timezone.localdate() - datetime.timedelta(days=5),
+        )
+        # A draft is not a contact yet (OPS-WAIT-DAYS counts signed encounters).
+        EncounterFactory(patient=patient, started_at=timezone.now(), signed_at=None)
+        (referral,) = as_coordinator.get(reverse("coordination:referrals")).context["triaged"]
+        assert (referral.waiting_so_far, referral.waiting_days) == (5, None)
+
+    def test_the_list_shows_why_a_referral_was_declined(self, as_coordinator, patient):
+        ReferralFactory(patient=patient, status="declined", decline_reason="Hører under hospitalets ambulatorium")
+        response = as_coordinator.get(reverse("coordination:referrals"))
+        assert "Hører under hospitalets ambulatorium" in response.content.decode()
+
+    def test_a_known_citizens_referral_shows_what_the_record_says(self, as_coordinator, member, patient, team):
+        from .factories import ConditionFactory, EncounterFactory
+
+        ConditionFactory(patient=patient, kind="dm2", icd10="E11")
+        EnrolmentFactory(patient=patient, start_on=datetime.date(2024, 3, 1), end_on=None)
+        EncounterFactory(patient=patient, professional=member, started_at=timezone.now() - datetime.timedelta(days=20))
+        referral = ReferralFactory(patient=patient, received_on=timezone.localdate())
+        response = as_coordinator.get(reverse("coordination:referral", args=[referral.public_id]))
+        context = response.context["citizen"]
+        assert context.known
+        assert [c.icd10 for c in context.conditions] == ["E11"]
+        assert [e.programme.code for e in context.enrolments] == ["diabetes-follow-up"]
+        assert timezone.localdate(context.last_contact) == timezone.localdate() - datetime.timedelta(days=20)
+        html = response.content.decode()
+        assert "E11" in html and "01.03.2024" in html and team.name in html
+
+    def test_a_new_citizens_referral_says_so(self, as_coordinator, team):
+        as_coordinator.post(reverse("coordination:referral_create"), self.referral(team))
+        referral = Referral.objects.get()
+        response = as_coordinator.get(reverse("coordination:referral", args=[referral.public_id]))
+        assert not response.context["citizen"].known
+        assert 'data-testid="new-citizen"' in response.content.decode()
+
+
+def post_handover(client, patient, text, *, to=(), whole_team=False):
+    data = {"text": text, "recipients": [user.id for user in to]}
+    if whole_team:
+        data["whole_team"] = "on"
+    return client.post(
+        reverse("coordination:patient_panel", args=[patient.public_id]), data, headers={"HX-Request": "true"}
+    )
 
 
 @pytest.mark.django_db
 class TestHandovers:
-    def test_a_handover_note_reaches_the_responsible_professional(self, as_colleague, member, patient):
-        as_colleague.post(
-            reverse("coordination:patient_panel", args=[patient.public_id]),
-            {"text": "Datteren ringede"},
-            headers={"HX-Request": "true"},
-        )
+    def test_a_handover_note_reaches_the_people_it_names(self, as_colleague, member, coordinator, patient):
+        post_handover(as_colleague, patient, "Datteren ringede", to=[member, coordinator])
         note = HandoverNote.objects.get()
         assert note.patient == patient
-        assert Notification.objects.filter(user=member, kind="handover", handover=note).exists()
+        assert set(note.recipients.all()) == {member, coordinator}
+        assert set(Notification.objects.filter(kind="handover", handover=note).values_list("user", flat=True)) == {
+            member.id,
+            coordinator.id,
+        }
+
+    def test_the_form_names_the_responsible_professional_at_first(self, as_colleague, member, patient):
+        form = as_colleague.get(reverse("coordination:patient_panel", args=[patient.public_id])).context["form"]
+        assert list(form["recipients"].initial) == [member.id]
+
+    def test_a_note_must_name_someone(self, as_colleague, patient):
+        response = post_handover(as_colleague, patient, "Til hvem?")
+        assert response.context["form"].errors["recipients"]
+        assert not HandoverNote.objects.exists()
+
+    def test_a_note_for_the_whole_team_reaches_everyone_in_it_but_the_author(
+        self, as_colleague, member, colleague, coordinator, outsider, team, patient
+    ):
+        post_handover(as_colleague, patient, "Ny nøgleboks", whole_team=True)
+        note = HandoverNote.objects.get()
+        assert note.to_team == team
+        readers = set(Notification.objects.filter(handover=note).values_list("user", flat=True))
+        assert readers == {member.id, coordinator.id}
+        panel = as_colleague.get(reverse("coordination:patient_panel", args=[patient.public_id]))
+        (shown,) = re.findall(r'data-testid="handover-for">(.*?)</span>', panel.content.decode(), re.S)
+        assert "Diabetes Nord" in shown
+
+    def test_it_stays_new_for_its_reader_until_acknowledged(self, as_colleague, as_member, member, patient):
+        post_handover(as_colleague, patient, "Ring tilbage", to=[member])
+        note = HandoverNote.objects.get()
+        as_member.post(reverse("coordination:news"))  # "mark all as seen"
+        news = as_member.get(reverse("coordination:news"))
+        assert [item.handover for item in news.context["items"]] == [note]
+        assert 'data-testid="acknowledge"' in news.content.decode()
+        assert ">1<" in as_member.get(reverse("coordination:news_badge")).content.decode()
+        response = as_member.post(
+            reverse("coordination:handover_acknowledge", args=[note.public_id]),
+            {"from": "news"},
+            headers={"HX-Request": "true"},
+        )
+        assert 'data-testid="news-acknowledged"' in response.content.decode()
+        assert as_member.get(reverse("coordination:news")).context["items"] == []
+        assert note.acknowledgements.get().user == member
 
     def test_the_reader_acknowledges_it(self, as_colleague, as_member, member, patient):
-        as_colleague.post(reverse("coordination:patient_panel", args=[patient.public_id]), {"text": "Ring tilbage"})
+        post_handover(as_colleague, patient, "Ring tilbage", to=[member])
         note = HandoverNote.objects.get()
         panel = as_member.post(
             reverse("coordination:handover_acknowledge", args=[note.public_id]), headers={"HX-Request": "true"}
@@ -351,14 +502,19 @@ class TestHandovers:
         assert panel.context["handovers"][0].acknowledged
         assert not Notification.objects.filter(user=member, seen_at__isnull=True).exists()
 
+    def test_a_note_cannot_name_someone_outside_the_team(self, as_colleague, outsider, patient):
+        response = post_handover(as_colleague, patient, "Hej", to=[outsider])
+        assert response.context["form"].errors["recipients"]
+        assert not HandoverNote.objects.exists()
+
     def test_outsiders_cannot_read_or_post_handovers(self, as_outsider, patient):
         url = reverse("coordination:patient_panel", args=[patient.public_id])
         assert as_outsider.get(url).status_code == 404
         assert as_outsider.post(url, {"text": "hej"}).status_code == 404
         assert not HandoverNote.objects.exists()
 
-    def test_an_empty_note_is_refused(self, as_member, patient):
-        response = as_member.post(reverse("coordination:patient_panel", args=[patient.public_id]), {"text": " "})
+    def test_an_empty_note_is_refused(self, as_member, colleague, patient):
+        response = post_handover(as_member, patient, " ", to=[colleague])
         assert response.context["form"].errors["text"]
         assert not HandoverNote.objects.exists()
 
@@ -409,7 +565,7 @@ class TestFollowingTheCitizen:
         as_member.post(
             reverse("coordination:encounter_create", args=[patient.public_id]),
             encounter_form(
-                agreed_actions=long_text[:300], make_tasks="on", task_assignee=colleague.id, task_due_on=day(7)
+                **{"action-0-text": long_text[:300], "action-2-text": ""}, **action_tasks((0, colleague, day(7)))
             ),
         )
         task = Task.objects.get()
@@ -419,7 +575,7 @@ class TestFollowingTheCitizen:
     def test_editing_a_draft_keeps_the_tasks_of_its_actions(self, as_member, colleague, patient):
         as_member.post(
             reverse("coordination:encounter_create", args=[patient.public_id]),
-            encounter_form(sign=None, draft="1", make_tasks="on", task_assignee=colleague.id, task_due_on=day(7)),
+            encounter_form(sign=None, draft="1", **action_tasks((0, colleague, day(7)), (2, colleague, day(7)))),
         )
         encounter = patient.encounters.get()
         url = reverse("patients:encounter_edit", args=[encounter.public_id])

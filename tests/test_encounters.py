@@ -22,6 +22,9 @@ def encounter_form(**overrides):
         "what_matters": "At kunne passe mine børnebørn om onsdagen.",
         "note": "Gennemgang af blodsukker. Borger spiser mindre sukker.",
         "agreed_actions": "Gåtur hver dag\n\nRinge om 4 uger\n",
+        # The same actions as the form that also makes tasks takes them: one row each.
+        "action-0-text": "Gåtur hver dag",
+        "action-2-text": "Ringe om 4 uger",
         "m_hba1c": "58",
         "m_weight": "84.5",
         "m_foot_exam": "normal",

@@ -22,8 +22,8 @@ def test_an_agreed_action_travels_from_encounter_to_done(
     day = timezone.localdate() - datetime.timedelta(days=1)
     page.fill("#id_started_at", f"{day:%Y-%m-%d}T09:15")
     page.fill("#id_what_matters", "At kunne gå til svømning igen")
-    page.fill("#id_agreed_actions", "Bestil fodterapeut")
-    page.select_option("#id_task_assignee", str(colleague.id))
+    page.fill("#id_action-0-text", "Bestil fodterapeut")
+    page.select_option("#id_action-0-assignee", str(colleague.id))
     page.locator("button[name=sign]").click()
     expect(page).to_have_url(live_server.url + reverse("patients:detail", args=[patient.public_id]))
     # The citizen's page shows the open task in the coordination panel.
