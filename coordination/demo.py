@@ -2,26 +2,30 @@
 history, each with the transitions and completion time it would have had (some done late, some
 still overdue, the teams as patients.demo.TEAM_PROFILES describe them), referrals behind every
 enrolment with a realistic wait, referrals waiting for triage and a few declined, and handover
-notes, so that every board, list and figure has something true to show."""
+notes, so that every board, list and figure has something true to show.
+
+Every task is made and moved on through the task services (coordination.services), at the moments
+its replayed history says, like any other change: a transition for each step, the version check,
+the assignee told; the care-gap tasks through the same services as the job's."""
 
 import datetime
 import random
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from healthcenter.models import Role, Team, User
 from patients.demo import TEAMS, backdate, team_profile
 from patients.models import AgreedAction, Enrolment, Patient, PatientStatus, Programme, TeamResponsibility
 
+from . import services
 from .caregaps import GAP_TASK_DUE_DAYS, find_gaps
 from .models import (
-    CareGap,
     CareGapCheck,
     HandoverNote,
     Notification,
-    NotificationKind,
     Referral,
     ReferralSource,
     ReferralStatus,
@@ -30,7 +34,6 @@ from .models import (
     TaskOrigin,
     TaskPriority,
     TaskStatus,
-    TaskTransition,
 )
 
 HANDOVERS = [
@@ -80,29 +83,26 @@ def seed_coordination(*, rng: random.Random | None = None) -> None:
             ("Planlæg næste hold i diabetesskolen", 21, None),
             ("Gennemgå ventelisten", -3, None),
         ]:
-            task = Task.objects.create(
+            services.task_create(
+                actor=coordinator,
                 title=title,
                 team=team,
                 assignee=assignee,
                 due_on=today + datetime.timedelta(days=due_in),
-                created_by=coordinator,
-                origin=TaskOrigin.MANUAL,
+                allow_past_due=True,
             )
-            TaskTransition.objects.create(task=task, by=coordinator, to_status=TaskStatus.OPEN, to_assignee=assignee)
+        members = {u.id: u for u in team_staff}
         for patient in rng.sample(patients, min(len(patients), 8)):
-            note = HandoverNote.objects.create(
-                patient=patient, author=rng.choice(team_staff), text=rng.choice(HANDOVERS)
+            author, text = rng.choice(team_staff), rng.choice(HANDOVERS)
+            # For the responsible professional when there is one in the team, else for everyone in it.
+            responsible = members.get(patient.responsible_professional_id)
+            named = [responsible] if responsible is not None and responsible != author else []
+            note = services.handover_post(
+                actor=author, patient=patient, text=text, recipients=named, whole_team=not named
             )
             HandoverNote.objects.filter(pk=note.pk).update(
                 created_at=now - datetime.timedelta(hours=rng.randint(1, 96))
             )
-            if patient.responsible_professional_id and patient.responsible_professional_id != note.author_id:
-                Notification.objects.create(
-                    user_id=patient.responsible_professional_id,
-                    actor=note.author,
-                    kind=NotificationKind.HANDOVER,
-                    handover=note,
-                )
         for index, patient in enumerate(rng.sample(patients, min(len(patients), 6))):
             reason, code = REFERRAL_REASONS[index % len(REFERRAL_REASONS)]
             if patient.enrolments.filter(programme__code=code, end_on__isnull=True).exists():
@@ -119,6 +119,19 @@ def seed_coordination(*, rng: random.Random | None = None) -> None:
             )
     _triaged_referrals(rng, history, coordinators)
     _care_gap_history(rng, history, staff, coordinators)
+    _news_of_the_past_read(now)
+
+
+def _news_of_the_past_read(now: datetime.datetime) -> None:
+    """The services told each assignee as the history was replayed. News is dated with its task,
+    and what is closed or more than two weeks old has been read; the rest is new."""
+    Notification.objects.filter(task__isnull=False).update(
+        created_at=Subquery(Task.objects.filter(pk=OuterRef("task_id")).values("created_at")[:1])
+    )
+    Notification.objects.filter(
+        Q(task__status__in=[TaskStatus.DONE, TaskStatus.CANCELLED])
+        | Q(created_at__lt=now - datetime.timedelta(days=14))
+    ).update(seen_at=now)
 
 
 def _team_history() -> dict[int, list[tuple[datetime.date | None, int]]]:
@@ -194,9 +207,6 @@ def _agreed_action_tasks(rng, history, staff, coordinators) -> None:
                 left_on=exits.get(patient_id),
             )
         )
-    tasks = [life.task for life in lives]
-    Task.objects.bulk_create(tasks, batch_size=2000)
-    backdate(Task, "created_at", [(life.task.pk, life.made) for life in lives])
     _task_history(rng, lives, coordinators)
 
 
@@ -250,50 +260,52 @@ def _task_life(rng, *, action, team_id, team_index, team_staff, moved_on, left_o
 
 
 def _task_history(rng, lives: list[TaskLife], coordinators) -> None:
-    """The transitions each task went through at their own moments, and some comments and news."""
+    """Each task through the task services at its own moments (made when its encounter was signed,
+    perhaps handed to a colleague, started, closed), and some comments."""
     now = timezone.now()
-    transitions, moments, comments, comment_moments, notifications = [], [], [], [], []
+    plans = [life.task for life in lives]
+    users = User.objects.in_bulk({plan.created_by_id for plan in plans})
+    patients = Patient.objects.in_bulk({plan.patient_id for plan in plans})
+    actions = AgreedAction.objects.in_bulk({plan.agreed_action_id for plan in plans})
+    teams = Team.objects.in_bulk()
+    comments, comment_moments = [], []
     for life in lives:
-        task = life.task
-        coordinator = coordinators[task.team_id]
-        steps = [(life.made, task.created_by_id, "", TaskStatus.OPEN, None, life.assignee)]
-        current = TaskStatus.OPEN
+        plan = life.task
+        coordinator = coordinators[plan.team_id]
+        task = services.task_create(
+            actor=users[plan.created_by_id],
+            title=plan.title,
+            team=teams[plan.team_id],
+            patient=patients[plan.patient_id],
+            assignee=life.assignee,
+            due_on=plan.due_on,
+            priority=plan.priority,
+            origin=TaskOrigin.AGREED_ACTION,
+            agreed_action=actions[plan.agreed_action_id],
+            allow_past_due=True,
+            at=life.made,
+        )
+        life.task = task
         if life.handed_to is not None:
             moment = life.made + (min(life.ends, now) - life.made) * 0.05
-            steps.append((moment, coordinator.id, current, current, life.assignee, life.handed_to))
+            services.task_assign(
+                actor=coordinator, task=task, assignee=life.handed_to, expected_version=task.version, at=moment
+            )
         who = life.handed_to or life.assignee
         if life.started is not None and life.started <= now:
-            steps.append((life.started, who.id, current, TaskStatus.IN_PROGRESS, who, who))
-            current = TaskStatus.IN_PROGRESS
-        if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
-            by = who.id if task.status == TaskStatus.DONE else coordinator.id
-            steps.append((life.ends, by, current, task.status, who, who))
-        for moment, by, from_status, to_status, from_assignee, to_assignee in steps:
-            transitions.append(
-                TaskTransition(
-                    task=task,
-                    by_id=by,
-                    from_status=from_status,
-                    to_status=to_status,
-                    from_assignee=from_assignee,
-                    to_assignee=to_assignee,
-                )
+            services.task_change_status(
+                actor=who, task=task, to_status=TaskStatus.IN_PROGRESS, expected_version=task.version, at=life.started
             )
-            moments.append(moment)
-        task.version = len(steps)
+        if plan.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
+            by = who if plan.status == TaskStatus.DONE else coordinator
+            services.task_change_status(
+                actor=by, task=task, to_status=plan.status, expected_version=task.version, at=life.ends
+            )
         if rng.random() < 0.15:
             comments.append(TaskComment(task=task, author=who, text=rng.choice(COMMENTS)))
             comment_moments.append(life.made + (min(life.ends, now) - life.made) * rng.uniform(0.1, 0.9))
-        if task.status in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS) and rng.random() < 0.4:
-            notifications.append(
-                Notification(user=who, actor_id=task.created_by_id, kind=NotificationKind.ASSIGNED, task=task)
-            )
-    TaskTransition.objects.bulk_create(transitions, batch_size=2000)
-    backdate(TaskTransition, "at", [(t.pk, m) for t, m in zip(transitions, moments, strict=True)])
-    Task.objects.bulk_update([life.task for life in lives], ["version"], batch_size=1000)
     TaskComment.objects.bulk_create(comments)
     backdate(TaskComment, "created_at", [(c.pk, m) for c, m in zip(comments, comment_moments, strict=True)])
-    Notification.objects.bulk_create(notifications)
 
 
 def _triaged_referrals(rng, history, coordinators) -> None:
@@ -375,7 +387,8 @@ def _care_gap_history(rng, history, staff, coordinators) -> None:
     today = timezone.localdate(now)
     index_by_team = {t.id: TEAMS.index(t.name) for t in Team.objects.filter(name__in=TEAMS)}
     responsible = dict(Patient.objects.values_list("id", "responsible_professional_id"))
-    tasks, gaps, plans = [], [], []
+    patients = Patient.objects.in_bulk()
+    users = User.objects.in_bulk()
     for gap, opened, closed in _replayed_gaps(rng, today):
         team_id = _team_on(history, gap.patient_id, opened)
         profile = team_profile(index_by_team.get(team_id, 0), opened, today)
@@ -402,45 +415,24 @@ def _care_gap_history(rng, history, staff, coordinators) -> None:
             steps.append((cleared, coordinators[team_id].id, TaskStatus.OPEN, TaskStatus.CANCELLED, member))
         elif len(steps) == 1 and closed_at is not None:
             steps.append((closed_at, None, TaskStatus.OPEN, TaskStatus.DONE, member))
-        status = steps[-1][3]
         trend = gap.rule.check_kind in (CareGapCheck.RISING, CareGapCheck.FALLING)
-        task = Task(
-            title=gap.rule.name_da,
-            description=gap.reason,
-            team_id=team_id,
-            patient_id=gap.patient_id,
-            assignee=steps[-1][4],
+        record = services.care_gap_open(
+            patient=patients[gap.patient_id],
+            rule=gap.rule,
+            reason=gap.reason,
+            assignee=member,
             due_on=opened + datetime.timedelta(days=GAP_TASK_DUE_DAYS),
             priority=TaskPriority.HIGH if trend else TaskPriority.NORMAL,
-            status=status,
-            origin=TaskOrigin.RULE,
-            created_by=None,
-            completed_at=steps[-1][0] if status == TaskStatus.DONE else None,
-            version=len(steps),
+            at=made,
         )
-        tasks.append(task)
-        gaps.append(CareGap(patient_id=gap.patient_id, rule=gap.rule, closed_at=closed_at, task=task))
-        plans.append(steps)
-    Task.objects.bulk_create(tasks, batch_size=2000)
-    backdate(Task, "created_at", [(task.pk, steps[0][0]) for task, steps in zip(tasks, plans, strict=True)])
-    CareGap.objects.bulk_create(gaps, batch_size=2000)
-    backdate(CareGap, "opened_at", [(gap.pk, steps[0][0]) for gap, steps in zip(gaps, plans, strict=True)])
-    transitions, moments = [], []
-    for task, steps in zip(tasks, plans, strict=True):
-        for moment, by, from_status, to_status, assignee in steps:
-            transitions.append(
-                TaskTransition(
-                    task=task,
-                    by_id=by,
-                    from_status=from_status,
-                    to_status=to_status,
-                    from_assignee=assignee if from_status else None,
-                    to_assignee=assignee,
+        task = record.task
+        for moment, by, _from_status, to_status, _assignee in steps[1:]:
+            if by is not None:  # a person acted; the job's own closing is care_gap_close below
+                services.task_change_status(
+                    actor=users[by], task=task, to_status=to_status, expected_version=task.version, at=moment
                 )
-            )
-            moments.append(moment)
-    TaskTransition.objects.bulk_create(transitions, batch_size=2000)
-    backdate(TaskTransition, "at", [(t.pk, m) for t, m in zip(transitions, moments, strict=True)])
+        if closed_at is not None:
+            services.care_gap_close(gap=record, at=closed_at)
 
 
 def _replayed_gaps(rng, today: datetime.date) -> list[tuple]:
