@@ -76,6 +76,28 @@ def citizens(count: int) -> str:
     return "<5" if 0 < count < SMALL_CELL else formats.number_format(count, force_grouping=True)
 
 
+@dataclass(frozen=True)
+class Count:
+    """A count of citizens (or of their contacts) as it may be shown: `value` only where it may be
+    shown and drawn."""
+
+    text: str
+    value: int | None = None
+
+
+def counts(breakdown: dict, total: int | None) -> dict:
+    """Counts of a breakdown (teams) as they may be shown next to their total: 1-4 as "<5", and
+    where exactly one is hidden and the total is shown, the next smallest is hidden too (zeros are
+    no cover: hiding one still tells the hidden count)."""
+    shown = {key: Count(citizens(n), None if _small(n) else n) for key, n in breakdown.items()}
+    hidden = [key for key, n in breakdown.items() if _small(n)]
+    if len(hidden) == 1 and total is not None and not _small(total):
+        candidates = [key for key, n in breakdown.items() if n >= SMALL_CELL]
+        if candidates:
+            shown[min(candidates, key=breakdown.__getitem__)] = Count(_("not shown"))
+    return shown
+
+
 def percent_text(value: Decimal | float, places: int = 1) -> str:
     return f"{formats.number_format(Decimal(str(value)), decimal_pos=places)} %"
 

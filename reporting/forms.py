@@ -1,23 +1,73 @@
+import datetime
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from healthcenter.views_helpers import StyledForm
+from patients.definitions import add_months
+
+MONTH_FORMAT = "%Y-%m"
+LONGEST_PERIOD = 60  # months: a run chart of five years is still readable
+
+
+class MonthField(forms.DateField):
+    """A calendar month, "2026-03" in the URL and a month picker in the browser; the first day."""
+
+    widget = forms.DateInput(format=MONTH_FORMAT, attrs={"type": "month"})
+    input_formats = [MONTH_FORMAT]
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        return day.replace(day=1) if day else day
 
 
 class DashboardFilterForm(StyledForm):
-    unit = forms.ChoiceField(label=_("Show"), required=False)
-    months = forms.TypedChoiceField(
-        label=_("Period"),
-        coerce=int,
-        required=False,
-        empty_value=24,
-        choices=[(12, _("Last 12 months")), (24, _("Last 24 months"))],
-    )
+    """The unit and the period (first and last month) the whole dashboard follows. By default the
+    last 24 months up to the last finished one: a month under way is not a figure yet."""
 
-    def __init__(self, *args, units, **kwargs):
-        super().__init__(*args, **kwargs)
+    unit = forms.ChoiceField(label=_("Show"), required=False)
+    first = MonthField(label=_("From month"), required=False)
+    last = MonthField(label=_("To month"), required=False)
+
+    def __init__(self, data=None, *, units, today: datetime.date, **kwargs):
+        self.this_month = today.replace(day=1)
+        self.default_last = add_months(self.this_month, -1)
+        self.default_first = add_months(self.default_last, -23)
+        defaults = {"unit": units[0].key, "first": self.default_first, "last": self.default_last}
+        if data is not None:
+            # A link that names only the unit gets the default period, shown in the month fields.
+            data = data.copy()
+            for name, value in defaults.items():
+                if not data.get(name):
+                    data[name] = value.strftime(MONTH_FORMAT) if isinstance(value, datetime.date) else value
+        super().__init__(data, initial=defaults, **kwargs)
+        self.units = units
         self.fields["unit"].choices = [(u.key, u.name) for u in units]
+        self.fields["last"].widget.attrs["max"] = self.this_month.strftime(MONTH_FORMAT)
         self.style_fields()
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("first"), cleaned.get("last")
+        if first is None or last is None:
+            return cleaned
+        if last > self.this_month:
+            self.add_error("last", _("The period cannot end after this month."))
+        elif first > last:
+            self.add_error("first", _("The first month must not be after the last."))
+        elif (last.year - first.year) * 12 + last.month - first.month >= LONGEST_PERIOD:
+            self.add_error("first", _("Choose at most %(count)s months.") % {"count": LONGEST_PERIOD})
+        return cleaned
+
+    def period(self) -> tuple[str, datetime.date, datetime.date]:
+        """The chosen unit key and first and last month; the defaults for what is missing or wrong."""
+        if not self.is_bound:
+            return "", self.default_first, self.default_last
+        self.is_valid()
+        unit = self.cleaned_data.get("unit") or ""
+        if "first" in self.errors or "last" in self.errors:
+            return unit, self.default_first, self.default_last
+        return unit, self.cleaned_data["first"], self.cleaned_data["last"]
 
 
 class StoryForm(StyledForm):

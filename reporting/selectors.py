@@ -1,98 +1,66 @@
-"""Aggregates for managers. Nothing here returns a citizen: only counts, with small cells
-suppressed before they leave this module."""
+"""Reads for the manager's figures: the rollup rows only, never the clinical tables. A fixed number
+of queries whatever the amount of data; nothing here leaves the system before it has been through
+reporting.display."""
 
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef
-from django.utils import timezone
+from django.db.models import Q
+from django.utils.translation import gettext as _
 
-from healthcenter.models import Profession, Team
-from patients.models import Condition, ConditionGroup, Encounter, Patient, PatientStatus, conditions_in_group
+from healthcenter.models import Team
+from patients.models import Programme
 
-from .models import SMALL_CELL
-
-
-@dataclass(frozen=True)
-class Cell:
-    count: int
-
-    @property
-    def suppressed(self) -> bool:
-        return 0 < self.count < SMALL_CELL
-
-    def __str__(self) -> str:
-        return "<5" if self.suppressed else str(self.count)
+from .models import Indicator, IndicatorValue, MonthlyActivity, RollupRun, RunStatus, UnitKind
 
 
 @dataclass(frozen=True)
-class TeamRow:
-    team: str
-    active_citizens: Cell
-    by_group: list[Cell]  # in ConditionGroup order
-    encounters_30_days: Cell
-
-
-def centre_overview() -> list[TeamRow]:
-    """Per team: active citizens, of them with each condition group, and encounters in the last
-    30 days. Three queries whatever the amount of data."""
-    groups = {
-        group.value: Count(
-            "id", filter=Exists(Condition.objects.filter(patient=OuterRef("pk"), kind__in=conditions_in_group(group)))
-        )
-        for group in ConditionGroup
-    }
-    citizens = {
-        row["team_id"]: row
-        for row in Patient.objects.filter(status=PatientStatus.ACTIVE)
-        .values("team_id")
-        .annotate(active=Count("id"), **groups)
-        .order_by()
-    }
-    since = timezone.now() - datetime.timedelta(days=30)
-    encounters = dict(
-        Encounter.objects.filter(started_at__gte=since)
-        .values("patient__team_id")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("patient__team_id", "n")
-    )
-    rows = []
-    for team in Team.objects.order_by("name"):
-        counts = citizens.get(team.id, {})
-        rows.append(
-            TeamRow(
-                team=team.name,
-                active_citizens=Cell(counts.get("active", 0)),
-                by_group=[Cell(counts.get(group.value, 0)) for group in ConditionGroup],
-                encounters_30_days=Cell(encounters.get(team.id, 0)),
-            )
-        )
-    return rows
-
-
-@dataclass(frozen=True)
-class ProfessionalActivity:
+class Unit:
+    kind: str
+    id: int
     name: str
-    profession: str
-    encounters: int
+    key: str  # what the filter puts in the URL: a public id or a code, never a database key
 
 
-def encounters_per_professional(*, days: int = 30) -> list[ProfessionalActivity]:
-    """Encounters per professional in the last `days` days: one query, counts only."""
-    since = timezone.now() - datetime.timedelta(days=days)
-    rows = (
-        Encounter.objects.filter(started_at__gte=since, started_at__lte=timezone.now())
-        .values("professional__first_name", "professional__last_name", "professional__profession")
-        .annotate(n=Count("id"))
-        .order_by("-n", "professional__last_name")
+CENTRE_KEY = "centre"
+
+
+def units() -> list[Unit]:
+    """The units a manager can choose: the centre first, then the teams, then the programmes."""
+    return (
+        [Unit(UnitKind.CENTRE, 0, _("The whole centre"), CENTRE_KEY)]
+        + [Unit(UnitKind.TEAM, t.id, t.name, f"team:{t.public_id}") for t in Team.objects.order_by("name")]
+        + [Unit(UnitKind.PROGRAMME, p.id, p.name, f"programme:{p.code}") for p in Programme.objects.order_by("code")]
     )
-    labels = dict(Profession.choices)
-    return [
-        ProfessionalActivity(
-            name=f"{r['professional__first_name']} {r['professional__last_name']}",
-            profession=str(labels.get(r["professional__profession"], "")),
-            encounters=r["n"],
-        )
-        for r in rows
-    ]
+
+
+def indicators() -> list[Indicator]:
+    return list(Indicator.objects.all())
+
+
+def _breakdown_filter(*, unit: Unit, first_month: datetime.date, last_month: datetime.date) -> Q:
+    """The chosen unit over the period, and the breakdown the display function needs beside it:
+    every team and the centre in each month where a team figure is shown (the whole period when
+    the unit is a team; the last month, of the funnel plots and the team table, otherwise)."""
+    breakdown_from = first_month if unit.kind == UnitKind.TEAM else last_month
+    return Q(unit_kind=unit.kind, unit_id=unit.id, month__gte=first_month, month__lte=last_month) | Q(
+        unit_kind__in=[UnitKind.TEAM, UnitKind.CENTRE], month__gte=breakdown_from, month__lte=last_month
+    )
+
+
+def indicator_rows(*, unit: Unit, first_month: datetime.date, last_month: datetime.date) -> list[IndicatorValue]:
+    """One query."""
+    return list(
+        IndicatorValue.objects.filter(_breakdown_filter(unit=unit, first_month=first_month, last_month=last_month))
+    )
+
+
+def activity_rows(*, unit: Unit, first_month: datetime.date, last_month: datetime.date) -> list[MonthlyActivity]:
+    """One query."""
+    return list(
+        MonthlyActivity.objects.filter(_breakdown_filter(unit=unit, first_month=first_month, last_month=last_month))
+    )
+
+
+def last_run() -> RollupRun | None:
+    return RollupRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-finished_at").first()

@@ -8,11 +8,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from healthcenter.models import Role
-from patients.models import ConditionGroup
 
 from . import dashboard as board
 from . import exports, forms, stories
-from .selectors import centre_overview, encounters_per_professional
 
 
 def manager_only(view):
@@ -29,15 +27,11 @@ def manager_only(view):
 
 
 def _period(request: HttpRequest):
+    """The unit and the first and last month the dashboard and its export follow (DashboardFilterForm)."""
     units = board.units()
-    form = forms.DashboardFilterForm(request.GET or None, units=units)
-    unit, months = units[0], 24
-    if form.is_valid():
-        chosen = form.cleaned_data["unit"]
-        unit = next((u for u in units if u.key == chosen), units[0])
-        months = form.cleaned_data["months"] or 24
-    last_month = timezone.localdate().replace(day=1)
-    first_month = (last_month - datetime.timedelta(days=31 * (months - 1))).replace(day=1)
+    form = forms.DashboardFilterForm(request.GET or None, units=units, today=timezone.localdate())
+    key, first_month, last_month = form.period()
+    unit = next((u for u in units if u.key == key), units[0])
     return form, unit, first_month, last_month
 
 
@@ -45,28 +39,10 @@ def _period(request: HttpRequest):
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     form, unit, first_month, last_month = _period(request)
-    series = board.dashboard(unit=unit, first_month=first_month, last_month=last_month)
-    latest_month = max((s.latest.month for s in series if s.latest), default=None)
-    funnels = []
-    if latest_month is not None:
-        per_team = board.team_values(month=latest_month)
-        centre = board.centre_values(month=latest_month)
-        for s in series:
-            teams = [(team.name, v.numerator, v.denominator) for team, v in per_team.get(s.indicator.id, [])]
-            total = centre.get(s.indicator.id)
-            figure = board.funnel_plot(s.indicator, teams, (total.numerator, total.denominator)) if total else None
-            if figure is not None:
-                funnels.append((f"funnel-{s.indicator.code.lower()}", figure))
     context = {
         "form": form,
-        "unit": unit,
-        "charts": [(f"run-{s.indicator.code.lower()}", board.run_chart(s)) for s in series if s.values],
-        "funnels": funnels,
-        "table": board.latest_table(series),
+        "board": board.overview(unit=unit, all_units=form.units, first_month=first_month, last_month=last_month),
         "last_run": board.last_run(),
-        "rows": centre_overview(),
-        "activity": encounters_per_professional(),
-        "groups": ConditionGroup.choices,
         "stories": list(stories.approved_stories()[:5]),
         "export_query": request.GET.urlencode(),
     }

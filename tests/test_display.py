@@ -157,3 +157,27 @@ def test_no_hidden_team_figure_can_be_found_by_subtraction(pairs):
         assert sum(f.hides_numerator for f in figures) != 1
     if not total.hides_denominator:
         assert sum(f.hides_denominator for f in figures) != 1
+
+
+class TestCounts:
+    def test_counts_of_one_to_four_show_as_under_five(self):
+        shown = display.counts({1: 0, 2: 3, 3: 5}, None)
+        assert [(c.text, c.value) for c in shown.values()] == [("0", 0), ("<5", None), ("5", 5)]
+
+    def test_a_lone_small_team_takes_the_next_smallest_with_it_when_the_total_is_shown(self):
+        shown = display.counts({1: 3, 2: 0, 3: 40, 4: 12}, 55)
+        assert shown[1].text == "<5"
+        assert shown[4].value is None and "12" not in shown[4].text  # 12 is the smallest cover; 0 is none
+        assert (shown[2].value, shown[3].value) == (0, 40)
+
+    def test_without_a_total_only_the_small_team_is_hidden(self):
+        shown = display.counts({1: 3, 2: 12}, None)
+        assert shown[2].value == 12
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 60), min_size=2, max_size=6))
+def test_no_hidden_count_can_be_found_by_subtraction(teams):
+    shown = display.counts(dict(enumerate(teams)), sum(teams))
+    hidden = [key for key, count in shown.items() if count.value is None]
+    assert len(hidden) != 1 or 0 < sum(teams) < 5
