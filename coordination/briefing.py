@@ -9,10 +9,18 @@ from decimal import Decimal
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from healthcenter.models import User
 from patients.charts import Band
-from patients.definitions import followed_up, has_own_range, hba1c_goal_range, latest_value, within_own_range
+from patients.definitions import (
+    counted_measurements,
+    followed_up,
+    has_own_range,
+    hba1c_goal_range,
+    latest_value,
+    within_own_range,
+)
 from patients.models import (
     DEMENTIA_CONDITIONS,
     DIABETES_CONDITIONS,
@@ -22,7 +30,6 @@ from patients.models import (
     Encounter,
     Goal,
     GoalStatus,
-    Measurement,
     MeasurementType,
     Patient,
     PatientStatus,
@@ -133,7 +140,8 @@ def briefing(user: User, patient: Patient) -> BriefingData:
     )
     last_meeting = encounters[0] if encounters else None
     what_matters = [e for e in encounters if e.what_matters][:3]
-    recent_notes = sorted([e for e in encounters[:3] if e.note], key=lambda e: len(e.note))
+    # Newest first, like the timeline.
+    recent_notes = [e for e in encounters[:3] if e.note]
 
     # Agreed last time: the most recent encounter with agreed actions, and what became of each.
     agreed: list[AgreedItem] = []
@@ -154,7 +162,9 @@ def briefing(user: User, patient: Patient) -> BriefingData:
     types = {t.code: t for t in MeasurementType.objects.filter(code__in=codes)}
     series: dict[str, list[tuple[datetime.datetime, Decimal]]] = {code: [] for code in codes}
     for code, at, value in (
-        Measurement.objects.filter(patient=patient, type__code__in=codes, value__isnull=False, measured_at__lte=now)
+        # Values of the record only: no draft's values, no value that has been corrected.
+        counted_measurements()
+        .filter(patient=patient, type__code__in=codes, value__isnull=False, measured_at__lte=now)
         .order_by("measured_at", "id")
         .values_list("type__code", "measured_at", "value")
     ):
@@ -286,9 +296,8 @@ def worklist(
         reasons = [g.rule.name for g in trends] + [g.rule.name for g in others]
         if overdue.get(patient.id):
             reasons.append(
-                _("%(count)d overdue tasks") % {"count": overdue[patient.id]}
-                if overdue[patient.id] > 1
-                else _("1 overdue task")
+                ngettext("%(count)d overdue task", "%(count)d overdue tasks", overdue[patient.id])
+                % {"count": overdue[patient.id]}
             )
         if days is None:
             reasons.append(_("no encounter yet"))
@@ -353,7 +362,7 @@ def caseload_figures(patients: QuerySet[Patient], label: str) -> CaseloadFigures
 def briefing_figure(change: MeasurementChange, *, encounter_times, programme_events) -> dict:
     """A small trend chart for the briefing: the values, the citizen's own target band, a tick
     for every encounter and a line for each programme start or end."""
-    from patients.charts import trend_figure
+    from patients.charts import d3_date_format, trend_figure
 
     figure = trend_figure(
         {change.type.code: change.points},
@@ -374,7 +383,7 @@ def briefing_figure(change: MeasurementChange, *, encounter_times, programme_eve
             "yaxis": "y2",
             "name": _("Encounters"),
             "marker": {"symbol": "triangle-up", "size": 7, "color": "#999"},
-            "hovertemplate": "%{x|%d-%m-%Y}<extra>" + _("Encounter") + "</extra>",
+            "hovertemplate": "%{x|" + d3_date_format() + "}<extra>" + _("Encounter") + "</extra>",
         }
     )
     for day, _label in programme_events:

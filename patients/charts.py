@@ -2,9 +2,10 @@
 without a database, and the page renders them with the locally served plotly.js."""
 
 import datetime
+import re
 from dataclasses import dataclass
 
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 Points = list[tuple[datetime.datetime, float]]
@@ -30,12 +31,26 @@ class Chart:
         return f"figure-{self.code}"
 
 
+D3_TOKENS = {"d": "%d", "j": "%-d", "m": "%m", "n": "%-m", "Y": "%Y", "y": "%y"}
+
+
+def d3_date_format() -> str:
+    """The active language's short date (27.11.2026 in Danish) as a d3 time format for plotly."""
+    return "".join(D3_TOKENS.get(char, char) for char in formats.get_format("SHORT_DATE_FORMAT"))
+
+
+def d3_month_format() -> str:
+    """The short date without its day (11.2026 in Danish), for the ticks of a time axis."""
+    return re.sub(r"^%-?d\W|\W%-?d$", "", d3_date_format())
+
+
 def trend_figure(
     series: dict[str, Points], *, title: str, unit: str, band: Band | None = None, labels: dict[str, str] | None = None
 ) -> dict:
     """A plotly.js figure specification. Built as plain data rather than through plotly's
     graph_objects, whose validation costs tens of milliseconds per figure on every page view."""
     colours = [COLOURS["line"], COLOURS["second"]]
+    day_format = d3_date_format()
     traces = [
         {
             "type": "scatter",
@@ -46,7 +61,7 @@ def trend_figure(
             "name": (labels or {}).get(name, name),
             "line": {"color": colours[index % len(colours)], "width": 2},
             "marker": {"size": 6},
-            "hovertemplate": "%{x|%d-%m-%Y}: %{y} " + unit + "<extra></extra>",
+            "hovertemplate": "%{x|" + day_format + "}: %{y} " + unit + "<extra></extra>",
         }
         for index, (name, points) in enumerate(series.items())
     ]
@@ -56,8 +71,10 @@ def trend_figure(
         "height": 240,
         "showlegend": len(series) > 1,
         "legend": {"orientation": "h", "y": -0.2},
-        # Numeric dates read the same in Danish and English (plotly.js ships no Danish month names).
-        "xaxis": {"type": "date", "gridcolor": "#eee", "tickformat": "%m-%Y", "hoverformat": "%d-%m-%Y"},
+        # Numeric dates as the page's language writes them (plotly.js ships no Danish month names).
+        "xaxis": {"type": "date", "gridcolor": "#eee", "tickformat": d3_month_format(), "hoverformat": day_format},
+        # The decimal and thousands separators of the page's language: 84,5 in Danish.
+        "separators": formats.get_format("DECIMAL_SEPARATOR") + formats.get_format("THOUSAND_SEPARATOR"),
         "yaxis": {"title": {"text": unit}, "gridcolor": "#eee", "zeroline": False},
         "plot_bgcolor": "white",
         "paper_bgcolor": "white",
@@ -125,7 +142,7 @@ def patient_trend_figures(series: dict[str, Points], *, goals) -> list[Chart]:
         ("hba1c", _("HbA1c"), "mmol/mol", {"hba1c": _("HbA1c")}),
         ("weight", _("Weight"), "kg", {"weight": _("Weight")}),
         ("bp", _("Blood pressure"), "mmHg", {"systolic_bp": _("Systolic"), "diastolic_bp": _("Diastolic")}),
-        ("mmse", _("MMSE"), _("points"), {"mmse": _("MMSE")}),
+        ("mmse", _("MMSE"), _("point"), {"mmse": _("MMSE")}),
     ]
     charts = []
     for code, title, unit, labels in specs:

@@ -61,8 +61,11 @@ def in_window(field: str, as_of: datetime.date, months: int) -> Q:
 
 def counted_measurements() -> QuerySet[Measurement]:
     """Values that are part of the record: from the lab import or entered on their own, or from an
-    encounter that is signed. A draft encounter's values are not yet part of it."""
-    return Measurement.objects.filter(~Q(source=MeasurementSource.ENCOUNTER) | Q(encounter__signed_at__isnull=False))
+    encounter that is signed. A draft encounter's values are not yet part of it, and a value that
+    has been corrected no longer is (its correction counts in its place)."""
+    return Measurement.objects.filter(
+        ~Q(source=MeasurementSource.ENCOUNTER) | Q(encounter__signed_at__isnull=False)
+    ).exclude(Exists(Measurement.objects.filter(corrects=OuterRef("pk"))))
 
 
 def signed_encounters() -> QuerySet[Encounter]:

@@ -1,14 +1,23 @@
 """Forms parse and check the shape of input; the rules live in services.py."""
 
+import datetime
+import re
+from decimal import Decimal
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.forms.utils import from_current_timezone
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from healthcenter.formatting import number
 from healthcenter.models import Role, Team, User
 from healthcenter.views_helpers import StyledForm
 
 from . import cpr as cpr_rules
+from . import phones
 from .models import (
     ConditionGroup,
     ConditionKind,
@@ -24,19 +33,156 @@ from .models import (
 )
 from .services import EncounterData, GoalData, MeasurementInput, PatientData
 
+# --- what people type: dates, times and numbers as the active language writes them -----------------
+# The browser's own date and number inputs follow the browser's language, not the page's: a Danish
+# page in an English browser shows dates as 11/27/2026, and a number input reads a comma by the
+# browser's rules (issue 9: "86,5" was saved as 865). These are text inputs that show and read the
+# page language's formats, and refuse what they cannot read exactly.
+
+HINT_TOKENS = {
+    "%d": pgettext_lazy("date format hint: day", "dd"),
+    "%m": pgettext_lazy("date format hint: month", "mm"),
+    "%Y": pgettext_lazy("date format hint: year", "yyyy"),
+    "%H": pgettext_lazy("date format hint: hour", "hh"),
+    "%M": pgettext_lazy("date format hint: minute", "mm"),
+}
+
+
+def date_input_format() -> str:
+    """The active language's way of writing a date (Danish 27.11.2026), as a strptime format."""
+    return formats.get_format("DATE_INPUT_FORMATS")[0]
+
+
+def datetime_input_format() -> str:
+    return f"{date_input_format()} %H:%M"
+
+
+def format_hint(fmt: str) -> str:
+    """dd.mm.åååå tt:mm in Danish: the format in words a person reads."""
+    return re.sub(r"%[dmYHM]", lambda token: str(HINT_TOKENS[token.group()]), fmt)
+
 
 class DateInput(forms.DateInput):
-    input_type = "date"
+    input_type = "text"
 
     def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
+        super().__init__({"autocomplete": "off", **(attrs or {})})
+
+    def format_value(self, value):
+        return formats.localize_input(value, date_input_format())
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"].setdefault("placeholder", format_hint(date_input_format()))
+        return context
 
 
 class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
+    input_type = "text"
 
     def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+        super().__init__({"autocomplete": "off", **(attrs or {})})
+
+    def format_value(self, value):
+        return formats.localize_input(value, datetime_input_format())
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"].setdefault("placeholder", format_hint(datetime_input_format()))
+        return context
+
+
+class LocalDateField(forms.DateField):
+    """A date in the active language's format (or ISO 8601, which cannot be misread); anything
+    else is refused with the format to use."""
+
+    widget = DateInput
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise ValidationError(
+                _("Write the date as %(hint)s, e.g. %(example)s.")
+                % {"hint": format_hint(date_input_format()), "example": _example_day().strftime(date_input_format())},
+                code="invalid",
+            ) from None
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A date and time in the active language's format; the time may be written 14:30 or 14.30."""
+
+    widget = DateTimeInput
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            text = value.strip()
+            for fmt in (datetime_input_format(), datetime_input_format().replace("%H:%M", "%H.%M")):
+                try:
+                    # Wall-clock time in the centre's zone, made aware right away.
+                    return from_current_timezone(datetime.datetime.strptime(text, fmt))  # noqa: DTZ007
+                except ValueError:
+                    continue
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise ValidationError(
+                _("Write the date and time as %(hint)s, e.g. %(example)s.")
+                % {
+                    "hint": format_hint(datetime_input_format()),
+                    "example": datetime.datetime.combine(_example_day(), datetime.time(14, 30)).strftime(
+                        datetime_input_format()
+                    ),
+                },
+                code="invalid",
+            ) from None
+
+
+def _example_day() -> datetime.date:
+    return datetime.date(2026, 11, 27)
+
+
+class DecimalInput(forms.TextInput):
+    """A number as the active language writes it (84,5 in Danish), with the keyboard for numbers on
+    a tablet. Typed text is shown back as it was typed."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"inputmode": "decimal", "autocomplete": "off", **(attrs or {})})
+
+    def format_value(self, value):
+        if isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
+            return number(value)
+        return super().format_value(value)
+
+
+_PLAIN_NUMBER = re.compile(r"([+-]?)(\d*)(?:[.,](\d+))?")
+_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:[. ]\d{3})+(?:,\d*)?|[+-]?\d{1,3}(?:[, ]\d{3})+(?:\.\d*)?")
+
+
+class LocalDecimalField(forms.DecimalField):
+    """Reads the decimal comma and the decimal point alike ("86,5" and "86.5" are 86.5) and never
+    guesses at a thousands separator: "1.234,5" is refused with a message, not read as 1.2345 or
+    12345. Too many decimals are refused rather than rounded."""
+
+    widget = DecimalInput
+    default_error_messages = {
+        "invalid": _("Write a number, e.g. 86.5."),
+        "grouped": _("Write the number without a thousands separator, e.g. 1234.5."),
+        "max_decimal_places": _(
+            "Write the number with at most %(max)s decimals and without a thousands separator, e.g. 1234.5."
+        ),
+    }
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().replace("\u2212", "-")
+        match = _PLAIN_NUMBER.fullmatch(text)
+        if match is None or not (match.group(2) or match.group(3)):
+            code = "grouped" if _GROUPED_NUMBER.fullmatch(text) else "invalid"
+            raise ValidationError(self.error_messages[code], code=code)
+        sign, whole, decimals = match.groups()
+        return Decimal(f"{sign}{whole or '0'}.{decimals}") if decimals else Decimal(sign + whole)
 
 
 class VersionedForm(StyledForm):
@@ -95,6 +241,12 @@ class PatientForm(StyledForm):
     def clean_cpr(self):
         return cpr_rules.parse_cpr(self.cleaned_data["cpr"]).number
 
+    def clean_phone(self):
+        return phones.parse_phone(self.cleaned_data["phone"])
+
+    def clean_gp_phone(self):
+        return phones.parse_phone(self.cleaned_data["gp_phone"])
+
     def to_data(self) -> PatientData:
         return PatientData(**{name: self.cleaned_data[name] for name in PatientData.__dataclass_fields__})
 
@@ -112,7 +264,7 @@ def _measurement_field(mt: MeasurementType) -> forms.Field:
         "high": number(mt.plausible_max),
         "unit": mt.unit,
     }
-    return forms.DecimalField(
+    return LocalDecimalField(
         label=label,
         required=False,
         max_digits=8,
@@ -121,14 +273,13 @@ def _measurement_field(mt: MeasurementType) -> forms.Field:
             MinValueValidator(mt.plausible_min, message=message),
             MaxValueValidator(mt.plausible_max, message=message),
         ],
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
         help_text=f"{mt.coding_system} {mt.coding_code}",
     )
 
 
 class EncounterForm(StyledForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=EncounterKind.choices)
-    started_at = forms.DateTimeField(label=_("Time"), widget=DateTimeInput)
+    started_at = LocalDateTimeField(label=_("Time"))
     duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=1, max_value=600, initial=30)
     what_matters = forms.CharField(
         label=_("What matters to the citizen"),
@@ -218,11 +369,11 @@ class GoalForm(StyledForm):
         required=False,
         empty_label=_("No measurement"),
     )
-    target_low = forms.DecimalField(label=_("Target from"), required=False, max_digits=8, decimal_places=2)
-    target_high = forms.DecimalField(label=_("Target to"), required=False, max_digits=8, decimal_places=2)
-    review_on = forms.DateField(label=_("Review date"), widget=DateInput)
+    target_low = LocalDecimalField(label=_("Target from"), required=False, max_digits=8, decimal_places=2)
+    target_high = LocalDecimalField(label=_("Target to"), required=False, max_digits=8, decimal_places=2)
+    review_on = LocalDateField(label=_("Review date"))
     status = forms.ChoiceField(label=_("Status"), choices=GoalStatus.choices, initial=GoalStatus.ACTIVE)
-    achieved_on = forms.DateField(label=_("Achieved on"), required=False, widget=DateInput)
+    achieved_on = LocalDateField(label=_("Achieved on"), required=False)
 
     def to_data(self) -> GoalData:
         return GoalData(**{name: self.cleaned_data[name] for name in GoalData.__dataclass_fields__})
@@ -235,12 +386,11 @@ class GoalEditForm(GoalForm, VersionedForm):
 class RelativeForm(StyledForm):
     name = forms.CharField(label=_("Name"), max_length=200)
     relation = forms.CharField(label=_("Relation"), max_length=100, help_text=_("e.g. daughter, husband, neighbour"))
-    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False, help_text=_("Eight digits"))
     is_primary_caregiver = forms.BooleanField(label=_("Primary caregiver"), required=False)
-    primary_caregiver_from = forms.DateField(
+    primary_caregiver_from = LocalDateField(
         label=_("Primary caregiver from"),
         required=False,
-        widget=DateInput,
         help_text=_("Leave empty for today"),
     )
     may_receive_information = forms.BooleanField(
@@ -249,17 +399,20 @@ class RelativeForm(StyledForm):
         help_text=_("Only with the citizen's consent to share information with relatives."),
     )
 
+    def clean_phone(self):
+        return phones.parse_phone(self.cleaned_data["phone"])
+
 
 class ConsentForm(StyledForm):
     kind = forms.ChoiceField(label=_("Consent"), choices=ConsentKind.choices)
-    given_on = forms.DateField(label=_("Given on"), widget=DateInput)
+    given_on = LocalDateField(label=_("Given on"))
     given_by = forms.CharField(
         label=_("Given by"), max_length=200, help_text=_("The citizen, or who gave it on their behalf")
     )
 
 
 class ConsentWithdrawForm(StyledForm):
-    withdrawn_on = forms.DateField(label=_("Withdrawn on"), widget=DateInput)
+    withdrawn_on = LocalDateField(label=_("Withdrawn on"))
     withdrawn_by = forms.CharField(label=_("Withdrawn by"), max_length=200)
 
 
@@ -273,25 +426,47 @@ class ConditionForm(StyledForm):
         help_text=_("Leave empty for the usual code"),
         error_messages={"invalid": _("An ICD-10 code looks like E11 or F06.7.")},
     )
-    diagnosed_on = forms.DateField(label=_("Diagnosed on"), widget=DateInput)
+    diagnosed_on = LocalDateField(label=_("Diagnosed on"))
 
 
 class EnrolmentForm(StyledForm):
     programme = forms.ModelChoiceField(label=_("Programme"), queryset=Programme.objects.all())
-    referral_received_on = forms.DateField(label=_("Referral received"), widget=DateInput)
-    start_on = forms.DateField(label=_("Start"), widget=DateInput)
+    referral_received_on = LocalDateField(label=_("Referral received"))
+    start_on = LocalDateField(label=_("Start"))
 
 
 class EnrolmentEndForm(StyledForm):
-    end_on = forms.DateField(label=_("End"), widget=DateInput)
+    end_on = LocalDateField(label=_("End"))
     end_reason = forms.ChoiceField(label=_("End reason"), choices=EndReason.choices)
 
 
 class MeasurementForm(StyledForm):
     type = forms.ModelChoiceField(label=_("Measurement"), queryset=MeasurementType.objects.all())
-    value = forms.DecimalField(label=_("Value"), required=False, max_digits=8, decimal_places=2)
+    value = LocalDecimalField(label=_("Value"), required=False, max_digits=8, decimal_places=2)
     result = forms.ChoiceField(label=_("Result"), required=False, choices=[("", "—"), *ProcedureResult.choices])
-    measured_at = forms.DateTimeField(label=_("Measured"), widget=DateTimeInput)
+    measured_at = LocalDateTimeField(label=_("Measured"))
+
+
+class MeasurementCorrectionForm(StyledForm):
+    """The corrected value (or result, for a procedure) and why: the reason is kept with it."""
+
+    reason = forms.CharField(
+        label=_("Reason for the correction"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("E.g. typed 86.5 for 68.5"),
+    )
+
+    def __init__(self, *args, measurement_type: MeasurementType, **kwargs):
+        super().__init__(*args, **kwargs)
+        if measurement_type.kind == MeasurementKind.PROCEDURE:
+            self.fields["result"] = forms.ChoiceField(label=_("Correct result"), choices=ProcedureResult.choices)
+        else:
+            unit = f" ({measurement_type.unit})" if measurement_type.unit else ""
+            self.fields["value"] = LocalDecimalField(label=_("Correct value") + unit, max_digits=8, decimal_places=2)
+        # The value first, then the reason.
+        self.order_fields(["value", "result", "reason"])
+        self.style_fields()
 
 
 class AccessLogExportForm(StyledForm):

@@ -5,14 +5,16 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import Q
+from django.db.models import Func, Q, Value
 from django.db.models.functions import Concat, Lower
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from healthcenter import formatting
 from healthcenter.models import Team
 
 from . import cpr as cpr_rules
+from . import phones
 
 
 # Every clinical table keeps its full change history through database triggers, so bulk
@@ -20,6 +22,32 @@ from . import cpr as cpr_rules
 def tracked(model):
     # Fresh trackers per model: pghistory's tracker objects keep per-model state.
     return pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())(model)
+
+
+# Letters spelt out the way Danish is typed on a keyboard without them (and other accents
+# dropped); `plain` drops the Danish letters' marks instead: Søren is both "soeren" and "soren".
+# Both cases are listed: PostgreSQL's lower() leaves non-ASCII letters alone in the C locale.
+SPELT_OUT = [
+    (letter, spelt)
+    for lower, spelt in [("å", "aa"), ("ø", "oe"), ("æ", "ae"), ("ö", "oe"), ("ä", "ae"), ("ü", "ue")]
+    for letter in (lower, lower.upper())
+]
+ACCENTED = "éèêëáàâóòôíìîïúùûýçñ" + "éèêëáàâóòôíìîïúùûýçñ".upper()
+UNACCENTED = "eeeeaaaoooiiiiuuuycn" * 2
+PLAIN = ("åøöäüÅØÖÄÜ", "aooauaooau")
+
+
+def searchable(expression, *, plain: bool = False) -> Func:
+    """A name or a search term in the form names are searched in: lower case, accents dropped,
+    Danish letters spelt out. Only immutable functions (lower, translate, replace), so PostgreSQL
+    can keep the result in a generated column and constant-fold it for a search term."""
+    text = models.TextField()
+    folded = Func(Lower(expression), Value(ACCENTED), Value(UNACCENTED), function="translate", output_field=text)
+    if plain:
+        return Func(folded, Value(PLAIN[0]), Value(PLAIN[1]), function="translate", output_field=text)
+    for letter, spelt in SPELT_OUT:
+        folded = Func(folded, Value(letter), Value(spelt), function="replace", output_field=text)
+    return folded
 
 
 class Sex(models.TextChoices):
@@ -40,9 +68,15 @@ class Patient(models.Model):
     cpr = models.CharField(_("CPR number"), max_length=10, unique=True)
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)
+    # The name as people type it (see `searchable`), with each name also spelt without Danish
+    # letters, so that "aase", "åse" and "ase" all find Åse.
     search_name = models.GeneratedField(
-        expression=Lower(Concat("first_name", models.Value(" "), "last_name")),
-        output_field=models.CharField(max_length=201),
+        expression=Concat(
+            searchable(Concat("first_name", models.Value(" "), "last_name")),
+            models.Value(" ", output_field=models.TextField()),
+            searchable(Concat("first_name", models.Value(" "), "last_name"), plain=True),
+        ),
+        output_field=models.TextField(),
         db_persist=True,
     )
     birth_date = models.DateField(_("birth date"))
@@ -128,6 +162,14 @@ class Patient(models.Model):
     def cpr_masked(self) -> str:
         return cpr_rules.mask(self.cpr)
 
+    @property
+    def phone_formatted(self) -> str:
+        return phones.formatted(self.phone)
+
+    @property
+    def gp_phone_formatted(self) -> str:
+        return phones.formatted(self.gp_phone)
+
 
 class TeamResponsibility(models.Model):
     """Which team was responsible for a citizen from which day. Written by a trigger on the
@@ -191,6 +233,10 @@ class Relative(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.relation})"
+
+    @property
+    def phone_formatted(self) -> str:
+        return phones.formatted(self.phone)
 
 
 class ConsentKind(models.TextChoices):
@@ -458,7 +504,8 @@ class Encounter(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
+        when = formats.date_format(timezone.localtime(self.started_at), "SHORT_DATETIME_FORMAT")
+        return f"{self.get_kind_display()} {when}"
 
     @property
     def is_signed(self) -> bool:
@@ -539,6 +586,20 @@ class Measurement(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("recorded by")
     )
+    # Empty for rows recorded before the time was kept.
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now, null=True, blank=True)
+    # A mistyped value is never edited: a correction is a new row that names the row it replaces
+    # and why. The replaced row stays (shown struck through) but no longer counts.
+    corrects = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("corrects"),
+        db_index=False,  # the unique constraint below indexes it
+    )
+    correction_reason = models.TextField(_("reason for the correction"), blank=True)
 
     class Meta:
         verbose_name = _("measurement")
@@ -556,10 +617,23 @@ class Measurement(models.Model):
                 condition=~Q(source="encounter") | Q(encounter__isnull=False),
                 name="encounter_measurement_has_encounter",
             ),
+            # A value is corrected once; a second mistake corrects the correction. Also serves
+            # counted_measurements(): NOT EXISTS (... WHERE corrects_id = measurement.id).
+            models.UniqueConstraint(fields=["corrects"], name="measurement_corrected_once"),
+            models.CheckConstraint(
+                condition=Q(corrects__isnull=True, correction_reason="")
+                | (Q(corrects__isnull=False) & ~Q(correction_reason="")),
+                name="correction_names_its_reason",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.type.code} {self.value if self.value is not None else self.result}"
+        shown = formatting.number(self.value) if self.value is not None else self.get_result_display()
+        return f"{self.type.label} {shown} {self.type.unit}".strip()
+
+    @property
+    def is_correction(self) -> bool:
+        return self.corrects_id is not None
 
 
 class GoalStatus(models.TextChoices):

@@ -2,11 +2,11 @@
 the `*_for` helpers built on it), which applies the care relation and writes the access log."""
 
 import datetime
+import re
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Lower
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, TextField, Value
 from django.http import Http404
 from django.utils import timezone
 
@@ -14,6 +14,7 @@ from healthcenter.models import AccessAction, AccessOutcome, User
 from healthcenter.services import access_record
 
 from . import cpr as cpr_rules
+from .definitions import counted_measurements
 from .models import (
     Amendment,
     Condition,
@@ -27,6 +28,7 @@ from .models import (
     Patient,
     Relative,
     conditions_in_group,
+    searchable,
 )
 
 
@@ -93,6 +95,23 @@ def enrolment_for(
     return _child_for(user, Enrolment.objects.select_related("programme"), public_id, what=what, action=action)
 
 
+def measurement_for(
+    user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW
+) -> Measurement:
+    return _child_for(
+        user,
+        Measurement.objects.select_related("type", "encounter", "recorded_by").annotate(is_superseded=_superseded()),
+        public_id,
+        what=what,
+        action=action,
+    )
+
+
+def _superseded() -> Exists:
+    """The value has been corrected: shown struck through, no longer counted."""
+    return Exists(Measurement.objects.filter(corrects=OuterRef("pk")))
+
+
 @dataclass(frozen=True)
 class PatientSearch:
     term: str = ""
@@ -124,11 +143,15 @@ def patient_search(user: User, search: PatientSearch) -> QuerySet[Patient]:
         if digits.isdigit():
             patients = patients.filter(cpr__startswith=digits)
         else:
-            for index, word in enumerate(term.split()):
-                # Lowered by PostgreSQL, like search_name itself, so Æ, Ø and Å match whatever the locale.
-                patients = patients.annotate(**{f"_word{index}": Lower(Value(word))}).filter(
-                    search_name__contains=F(f"_word{index}")
-                )
+            # "Nielsen, Thomas" as the list writes names, "Thomas Nielsen" as people say them, or
+            # the start of either name: every word must be part of the name. Each word is folded by
+            # PostgreSQL exactly as search_name is (so "aase" finds Åse and "oe" finds ø), and
+            # being a constant it lets the trigram index answer the LIKE.
+            for index, word in enumerate(re.split(r"[\s,;]+", term)):
+                if word:
+                    patients = patients.annotate(
+                        **{f"_word{index}": searchable(Value(word, output_field=TextField()))}
+                    ).filter(search_name__contains=F(f"_word{index}"))
     if search.team_id:
         patients = patients.filter(team_id=search.team_id)
     if search.programme_id:
@@ -172,8 +195,9 @@ def patient_timeline(patient: Patient, *, after: Encounter | None = None, limit:
     and amendments, merged with measurements made outside encounters, goals, consents and
     enrolments in the same period. Pages are cut after an encounter (keyset on time and id), and a
     page costs a fixed number of queries whatever the history's length."""
+    measurements = Measurement.objects.select_related("type", "recorded_by").annotate(is_superseded=_superseded())
     encounters_qs = patient.encounters.select_related("professional").prefetch_related(
-        Prefetch("measurements", queryset=Measurement.objects.select_related("type").order_by("type__display_order")),
+        Prefetch("measurements", queryset=measurements.order_by("type__display_order", "id")),
         "agreed_actions",
         Prefetch("amendments", queryset=Amendment.objects.select_related("author")),
     )
@@ -195,7 +219,8 @@ def patient_timeline(patient: Patient, *, after: Encounter | None = None, limit:
         return qs
 
     events: list[tuple[datetime.datetime, str, object]] = [(e.started_at, "encounter", e) for e in encounters]
-    for m in in_window(patient.measurements.filter(encounter__isnull=True).select_related("type"), "measured_at"):
+    standalone = measurements.filter(patient=patient, encounter__isnull=True).order_by("-measured_at", "id")
+    for m in in_window(standalone, "measured_at"):
         events.append((m.measured_at, "measurement", m))
     for g in in_window(patient.goals.select_related("measurement_type", "created_by"), "created_at"):
         events.append((g.created_at, "goal", g))
@@ -218,6 +243,7 @@ def patient_timeline(patient: Patient, *, after: Encounter | None = None, limit:
         for day, kind in ((e.start_on, "enrolment_started"), (e.end_on, "enrolment_ended")):
             if day and _date_in(day, date_window):
                 events.append((at_midday(day), kind, e))
+    # Stable: a correction stays right after the value it corrects (same time, later id).
     events.sort(key=lambda item: item[0], reverse=True)
     return Timeline(encounters=encounters, events=events, next_after=encounters[-1] if has_more else None)
 
@@ -230,11 +256,13 @@ CHARTED_MEASUREMENTS = ["hba1c", "weight", "systolic_bp", "diastolic_bp", "mmse"
 
 
 def measurement_series(patient: Patient, codes: list[str]) -> dict[str, list[tuple[datetime.datetime, float]]]:
-    """Values in time order per catalogue code, in one query."""
+    """Values of the record in time order per catalogue code, in one query: no draft's values and
+    no value that has been corrected (its correction is there instead)."""
     series: dict[str, list[tuple[datetime.datetime, float]]] = {code: [] for code in codes}
     rows = (
-        Measurement.objects.filter(patient=patient, type__code__in=codes, value__isnull=False)
-        .order_by("measured_at")
+        counted_measurements()
+        .filter(patient=patient, type__code__in=codes, value__isnull=False)
+        .order_by("measured_at", "id")
         .values_list("type__code", "measured_at", "value")
     )
     for code, at, value in rows:

@@ -17,6 +17,7 @@ from healthcenter.models import AccessAction, Team, User
 from healthcenter.services import access_record
 
 from . import cpr as cpr_rules
+from . import phones
 from .models import (
     ICD10_BY_CONDITION,
     AgreedAction,
@@ -111,9 +112,22 @@ def _validate_placement(*, actor: User, team: Team, responsible: User | None) ->
         )
 
 
+def _parse_phones(data: PatientData) -> None:
+    """Phone numbers are stored as their eight digits, whatever spacing or +45 they were typed with."""
+    errors = {}
+    for field in ("phone", "gp_phone"):
+        try:
+            setattr(data, field, phones.parse_phone(getattr(data, field)))
+        except ValidationError as error:
+            errors[field] = error.messages
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def patient_create(*, actor: User, data: PatientData) -> Patient:
     facts = cpr_rules.parse_cpr(data.cpr)
+    _parse_phones(data)
     require_choice(data.status, PatientStatus, field="status")
     _validate_placement(actor=actor, team=data.team, responsible=data.responsible_professional)
     existing = Patient.objects.filter(cpr=facts.number).values_list("public_id", flat=True).first()
@@ -163,6 +177,7 @@ def patient_update(
     if changed_on > timezone.localdate():
         raise ValidationError(_("The date cannot be in the future."))
     facts = cpr_rules.parse_cpr(data.cpr)
+    _parse_phones(data)
     require_choice(data.status, PatientStatus, field="status")
     _validate_placement(actor=actor, team=data.team, responsible=data.responsible_professional)
     existing = Patient.objects.filter(cpr=facts.number).exclude(pk=patient.pk).values_list("public_id", flat=True)
@@ -241,6 +256,24 @@ class EncounterData:
     measurements: list[MeasurementInput] | None = None
 
 
+STORED_DECIMALS = Measurement._meta.get_field("value").decimal_places
+
+
+def _validate_decimals(value: Decimal | int, *, field: str) -> None:
+    """The database keeps two decimals and would round anything finer without a word; a value
+    with more is refused instead (1.234 is more likely a thousand written with a point)."""
+    exponent = Decimal(str(value)).normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > STORED_DECIMALS:
+        raise ValidationError(
+            {
+                field: _(
+                    "Write the number with at most %(places)s decimals and without a thousands separator, e.g. 1234.5."
+                )
+                % {"places": STORED_DECIMALS}
+            }
+        )
+
+
 def validate_measurement(m: MeasurementInput, *, field: str) -> None:
     if m.type.kind == MeasurementKind.PROCEDURE:
         if m.value is not None or not m.result:
@@ -250,6 +283,7 @@ def validate_measurement(m: MeasurementInput, *, field: str) -> None:
         return
     if m.value is None or m.result:
         raise ValidationError({field: _("%(label)s needs a value.") % {"label": m.type.label}})
+    _validate_decimals(m.value, field=field)
     if not (m.type.plausible_min <= m.value <= m.type.plausible_max):
         raise ValidationError(
             {
@@ -426,6 +460,41 @@ def measurement_record(*, actor: User, patient: Patient, measurement: Measuremen
     )
 
 
+@transaction.atomic
+def measurement_correct(
+    *, actor: User, measurement: Measurement, value: Decimal | None, reason: str, result: str = ""
+) -> Measurement:
+    """Corrects a mistyped value of the record by a new row that names the one it replaces and
+    why. The original is kept (and shown struck through); from now on the correction is the value
+    that counts (patients.definitions.counted_measurements). Its time and origin are the
+    original's: it is the same measurement, written correctly."""
+    original = (
+        Measurement.objects.select_for_update(of=("self",)).select_related("type", "encounter").get(pk=measurement.pk)
+    )
+    if original.source == MeasurementSource.ENCOUNTER and not original.encounter.is_signed:
+        raise ValidationError(_("This value belongs to a draft: change the draft instead."))
+    if Measurement.objects.filter(corrects=original).exists():
+        raise ValidationError(_("This value has already been corrected. Correct the current value instead."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for the correction.")})
+    corrected = MeasurementInput(type=original.type, value=value, result=result)
+    validate_measurement(corrected, field="result" if original.type.kind == MeasurementKind.PROCEDURE else "value")
+    if (corrected.value, corrected.result) == (original.value, original.result):
+        raise ValidationError(_("The corrected value is the same as the original."))
+    return Measurement.objects.create(
+        patient_id=original.patient_id,
+        type=original.type,
+        value=corrected.value,
+        result=corrected.result,
+        measured_at=original.measured_at,
+        source=original.source,
+        encounter=original.encounter,
+        recorded_by=actor,
+        corrects=original,
+        correction_reason=reason.strip(),
+    )
+
+
 # --- goals ----------------------------------------------------------------------------------------
 
 
@@ -453,6 +522,8 @@ def _validate_goal(data: GoalData) -> None:
     for field in ("target_low", "target_high"):
         bound = getattr(data, field)
         mt = data.measurement_type
+        if bound is not None:
+            _validate_decimals(bound, field=field)
         if bound is not None and mt is not None and not (mt.plausible_min <= bound <= mt.plausible_max):
             raise ValidationError(
                 {
@@ -535,6 +606,10 @@ def relative_add(
     primary_caregiver_from: datetime.date | None = None,
 ) -> Relative:
     _lock(patient)
+    try:
+        phone = phones.parse_phone(phone)
+    except ValidationError as error:
+        raise ValidationError({"phone": error.messages}) from None
     since = primary_caregiver_from or timezone.localdate()
     if since > timezone.localdate():
         raise ValidationError({"primary_caregiver_from": _("The date cannot be in the future.")})

@@ -22,6 +22,7 @@ urlpatterns = [
     path("encounters/<uuid:public_id>/edit/", views.encounter_edit, name="encounter_edit"),
     path("encounters/<uuid:public_id>/sign/", views.encounter_sign, name="encounter_sign"),
     path("encounters/<uuid:public_id>/amend/", views.encounter_amend, name="encounter_amend"),
+    path("measurements/<uuid:public_id>/correct/", views.measurement_correct, name="measurement_correct"),
     path("goals/<uuid:public_id>/edit/", views.goal_edit, name="goal_edit"),
     path("consents/<uuid:public_id>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
     path("enrolments/<uuid:public_id>/end/", views.enrolment_end, name="enrolment_end"),

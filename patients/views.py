@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from healthcenter.models import AccessAction, AccessOutcome, Role
 from healthcenter.selectors import access_log_for_patient
@@ -252,8 +252,22 @@ def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 
 @citizen_work
-@require_POST
+@require_http_methods(["GET", "POST"])
 def encounter_sign(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """GET asks for confirmation, showing the draft and what signing means; POST signs."""
+    if request.method == "GET":
+        encounter = selectors.encounter_for(request.user, public_id, what=gettext_noop("sign encounter"))
+        if encounter.is_signed or encounter.professional_id != request.user.id:
+            return redirect("patients:detail", public_id=encounter.patient.public_id)
+        return render(
+            request,
+            "patients/encounter_sign.html",
+            {
+                "encounter": encounter,
+                "patient": encounter.patient,
+                "measurements": encounter.measurements.select_related("type").order_by("type__display_order", "id"),
+            },
+        )
     encounter = selectors.encounter_for(
         request.user, public_id, what=gettext_noop("sign encounter"), action=AccessAction.UPDATE
     )
@@ -293,6 +307,43 @@ def encounter_amend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         request,
         "patients/encounter_amend.html",
         {"form": form, "encounter": encounter, "patient": encounter.patient},
+    )
+
+
+# --- correcting a value of the record ------------------------------------------------------------------
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def measurement_correct(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
+    measurement = selectors.measurement_for(
+        request.user, public_id, what=gettext_noop("measurement correction"), action=action
+    )
+    patient = measurement.patient
+    form = forms.MeasurementCorrectionForm(request.POST or None, measurement_type=measurement.type)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.measurement_correct(
+                    actor=request.user,
+                    measurement=measurement,
+                    value=form.cleaned_data.get("value"),
+                    result=form.cleaned_data.get("result") or "",
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(
+                    request, _("The correction is saved. The original value stays visible, struck through.")
+                )
+                return redirect("patients:detail", public_id=patient.public_id)
+        rejected(request, patient, gettext_noop("measurement correction"))
+    return render(
+        request,
+        "patients/measurement_correct.html",
+        {"form": form, "measurement": measurement, "patient": patient},
     )
 
 

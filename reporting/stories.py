@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from healthcenter.models import Role, User
-from patients.models import Consent, ConsentKind, Measurement, MeasurementSource, Patient, Relative
+from patients.definitions import counted_measurements
+from patients.models import Consent, ConsentKind, Patient, Relative
 from patients.selectors import team_ids_of
 
 from .identifiers import Kind, Match, find_identifiers, pseudonymise
@@ -175,11 +176,9 @@ def hba1c_before_after(story: Story) -> list[float] | None:
     measured"): from the lab or entered by hand, or from a signed encounter."""
     if not story.show_chart:
         return None
-    counts = Q(source__in=[MeasurementSource.LAB, MeasurementSource.MANUAL]) | Q(
-        source=MeasurementSource.ENCOUNTER, encounter__signed_at__isnull=False
-    )
     values = (
-        Measurement.objects.filter(counts, patient_id=story.patient_id, type__code="hba1c", value__isnull=False)
+        counted_measurements()
+        .filter(patient_id=story.patient_id, type__code="hba1c", value__isnull=False)
         .order_by("measured_at", "id")
         .values_list("value", flat=True)
     )

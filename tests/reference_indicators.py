@@ -160,10 +160,13 @@ def load_sources() -> Sources:
     s.programme_group = dict(Programme.objects.values_list("id", "condition_group"))
     s.enrolments = list(Enrolment.objects.values("patient_id", "programme_id", "start_on", "end_on"))
     signed = set(Encounter.objects.filter(signed_at__isnull=False).values_list("id", flat=True))
+    corrected = set(Measurement.objects.filter(corrects__isnull=False).values_list("corrects_id", flat=True))
     for row in Measurement.objects.values(
         "id", "patient_id", "type__code", "value", "measured_at", "source", "encounter_id"
     ):
-        # A draft encounter's values are not yet part of the record.
+        # A draft encounter's values are not yet part of the record; a corrected value no longer is.
+        if row["id"] in corrected:
+            continue
         if row["source"] in ("lab", "manual") or (row["source"] == "encounter" and row["encounter_id"] in signed):
             s.measurements[row["patient_id"], row["type__code"]].append(
                 (row["measured_at"], row["id"], local_date(row["measured_at"]), row["value"])

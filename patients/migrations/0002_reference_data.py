@@ -36,7 +36,7 @@ CATALOGUE = [
         "LOINC",
         "9318-7",
     ),
-    ("mmse", "MMSE", "MMSE", "numeric", "points", 0, 30, 0, "LOINC", "72106-8"),
+    ("mmse", "MMSE", "MMSE", "numeric", "point", 0, 30, 0, "LOINC", "72106-8"),
     ("foot_exam", "Fodundersøgelse", "Foot examination", "procedure", "", None, None, 0, "SNOMED", "401191002"),
     ("eye_screening", "Øjenscreening", "Eye screening", "procedure", "", None, None, 0, "SNOMED", "134395001"),
 ]

@@ -33,6 +33,7 @@ def test_the_briefing_tells_what_to_know_and_the_gap_closes(page, logged_in, liv
     page.fill("#id_m_diastolic_bp", "80")
     page.fill("#id_note", "Blodtryk målt.")
     page.locator("button[name=sign]").click()
+    page.locator("#sign-confirm").click()  # "Save and sign" asks for confirmation first
     page.goto(live_server.url + reverse("coordination:briefing", args=[citizen.public_id]))
     expect(page.locator("[data-testid=gaps]")).not_to_contain_text("Blodtryk ikke målt i 12 måneder")
     gap = CareGap.objects.get(patient=citizen, rule__code="bp-12m")

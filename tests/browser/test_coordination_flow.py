@@ -25,6 +25,7 @@ def test_an_agreed_action_travels_from_encounter_to_done(
     page.fill("#id_action-0-text", "Bestil fodterapeut")
     page.select_option("#id_action-0-assignee", str(colleague.id))
     page.locator("button[name=sign]").click()
+    page.locator("#sign-confirm").click()  # "Save and sign" asks for confirmation first
     expect(page).to_have_url(live_server.url + reverse("patients:detail", args=[patient.public_id]))
     # The citizen's page shows the open task in the coordination panel.
     expect(page.locator("#coordination-panel")).to_contain_text("Bestil fodterapeut")

@@ -57,6 +57,7 @@ def test_it_logs_a_signed_encounter_from_search_to_chart(recorded, live_server, 
     page.fill("#id_what_matters", WHAT_MATTERS)
     page.fill("#id_m_hba1c", "58")
     page.locator("button[name=sign]").click()
+    page.locator("#sign-confirm").click()  # "Save and sign" asks for confirmation first
 
     expect(page).to_have_url(live_server.url + detail_path(patient))
     encounter = page.locator("[data-testid=encounter]")
@@ -83,6 +84,7 @@ def test_it_refuses_an_implausible_hba1c_next_to_the_field(page, logged_in, live
     page.fill("#id_what_matters", WHAT_MATTERS)
     page.fill("#id_m_hba1c", "900")
     page.locator("button[name=sign]").click()
+    page.locator("#sign-confirm").click()  # "Save and sign" asks for confirmation first
 
     field = page.locator(".field-error", has=page.locator("#id_m_hba1c"))
     expect(field.locator(".invalid-feedback")).to_contain_text("200")
@@ -123,7 +125,7 @@ def test_it_dates_a_chart_point_by_the_centre_s_clock(page, logged_in, member, p
     page.locator("#chart-hba1c .scatterlayer .point").first.hover(force=True)
     hover = page.locator("#chart-hba1c .hoverlayer .hovertext")
     expect(hover).to_be_visible()
-    assert "10-03-2025" in (hover.text_content() or "")
+    assert "10.03.2025" in (hover.text_content() or "")
 
 
 def test_it_dates_the_axis_of_a_chart_with_one_value(page, logged_in, member, patient):
@@ -153,7 +155,9 @@ def test_it_signs_a_draft_and_keeps_the_original_beside_the_amendment(page, logg
     expect(encounter).to_have_class(re.compile(r"\bdraft\b"))
     assert not Encounter.objects.get(patient=patient).is_signed
 
-    encounter.locator('form[action$="/sign/"] button[type=submit]').click()
+    # Signing asks for confirmation on a page that says what it means.
+    encounter.locator('a[href$="/sign/"]').click()
+    page.locator('main form[action$="/sign/"] button[type=submit]').click()
     # Only a signed encounter offers an amendment.
     expect(encounter.locator('a[href*="/amend/"]')).to_be_visible()
     expect(encounter).not_to_have_class(re.compile(r"\bdraft\b"))
