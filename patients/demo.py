@@ -60,6 +60,7 @@ from patients.models import (
     Programme,
     Relative,
 )
+from patients.phones import parse_phone
 
 DEMO_PASSWORD = "demo-sundhed-2026"
 
@@ -385,9 +386,9 @@ class Seeder:
             address=self.fake.street_address(),
             postal_code=self.fake.postcode(),
             city=self.fake.city(),
-            phone=self.fake.phone_number(),
+            phone=parse_phone(self.fake.phone_number()),
             gp_name=f"{self.fake.first_name()} {self.fake.last_name()}",
-            gp_phone=self.fake.phone_number(),
+            gp_phone=parse_phone(self.fake.phone_number()),
             status=status,
             team=self.teams[team],
         )
@@ -557,7 +558,7 @@ class Seeder:
                     patient=patient,
                     name=caregiver.name,
                     relation=caregiver.relation,
-                    phone=self.fake.phone_number(),
+                    phone=parse_phone(self.fake.phone_number()),
                     is_primary_caregiver=caregiver.until is None,
                     primary_caregiver_from=caregiver.since,
                     primary_caregiver_until=caregiver.until,
@@ -570,7 +571,7 @@ class Seeder:
                     patient=patient,
                     name=self.fake.name(),
                     relation=rng.choice(RELATIONS_OTHER),
-                    phone=self.fake.phone_number(),
+                    phone=parse_phone(self.fake.phone_number()),
                     may_receive_information=plan.shares,
                 )
             )
