@@ -30,10 +30,12 @@ from django.utils.translation import gettext_lazy
 from healthcenter.formatting import number
 from healthcenter.spreadsheets import neutralise, starts_like_formula
 
+from . import dashboard as board
 from . import display
-from .dashboard import Unit
-from .models import SMALL_CELL, Indicator, IndicatorKind, IndicatorValue, UnitKind
+from .dashboard import target_text
+from .models import SMALL_CELL, Indicator, IndicatorKind
 from .rollups import months_between
+from .selectors import Unit
 
 # The definitions of DESIGN.md ("Quality indicators" and "Indicator definitions, exactly") in the
 # words a manager reads; the Indicator model holds names and targets, not these texts.
@@ -141,16 +143,9 @@ class UnitFigures:
 
 
 def unit_figures(*, unit: Unit, first_month: datetime.date, last_month: datetime.date) -> UnitFigures:
-    """Two queries, whatever the amount of data: the indicators, and the stored rows of the period.
-    A team's figures are read with every team's and the centre's, because secondary suppression
-    needs the whole breakdown of each month."""
-    indicators = list(Indicator.objects.all())
-    rows = IndicatorValue.objects.filter(month__gte=first_month, month__lte=last_month)
-    if unit.kind == UnitKind.TEAM:
-        rows = rows.filter(unit_kind__in=[UnitKind.TEAM, UnitKind.CENTRE])
-    else:
-        rows = rows.filter(unit_kind=unit.kind, unit_id=unit.id)
-    shown = display.figures(rows, {i.id: i for i in indicators})
+    """Two queries, whatever the amount of data: the dashboard's read of the unit and the breakdown
+    that secondary suppression needs beside it (a team is read with every team and the centre)."""
+    indicators, shown = board.indicator_figures(unit=unit, first_month=first_month, last_month=last_month)
     return UnitFigures(
         unit=unit,
         indicators=indicators,
@@ -161,10 +156,6 @@ def unit_figures(*, unit: Unit, first_month: datetime.date, last_month: datetime
             if unit_kind == unit.kind and unit_id == unit.id
         },
     )
-
-
-def target_text(indicator: Indicator) -> str:
-    return f"{indicator.get_direction_display()} {number(indicator.target)}"
 
 
 def measured_in(indicator: Indicator) -> str:

@@ -92,3 +92,18 @@ class StorySubmitForm(StyledForm):
 class StoryDecisionForm(StyledForm):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class QuarterlyForm(StyledForm):
+    """The quarterly report's quarter (the last finished ones, the latest first) and unit."""
+
+    quarter = forms.ChoiceField(label=_("Quarter"), required=False)
+    unit = forms.ChoiceField(label=_("Unit"), required=False)
+
+    def __init__(self, *args, quarters, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["quarter"].choices = [(q.key, q.name) for q in quarters]
+        self.fields["quarter"].initial = quarters[0].key
+        self.fields["unit"].choices = [(u.key, u.name) for u in units]
+        self.fields["unit"].initial = units[0].key
+        self.style_fields()

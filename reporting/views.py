@@ -1,4 +1,3 @@
-import datetime
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -11,6 +10,7 @@ from healthcenter.models import Role
 
 from . import dashboard as board
 from . import exports, forms, stories
+from . import quarterly as report
 
 
 def manager_only(view):
@@ -71,25 +71,18 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
 @manager_only
 @require_GET
 def quarterly(request: HttpRequest) -> HttpResponse:
-    """A printable report of the last finished quarter: indicators, run charts, approved stories."""
-    today = timezone.localdate()
-    this_quarter = datetime.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-    start = (this_quarter - datetime.timedelta(days=1)).replace(day=1)
-    start = datetime.date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
-    last_month = datetime.date(start.year, start.month + 2, 1)
-    unit = board.units()[0]
-    series = board.dashboard(unit=unit, first_month=start - datetime.timedelta(days=365), last_month=last_month)
-    tz = timezone.get_current_timezone()
+    """A printable report of a chosen quarter (the last finished one unless another is chosen) for
+    a chosen unit: each indicator against its target, run charts with their signal, good stories."""
+    quarters = report.finished_quarters(today=timezone.localdate())
+    units = board.units()
+    form = forms.QuarterlyForm(request.GET or None, quarters=quarters, units=units)
+    quarter, unit = quarters[0], units[0]
+    if form.is_valid():
+        quarter = next((q for q in quarters if q.key == form.cleaned_data["quarter"]), quarter)
+        unit = next((u for u in units if u.key == form.cleaned_data["unit"]), unit)
     context = {
-        "quarter": f"{start.year} K{(start.month - 1) // 3 + 1}",
-        "charts": [(f"run-{s.indicator.code.lower()}", board.run_chart(s)) for s in series if s.values],
-        "table": board.latest_table(series),
-        "stories": list(
-            stories.approved_stories(
-                since=datetime.datetime.combine(start, datetime.time.min, tzinfo=tz),
-                until=datetime.datetime.combine(this_quarter, datetime.time.min, tzinfo=tz),
-            )
-        ),
-        "last_run": board.last_run(),
+        "form": form,
+        "report": report.quarterly_report(quarter=quarter, unit=unit),
+        "period": report.period_text(quarter),
     }
     return render(request, "reporting/quarterly.html", context)

@@ -88,7 +88,7 @@ class TestCsv:
         rows = csv_rows(response, delimiter=",")
         assert rows[0][:4] == ["Code", "Indicator", "Unit", "Month"]
         row = by_code_and_month(rows)[("DM-HBA1C-MEASURED", f"{MONTH:%Y-%m}")]
-        assert row[4:10] == ["551", "1000", "55.1", "%", "≥ 95", "no"]
+        assert row[4:10] == ["551", "1000", "55.1", "%", "≥ 95 %", "no"]
 
     def test_a_name_with_the_separator_and_quotes_is_quoted(self, manager):
         team = TeamFactory(name='Nord; "gamle" team')
@@ -201,7 +201,7 @@ class TestXlsx:
         definitions = {row[0]: row for row in rows[1:]}
         assert set(definitions) == set(Indicator.objects.values_list("code", flat=True))
         lt59 = definitions["DM-HBA1C-LT59"]
-        assert "below 59 mmol/mol" in lt59[2] and lt59[3] == "> 40" and lt59[4] == "Dansk Diabetes Database 1.f1"
+        assert "below 59 mmol/mol" in lt59[2] and lt59[3] == "> 40 %" and lt59[4] == "Dansk Diabetes Database 1.f1"
 
     def test_formulas_in_names_are_text_cells(self, manager):
         team = TeamFactory(name='=HYPERLINK("http://evil.example/";"Klik")')
