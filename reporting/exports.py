@@ -107,7 +107,7 @@ DEFINITIONS = {
     ),
     "OPS-COURSE-COMPLETION": gettext_lazy(
         "Participants of courses whose last session falls in the month, those who withdrew before the first "
-        "session left out (denominator), who attended at least 75 % of the held sessions (numerator)."
+        "session left out (denominator), who attended at least three quarters of the held sessions (numerator)."
     ),
 }
 

@@ -228,7 +228,7 @@ class TestRunCharts:
         assert median["y"] == [55.5, 55.5]
         assert median["line"]["color"] == board.DANGER and median["line"]["dash"] == "dash"
         assert chart.signal.shift and chart.signal.too_few_crossings
-        assert chart.signal.text == "Non-random variation: long run and too few crossings"
+        assert chart.signal.text == "Ikke-tilfældig variation: langt løb og for få krydsninger"
 
     def test_random_variation_keeps_a_quiet_median_and_no_finding(self):
         chart = board.run_chart_for(series_of([(40, 100), (70, 100)] * 12))
