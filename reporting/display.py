@@ -108,16 +108,18 @@ def _small(count: int) -> bool:
 
 def figure(row: IndicatorValue | None, indicator: Indicator) -> Figure:
     """One stored cell as it may leave the system, without regard to the other cells."""
-    if row is None or row.denominator == 0 or row.value is None:
-        return Figure(text="–", visibility=EMPTY)
-    if indicator.kind == IndicatorKind.COUNT:
+    if indicator.kind == IndicatorKind.COUNT and row is not None and row.value is not None:
+        # A count of stories (none is a count too) is shown as it is and judged against its target.
         return Figure(
             text=formats.number_format(row.numerator),
             visibility=EXACT,
             value=float(row.value),
             numerator=row.numerator,
             denominator=row.denominator,
+            met=indicator.meets_target(row.value),
         )
+    if row is None or row.denominator == 0 or row.value is None:
+        return Figure(text="–", visibility=EMPTY)
     if _small(row.denominator):
         return Figure(text="<5", visibility=SMALL)
     if indicator.kind == IndicatorKind.MEDIAN_DAYS:

@@ -86,6 +86,9 @@ class TestOneCell:
     def test_story_counts_are_shown_as_they_are(self):
         stories = indicator(kind=IndicatorKind.COUNT, target="1")
         assert display.figure(row(2, 2, value=Decimal(2)), stories).text == "2"
+        assert display.figure(row(2, 2, value=Decimal(2)), stories).met is True
+        none_yet = display.figure(row(0, 0, value=Decimal(0)), stories)
+        assert (none_yet.text, none_yet.met) == ("0", False)
 
     def test_nobody_counted_is_a_dash(self):
         assert display.figure(row(0, 0, value=None), indicator()).text == "–"
