@@ -2,8 +2,16 @@
 rule on a series made to show it (H: a point above the median, L: below)."""
 
 import pytest
+from django.utils import translation
 
 from reporting import display, runcharts
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    # The findings are translated; these tests read them in English (tests/test_dashboard.py in Danish).
+    with translation.override("en"):
+        yield
 
 
 def series(pattern: str) -> list[float]:
