@@ -61,6 +61,7 @@ from patients.models import (
     Relative,
 )
 from patients.phones import parse_phone
+from patients.services import encounter_sign
 
 DEMO_PASSWORD = "demo-sundhed-2026"
 
@@ -307,8 +308,15 @@ class Seeder:
         for plan in plans:
             self._records(plan)
             self._history(plan)
+        # Encounters are written as drafts and signed through the signing service on their day, so
+        # that every signature has its access-log row like one given in the browser.
+        signatures = [(e, e.signed_at) for e in self.rows[Encounter] if e.signed_at is not None]
+        for encounter, _signed_at in signatures:
+            encounter.signed_at = None
         for model, rows in self.rows.items():
             model.objects.bulk_create(rows, batch_size=2000)
+        for encounter, signed_at in signatures:
+            encounter_sign(actor=encounter.professional, encounter=encounter, expected_version=1, at=signed_at)
         # Goals were set on their day, not when the demo was made (created_at is automatic).
         backdate(Goal, "created_at", [(goal.pk, moment) for goal, moment in self.goal_dates])
         AgreedAction.objects.bulk_create(

@@ -429,9 +429,16 @@ def _update_agreed_actions(encounter: Encounter, texts: list[str]) -> None:
 
 
 @transaction.atomic
-def encounter_sign(*, actor: User, encounter: Encounter, expected_version: int) -> Encounter:
+def encounter_sign(
+    *, actor: User, encounter: Encounter, expected_version: int, at: datetime.datetime | None = None
+) -> Encounter:
+    """Signs a draft: from then on its values are part of the record. `at` dates a signature given
+    in the past (the demo's history); it cannot be in the future nor before the encounter."""
     _ensure_draft_by(actor, encounter)
-    _bump_version(Encounter, encounter, expected_version, signed_at=timezone.now())
+    signed_at = at or timezone.now()
+    if signed_at > timezone.now() or signed_at < encounter.started_at:
+        raise ValidationError(_("A signature cannot be dated in the future or before the encounter."))
+    _bump_version(Encounter, encounter, expected_version, signed_at=signed_at)
     _record_signing(actor=actor, encounter=encounter)
     return encounter
 

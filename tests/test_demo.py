@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.db import models
 from django.db.models import Max, Min
 from django.utils import timezone
 
@@ -72,3 +73,13 @@ def test_the_care_gap_job_finds_the_gaps_the_demo_left_open(demo):
 
     assert (result.opened, result.closed) == (0, 0)
     assert result.open_now > 0
+
+
+def test_every_signature_went_through_the_signing_service(demo):
+    from healthcenter.models import AccessLog
+
+    signed = Encounter.objects.filter(signed_at__isnull=False)
+    assert signed.exists() and Encounter.objects.filter(signed_at__isnull=True).exists()
+    logged = AccessLog.objects.filter(what="encounter signed").count()
+    assert logged == signed.count()
+    assert not signed.filter(signed_at__lt=models.F("started_at")).exists()

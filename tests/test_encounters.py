@@ -173,3 +173,19 @@ class TestSigningAndAmendments:
         response = as_member.post(reverse("patients:encounter_amend", args=[signed.public_id]), {"text": "  "})
         assert response.status_code == 200
         assert not Amendment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_dated_signature_is_refused_in_the_future_or_before_the_encounter(member, patient):
+    from django.core.exceptions import ValidationError
+
+    from patients.services import encounter_sign
+
+    draft = EncounterFactory(patient=patient, professional=member, signed_at=None)
+    for at in (timezone.now() + datetime.timedelta(hours=1), draft.started_at - datetime.timedelta(minutes=1)):
+        with pytest.raises(ValidationError):
+            encounter_sign(actor=member, encounter=draft, expected_version=draft.version, at=at)
+    encounter_sign(actor=member, encounter=draft, expected_version=draft.version, at=draft.started_at)
+    draft.refresh_from_db()
+    assert draft.signed_at == draft.started_at
+    assert AccessLog.objects.filter(user=member, what="encounter signed").count() == 1
