@@ -457,7 +457,8 @@ def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             apply_errors(accept if "accept" in request.POST else decline, error)
         rejected(request, referral.patient, gettext_noop("referral"))
     context = {
-        "referral": selectors.with_waiting([referral])[0],
+        # The same reading as the list: with its first signed encounter, for the days waited.
+        "referral": selectors.with_waiting([selectors.referrals_for_triage(request.user).get(pk=referral.pk)])[0],
         "citizen": selectors.referral_context(referral),
         "accept": accept,
         "decline": decline,

@@ -405,6 +405,20 @@ class TestReferrals:
         (referral,) = as_coordinator.get(reverse("coordination:referrals")).context["triaged"]
         assert (referral.waiting_so_far, referral.waiting_days) == (5, None)
 
+    def test_an_accepted_referrals_own_page_says_how_long_it_waited(self, as_coordinator, member, patient):
+        from .factories import EncounterFactory
+
+        referral = ReferralFactory(
+            patient=patient,
+            status="accepted",
+            enrolment=EnrolmentFactory(patient=patient, end_on=None),
+            received_on=timezone.localdate() - datetime.timedelta(days=8),
+        )
+        EncounterFactory(patient=patient, professional=member, started_at=timezone.now() - datetime.timedelta(days=2))
+        response = as_coordinator.get(reverse("coordination:referral", args=[referral.public_id]))
+        assert response.status_code == 200
+        assert response.context["referral"].waiting_days == 6
+
     def test_the_list_shows_why_a_referral_was_declined(self, as_coordinator, patient):
         ReferralFactory(patient=patient, status="declined", decline_reason="Hører under hospitalets ambulatorium")
         response = as_coordinator.get(reverse("coordination:referrals"))
