@@ -19,7 +19,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import formats
 from django.utils.translation import gettext as _
@@ -99,7 +99,9 @@ def counts(breakdown: dict, total: int | None) -> dict:
 
 
 def percent_text(value: Decimal | float, places: int = 1) -> str:
-    return f"{formats.number_format(Decimal(str(value)), decimal_pos=places)} %"
+    # Django's number_format cuts decimals off; a share is rounded (92,68 % is "92,7 %").
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{formats.number_format(rounded, decimal_pos=places)} %"
 
 
 def _small(count: int) -> bool:
@@ -226,11 +228,21 @@ def _protect_breakdown(teams: dict[int, Figure], total: Figure | None) -> dict[i
 Key = tuple[int, object, str, int]  # (indicator id, month, unit kind, unit id)
 
 
+# Where one indicator's denominator is another's numerator (the citizens with an HbA1c in the
+# window), hiding that numerator hides the other's denominator and rate too: otherwise the hidden
+# count could be read off the next line.
+DENOMINATOR_IS_NUMERATOR_OF = {
+    "DM-HBA1C-LT59": "DM-HBA1C-MEASURED",
+    "DM-HBA1C-GE75": "DM-HBA1C-MEASURED",
+}
+
+
 def figures(rows: Iterable[IndicatorValue], indicators: dict[int, Indicator]) -> dict[Key, Figure]:
-    """Every given row as it may be shown. Pass all team rows and the centre row of each month
-    whose team figures are shown (or from which a team figure could be derived): the secondary
-    suppression needs the whole breakdown. Programmes overlap (a citizen can be in two), so they
-    are not a breakdown of the centre and only the primary rules apply to them."""
+    """Every given row as it may be shown. Pass all indicators' team rows and centre row of each
+    month whose team figures are shown (or from which a team figure could be derived): the
+    secondary suppression needs the whole breakdown, and the linked indicators each other.
+    Programmes overlap (a citizen can be in two), so they are not a breakdown of the centre and
+    only the primary rules apply to them."""
     shown: dict[Key, Figure] = {}
     breakdowns: dict[tuple[int, object], list[Key]] = defaultdict(list)
     for row in rows:
@@ -239,9 +251,30 @@ def figures(rows: Iterable[IndicatorValue], indicators: dict[int, Indicator]) ->
         shown[key] = figure(row, indicator)
         if row.unit_kind == UnitKind.TEAM and indicator.kind != IndicatorKind.COUNT:
             breakdowns[(row.indicator_id, row.month)].append(key)
+    _protect_breakdowns(shown, breakdowns)
+    if _protect_linked(shown, indicators):
+        _protect_breakdowns(shown, breakdowns)
+    return shown
+
+
+def _protect_breakdowns(shown: dict[Key, Figure], breakdowns: dict) -> None:
     for (indicator_id, month), keys in breakdowns.items():
         total = shown.get((indicator_id, month, UnitKind.CENTRE, 0))
         protected = _protect_breakdown({key[3]: shown[key] for key in keys}, total)
         for key in keys:
             shown[key] = protected[key[3]]
-    return shown
+
+
+def _protect_linked(shown: dict[Key, Figure], indicators: dict[int, Indicator]) -> bool:
+    """Withholds a figure whose denominator is a hidden numerator of another; True if any was."""
+    ids = {indicator.code: indicator.id for indicator in indicators.values()}
+    changed = False
+    for key, cell in shown.items():
+        source = DENOMINATOR_IS_NUMERATOR_OF.get(indicators[key[0]].code)
+        if source is None or source not in ids or cell.visibility == EMPTY:
+            continue
+        other = shown.get((ids[source], *key[1:]))
+        if other is not None and other.hides_numerator and not cell.hides_denominator:
+            shown[key] = _withhold(cell, denominator_too=True)
+            changed = True
+    return changed

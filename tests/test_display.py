@@ -94,6 +94,18 @@ class TestOneCell:
         assert display.figure(row(0, 0, value=None), indicator()).text == "–"
         assert display.figure(None, indicator()).text == "–"
 
+    def test_a_share_is_rounded_not_cut_off(self):
+        assert display.figure(row(76, 82), indicator()).text == "92,7 %"  # 92.68 %
+        assert (
+            display.figure(
+                row(1, 8),
+                indicator(),
+            ).visibility
+            == display.BOUND
+        )
+        assert display.percent_text(Decimal("87.96")) == "88,0 %"
+        assert display.percent_text(Decimal("84.75")) == "84,8 %"
+
     def test_danish_and_english_separators(self):
         assert display.figure(row(551, 1000), indicator()).text == "55,1 %"
         with translation.override("en"):
@@ -184,3 +196,45 @@ def test_no_hidden_count_can_be_found_by_subtraction(teams):
     shown = display.counts(dict(enumerate(teams)), sum(teams))
     hidden = [key for key, count in shown.items() if count.value is None]
     assert len(hidden) != 1 or 0 < sum(teams) < 5
+
+
+class TestLinkedIndicators:
+    """DM-HBA1C-LT59's denominator is DM-HBA1C-MEASURED's numerator: one must not give the other away."""
+
+    def test_a_hidden_numerator_hides_the_denominator_it_is_of_another(self):
+        measured = indicator(pk=1)
+        measured.code = "DM-HBA1C-MEASURED"
+        below = indicator(pk=2, target="40", direction=TargetDirection.ABOVE)
+        below.code = "DM-HBA1C-LT59"
+        rows = [row(16, 18, indicator_id=1), row(6, 16, indicator_id=2)]  # 2 without an HbA1c
+        shown = display.figures(rows, {1: measured, 2: below})
+        assert shown[(1, MONTH, UnitKind.CENTRE, 0)].text == "≥ 77 %"
+        linked = shown[(2, MONTH, UnitKind.CENTRE, 0)]
+        assert linked.visibility == display.WITHHELD
+        assert (linked.denominator, linked.numerator, linked.value) == (None, None, None)
+        assert "16" not in linked.text and "37" not in linked.text
+
+    def test_an_exact_numerator_leaves_the_linked_figure_alone(self):
+        measured = indicator(pk=1)
+        measured.code = "DM-HBA1C-MEASURED"
+        below = indicator(pk=2, target="40", direction=TargetDirection.ABOVE)
+        below.code = "DM-HBA1C-LT59"
+        shown = display.figures([row(16, 30, indicator_id=1), row(6, 16, indicator_id=2)], {1: measured, 2: below})
+        assert shown[(2, MONTH, UnitKind.CENTRE, 0)].text == "37,5 %"
+
+    def test_a_team_withheld_to_protect_another_withholds_its_linked_figure_too(self):
+        measured = indicator(pk=1)
+        measured.code = "DM-HBA1C-MEASURED"
+        below = indicator(pk=2, target="40", direction=TargetDirection.ABOVE)
+        below.code = "DM-HBA1C-LT59"
+        teams = [(20, 22), (30, 40), (50, 60)]  # team 1 is a bound; team 2 is withheld to protect it
+        rows = [row(n, d, unit_kind=UnitKind.TEAM, unit_id=i + 1, indicator_id=1) for i, (n, d) in enumerate(teams)]
+        rows.append(row(100, 122, indicator_id=1))
+        rows += [
+            row(n // 2, n, unit_kind=UnitKind.TEAM, unit_id=i + 1, indicator_id=2) for i, (n, _d) in enumerate(teams)
+        ]
+        rows.append(row(50, 100, indicator_id=2))
+        shown = display.figures(rows, {1: measured, 2: below})
+        for team_id in (1, 2):
+            assert shown[(2, MONTH, UnitKind.TEAM, team_id)].denominator is None
+        assert shown[(2, MONTH, UnitKind.TEAM, 3)].visibility == display.EXACT

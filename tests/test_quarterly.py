@@ -130,7 +130,7 @@ class TestReport:
 
     def test_each_indicator_is_judged_against_its_target(self, manager):
         month = LAST_FINISHED.last_month
-        stored("DM-HBA1C-MEASURED", month, 96, 100)  # >= 95 %: met
+        stored("DM-HBA1C-MEASURED", month, 960, 1000)  # >= 95 %: met (and exact: GE75 is not linked to a hidden count)
         stored("DM-BP-MEASURED", month, 50, 100)  # not met
         stored("DM-HBA1C-GE75", month, 1, 10)  # at most 40 % against < 20 %: cannot be judged
         response = report(manager, english=True)
