@@ -52,7 +52,9 @@ from .models import (
     UnitKind,
 )
 
-MONTHS_KEPT = 24  # the dashboard's longest period; older months are not recomputed
+# The dashboard's default 24 finished months and the run charts of the last finished quarter (up
+# to 24 months before its end, which is at most three months back) plus the month under way.
+MONTHS_KEPT = 27
 
 
 def month_end(month: datetime.date) -> datetime.date:

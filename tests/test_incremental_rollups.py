@@ -26,7 +26,7 @@ from patients.services import (
     measurement_record,
 )
 from reporting.models import Story
-from reporting.rollups import oldest_month_kept, run_incremental, run_rollups
+from reporting.rollups import MONTHS_KEPT, oldest_month_kept, run_incremental, run_rollups
 
 from . import reference_indicators as ref
 from .factories import RelativeFactory, TeamFactory, UserFactory
@@ -216,7 +216,7 @@ def months_kept() -> dict:
 
 @pytest.mark.django_db
 def test_the_first_run_with_nothing_stored_computes_every_month_kept(history):
-    assert len({month for _code, month, _kind, _unit in history["before"]}) == 24
+    assert len({month for _code, month, _kind, _unit in history["before"]}) == MONTHS_KEPT
     problems = ref.differences(ref.reference_rows(**months_kept()), history["before"])
     assert not problems, "\n" + problems
 
