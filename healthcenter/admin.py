@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import AccessLog, Team, User
@@ -24,7 +25,7 @@ class UserAdmin(BaseUserAdmin):
 class AccessLogAdmin(admin.ModelAdmin):
     """Read-only: the table is append-only in the database as well."""
 
-    list_display = ["at", "user", "role", "action", "what", "outcome", "patient_public_id"]
+    list_display = ["at", "user", "role", "action", "what_done", "outcome", "patient_public_id"]
     list_filter = ["action", "outcome", "role"]
     date_hierarchy = "at"
     search_fields = ["=patient_public_id", "user__username"]
@@ -32,6 +33,11 @@ class AccessLogAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("what"), ordering="what")
+    def what_done(self, entry: AccessLog) -> str:
+        # Written in English as message ids (gettext_noop); read in the reader's language.
+        return gettext(entry.what)
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from healthcenter.formatting import number
 from healthcenter.models import AccessAction, Team, User
@@ -157,7 +158,10 @@ def patient_create(*, actor: User, data: PatientData) -> Patient:
         # Two registrations of the same CPR at the same moment: the unique index decides.
         raise DuplicateCitizen(Patient.objects.get(cpr=facts.number).public_id) from None
     access_record(
-        actor=actor, action=AccessAction.CREATE, what="citizen registered", patient_public_id=patient.public_id
+        actor=actor,
+        action=AccessAction.CREATE,
+        what=gettext_noop("citizen registered"),
+        patient_public_id=patient.public_id,
     )
     return patient
 
@@ -365,7 +369,10 @@ def _record_signing(*, actor: User, encounter: Encounter) -> None:
     outside a web request (a command, the demo) is accounted for too. Only the author signs, so
     there is always a person to name."""
     access_record(
-        actor=actor, action=AccessAction.UPDATE, what="encounter signed", patient_public_id=encounter.patient.public_id
+        actor=actor,
+        action=AccessAction.UPDATE,
+        what=gettext_noop("encounter signed"),
+        patient_public_id=encounter.patient.public_id,
     )
 
 

@@ -81,22 +81,24 @@ class RollupRun(models.Model):
     """One computation of the monthly rollups: when, what, how it ended. A full recomputation
     also records how many stored cells it found different (there should be none)."""
 
-    started_at = models.DateTimeField(auto_now_add=True)
-    kind = models.CharField(max_length=12, choices=RunKind.choices, default=RunKind.RANGE)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
-    first_month = models.DateField()
-    last_month = models.DateField()
-    rows = models.PositiveIntegerField(default=0)
-    differences = models.PositiveIntegerField(default=0)
-    difference_detail = models.TextField(blank=True)
-    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=RunKind.choices, default=RunKind.RANGE)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    first_month = models.DateField(_("first month"))
+    last_month = models.DateField(_("last month"))
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    differences = models.PositiveIntegerField(_("differences from the stored rows"), default=0)
+    difference_detail = models.TextField(_("the differences"), blank=True)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-started_at"]
+        verbose_name = _("rollup run")
+        verbose_name_plural = _("rollup runs")
 
     def __str__(self):
-        return f"{self.first_month}..{self.last_month} {self.status}"
+        return f"{self.first_month:%m.%Y}–{self.last_month:%m.%Y} {self.get_status_display()}"
 
 
 class StaleDay(models.Model):

@@ -188,5 +188,5 @@ def story_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def my_stories(request: HttpRequest) -> HttpResponse:
     """The author's stories in every state, so that a returned one is never lost."""
     mine = list(stories.stories_of_author(request.user))
-    access_record(actor=request.user, action=AccessAction.SEARCH, what="my stories")
+    access_record(actor=request.user, action=AccessAction.SEARCH, what=gettext_noop("my stories"))
     return render(request, "reporting/story_mine.html", {"stories": mine})
