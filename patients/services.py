@@ -288,6 +288,11 @@ def validate_measurement(m: MeasurementInput, *, field: str) -> None:
     if m.value is None or m.result:
         raise ValidationError({field: _("%(label)s needs a value.") % {"label": m.type.label}})
     _validate_decimals(m.value, field=field)
+    if m.type.decimal_places == 0 and m.value != m.value.to_integral_value():
+        # Scores and counts are whole (MMSE in points, blood pressure in mmHg): 25,5 is a typo.
+        raise ValidationError(
+            {field: _("%(label)s is recorded in whole %(unit)s.") % {"label": m.type.label, "unit": m.type.unit}}
+        )
     if not (m.type.plausible_min <= m.value <= m.type.plausible_max):
         raise ValidationError(
             {

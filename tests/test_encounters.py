@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -189,3 +190,23 @@ def test_a_dated_signature_is_refused_in_the_future_or_before_the_encounter(memb
     draft.refresh_from_db()
     assert draft.signed_at == draft.started_at
     assert AccessLog.objects.filter(user=member, what="encounter signed").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("code", "typed", "accepted"),
+    [("mmse", "25,5", False), ("mmse", "25", True), ("systolic_bp", "128,5", False), ("weight", "86,55", True)],
+)
+def test_a_value_finer_than_the_catalogue_measures_is_refused_not_rounded(member, patient, code, typed, accepted):
+    from django.core.exceptions import ValidationError
+
+    from patients.models import MeasurementType
+    from patients.services import MeasurementInput, validate_measurement
+
+    value = Decimal(typed.replace(",", "."))
+    measurement = MeasurementInput(type=MeasurementType.objects.get(code=code), value=value)
+    if accepted:
+        validate_measurement(measurement, field="value")
+    else:
+        with pytest.raises(ValidationError):
+            validate_measurement(measurement, field="value")
