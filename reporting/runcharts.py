@@ -86,7 +86,9 @@ def signal(series: Sequence) -> RunChartSignal:
             None,
             False,
             False,
-            _("Too few points to judge the variation (fewer than %(count)s).") % {"count": MIN_USEFUL_POINTS},
+            # No trailing full stop: pages add the median in brackets after it.
+            _("Too few points off the median to judge the variation (%(useful)s, at least %(count)s needed)")
+            % {"useful": useful, "count": MIN_USEFUL_POINTS},
         )
     run_limit, crossing_limit = longest_run_limit(useful), crossings_limit(useful)
     shift, too_few = longest_run > run_limit, crossings < crossing_limit
