@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.utils import dateformat, formats, timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -230,7 +231,10 @@ def period_text(first_month: datetime.date, last_month: datetime.date) -> str:
 
 
 def filename(data: UnitFigures, extension: str) -> str:
-    return f"indicators-{data.unit.kind}-{data.months[0]:%Y-%m}-{data.months[-1]:%Y-%m}.{extension}"
+    """The file's name says what it holds, in the reader's language: "kvalitetsindikatorer-diabetes-nord-
+    2024-11-2026-10.csv" (ASCII only: some mail systems mangle other file names)."""
+    stem = slugify(f"{_('quality indicators')} {data.unit.name}") or "indicators"
+    return f"{stem}-{data.months[0]:%Y-%m}-{data.months[-1]:%Y-%m}.{extension}"
 
 
 # --- CSV ------------------------------------------------------------------------------------------
