@@ -121,7 +121,28 @@ class TestTheProposal:
 
     def test_the_title_is_pseudonymised_too(self, member, consenting):
         story = write(member, consenting, title="Hannes mor går igen")
-        assert story.title == "den pårørendes mor går igen"
+        assert story.title == "Den pårørendes mor går igen"
+
+    @pytest.mark.parametrize("town", ["Kerteminde", "Odense", "Munkebo", "Aarhus", "Århus", "København", "Sønderborg"])
+    def test_no_town_reaches_the_proposal_the_citizens_or_another(self, member, consenting, town):
+        story = write(member, consenting, title=f"Fra {town} og hjem", happened=f"Hun bor i {town}. Det hjalp.")
+        assert town not in story.title and town not in story.published_text
+        assert story.published_text.startswith("Hun bor i [sted]. Det hjalp.")
+
+    def test_a_relatives_full_name_is_one_relative(self, member, consenting):
+        Relative.objects.create(patient=consenting, name="Helle Marie Mathiasen", relation="søster")
+        story = write(member, consenting, happened="Karen Jensen fik hjælp af Helle Mathiasen hver dag.")
+        assert story.published_text.startswith("Borgeren fik hjælp af den pårørende hver dag.")
+
+    def test_a_sentence_begins_with_a_capital_letter(self, member, consenting):
+        story = write(member, consenting, title="karen går igen", happened="Det var svært. karen fandt modet igen.")
+        assert story.title == "Borgeren går igen"
+        assert story.published_text.startswith("Det var svært. Borgeren fandt modet igen.")
+
+    def test_a_form_of_address_in_a_relatives_name_is_not_a_name(self, member, consenting):
+        Relative.objects.create(patient=consenting, name="Fru Lise Holm", relation="nabo")
+        story = write(member, consenting, happened="Hun ringede til fru Lise Holm og hr. Berg. Fru Holm kom.")
+        assert story.published_text.startswith("Hun ringede til den pårørende og hr. Berg. Den pårørende kom.")
 
     def test_ordinary_words_are_kept_when_staff_have_names_like_them(self, member, consenting):
         UserFactory(first_name="Per", last_name="Skov")
@@ -145,6 +166,29 @@ class TestTheChecks:
                 show_chart=False,
             )
         assert "published_text" in raised.value.error_dict
+        story.refresh_from_db()
+        assert story.status == StoryStatus.DRAFT
+
+    @pytest.mark.parametrize(
+        ("text", "town"),
+        [
+            ("Hun bor i Kerteminde.", "Kerteminde"),
+            ("Hun bor i Odense.", "Odense"),
+            ("Hun flyttede til Vejen.", "Vejen"),
+        ],
+    )
+    def test_the_author_cannot_submit_a_text_that_names_any_town(self, member, consenting, text, town):
+        story = write(member, consenting)
+        with pytest.raises(ValidationError) as raised:
+            story_submit(
+                actor=member,
+                story=story,
+                expected_version=1,
+                title=story.title,
+                published_text=text,
+                show_chart=False,
+            )
+        assert f"“{town}”" in str(raised.value.error_dict["published_text"])
         story.refresh_from_db()
         assert story.status == StoryStatus.DRAFT
 
@@ -217,7 +261,7 @@ class TestTheWorkflow:
         )
         story = Story.objects.get(author=member)
         assert response.url == reverse("reporting:story_edit", args=[story.public_id])
-        assert story.published_text == "borgeren kunne ikke gå.\n\nTure."
+        assert story.published_text == "Borgeren kunne ikke gå.\n\nTure."
         as_member.post(
             reverse("reporting:story_edit", args=[story.public_id]),
             {"version": 1, "title": story.title, "published_text": story.published_text, "show_chart": "on"},

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reporting.identifiers import ORDINARY_WORDS, Kind, find_identifiers, pseudonymise
+from reporting.identifiers import AMBIGUOUS_TOWNS, ORDINARY_WORDS, Kind, find_identifiers, pseudonymise, town_names
 
 FIRST_NAMES = ["Søren", "Åse", "Bjørn", "Mette", "Jens", "Hanne", "Karen", "Mogens", "Jørgen", "Kåre", "Lærke"]
 FIRST_NAMES += ["Øjvind", "Birthe", "Ulla", "Niels", "Inger", "Bodil", "Anders", "Æbelina", "Gitte", "Agnes"]
@@ -17,6 +17,8 @@ LAST_NAMES = ["Jensen", "Sørensen", "Jørgensen", "Kjær", "Østergaard", "Bæk
 LAST_NAMES += ["Mølgaard", "Nørregaard", "Åkjær", "Lauridsen"]
 STREETS = ["Birkevej", "Søndergade", "Åboulevarden", "Engtoften", "Kirkestræde", "Østerbrogade", "Grønnegade"]
 TOWNS = ["Aarhus C", "Ølstykke", "Bjæverskov", "Hjørring", "Lyngby-Taarbæk", "Frederiksberg C", "Ærøskøbing"]
+# Any town, none of the everyday words among them: the frames put the detail first in a sentence.
+ANY_TOWN = sorted(t for t in town_names() if t.lower() not in AMBIGUOUS_TOWNS)
 MONTHS = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober"]
 MONTHS += ["november", "december"]
 ABBREVIATIONS = ["jan.", "feb.", "mar.", "apr.", "maj", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec."]
@@ -38,6 +40,14 @@ ORDINARY_TEXT = (
     "Efter 3 måneder faldt HbA1c fra 75 til 58 mmol/mol, blodtrykket var 140/90 og vægten 82,5 kg. "
     "Hun har haft diabetes i 12 år og tager 1.200 skridt mere om dagen, kl. 14.30 hver tirsdag. "
     "I foråret kom hun til kost-undervisning, og hver mandag går hun til træning i 45 minutter."
+)
+# Everyday words that are also towns (Ringe, Vejen, Mørke, Hals, Give, Skive, Tarm, Henne, Løsning), at the
+# start of a sentence and in lower case, and forms of address with names nobody gave the detector.
+EVERYDAY_TOWN_WORDS = (
+    "Ringe søvn og mørke tanker fyldte meget. Vejen tilbage var lang, og vejen til lægen kendte hun. "
+    "Mørke aftener var værst. Hals og skuldre gjorde ondt, og hun havde ringe appetit. Give op ville hun ikke! "
+    "Skive for skive spiste hun brødet. Tarm og mave var urolige. Henne ved vinduet stod en stol.\n"
+    "Løsning: en fast rutine. Fru Nielsen fra opgangen og hr. Berg hilste på, og fru og frk. kom også."
 )
 
 
@@ -130,9 +140,10 @@ class TestExamples:
     @pytest.mark.parametrize(
         ("text", "proposal"),
         [
-            ("Karen Jensen fik hjælp.", "borgeren fik hjælp."),
-            ("Karens datter Hanne ringede.", "borgerens datter den pårørende ringede."),
-            ("Jens' bil og Hannes have.", "den pårørendes bil og den pårørendes have."),
+            ("Karen Jensen fik hjælp.", "Borgeren fik hjælp."),
+            ("Karens datter Hanne ringede.", "Borgerens datter den pårørende ringede."),
+            ("Jens' bil og Hannes have.", "Den pårørendes bil og den pårørendes have."),
+            ("Hun ringede til Karen og Jens.", "Hun ringede til borgeren og den pårørende."),
             ("Per fra teamet og Mogens Vestergaard.", "[navn] fra teamet og [navn]."),
             ("Hun bor på Birkevej 12 i Aarhus.", "Hun bor på [sted] i [sted]."),
             ("Ring på +45 12 34 56 78 eller karen.j@example.dk.", "Ring på [telefon] eller [e-mail]."),
@@ -146,6 +157,10 @@ class TestExamples:
     def test_ordinary_words_are_not_destroyed(self):
         assert detect(ORDINARY_TEXT, KAREN) == []
         assert pseudonymise(ORDINARY_TEXT, **KAREN) == ORDINARY_TEXT
+
+    def test_everyday_words_that_are_also_towns_are_left_alone(self):
+        assert detect(EVERYDAY_TOWN_WORDS, KAREN) == []
+        assert pseudonymise(EVERYDAY_TOWN_WORDS, **KAREN) == EVERYDAY_TOWN_WORDS
 
     @pytest.mark.parametrize(
         "text",
@@ -173,6 +188,151 @@ class TestExamples:
             (Kind.NAME, "Hanne"),
             (Kind.DATE, "3/4"),
         ]
+
+
+class TestTowns:
+    """Any Danish town names the citizen, not only the one in the citizen's address."""
+
+    @pytest.mark.parametrize(
+        "town",
+        [
+            "Kerteminde",
+            "Odense",
+            "Munkebo",
+            "Aarhus",
+            "Århus",
+            "København",
+            "Sønderborg",
+            "Aalborg",
+            "Ålborg",
+            "Esbjerg",
+            "Kongens Lyngby",
+            "Lyngby",
+            "Lyngby-Taarbæk",
+            "Viby J",
+            "Odense C",
+            "København NV",
+            "Odenses",
+            "ODENSE",
+            "Nykøbing F",
+            "Bornholm",
+        ],
+    )
+    def test_a_town_anywhere_in_denmark_is_found_whole(self, town):
+        matches = detect(f"Hun bor i {town} nu.", vocabulary(citizen=["Karen Jensen"]))
+        assert [(m.kind, m.text) for m in matches] == [(Kind.PLACE, town)]
+
+    @pytest.mark.parametrize(
+        ("text", "proposal"),
+        [
+            ("Hun bor i Kerteminde.", "Hun bor i [sted]."),
+            ("Hun bor i Odense.", "Hun bor i [sted]."),
+            (
+                "Fra Munkebo kørte hun til Odense Universitetshospital.",
+                "Fra [sted] kørte hun til [sted] Universitetshospital.",
+            ),
+            ("Kerteminde var hendes by.", "[sted] var hendes by."),
+        ],
+    )
+    def test_the_proposal_names_no_town(self, text, proposal):
+        assert pseudonymise(text, **KAREN) == proposal
+
+    @pytest.mark.parametrize("town", ["Vejen", "Ringe", "Ry", "Skive", "Mørke"])
+    def test_a_town_that_is_also_a_word_is_found_inside_a_sentence(self, town):
+        assert [m.text for m in detect(f"Hun flyttede til {town} i fjor.", KAREN)] == [town]
+
+    def test_a_town_needs_its_capital_letter(self):
+        assert detect("Hun gik en tur ved havet hver dag og så på bølgerne.", KAREN) == []
+        assert detect("en ringe søvn, vejen hjem, et mørke", KAREN) == []
+
+    def test_the_list_of_towns_is_the_maintained_one(self):
+        towns = town_names()
+        assert len(towns) > 500
+        assert {"Kerteminde", "Odense", "Munkebo", "Aarhus", "Århus", "København", "Sønderborg"} <= towns
+
+
+class TestSentenceStarts:
+    """A neutral word where a sentence begins starts with a capital letter."""
+
+    @pytest.mark.parametrize(
+        ("text", "proposal"),
+        [
+            ("karen fandt modet igen.", "Borgeren fandt modet igen."),
+            ("Det gik godt. karens datter ringede.", "Det gik godt. Borgerens datter ringede."),
+            ("Hun smilede! Hanne kom.", "Hun smilede! Den pårørende kom."),
+            ("Kom hun? Jens vidste det.", "Kom hun? Den pårørende vidste det."),
+            ("Første gang\nKaren gik selv.", "Første gang\nBorgeren gik selv."),
+            ("Hun sagde ja.\n\nKarens mand kom.", "Hun sagde ja.\n\nBorgerens mand kom."),
+            ("Hun sagde: »Det går.« Karen lo.", "Hun sagde: »Det går.« Borgeren lo."),
+            ("  Karen gik.", "  Borgeren gik."),
+        ],
+    )
+    def test_a_replacement_that_begins_a_sentence_has_a_capital(self, text, proposal):
+        assert pseudonymise(text, **KAREN) == proposal
+
+    @pytest.mark.parametrize(
+        ("text", "proposal"),
+        [
+            ("Hun ringede til Karen.", "Hun ringede til borgeren."),
+            ("Hun ventede, og Karen kom.", "Hun ventede, og borgeren kom."),
+            ("Hun tænkte på f.eks. Karen.", "Hun tænkte på f.eks. borgeren."),
+            ("Det var for 3. gang Karen kom.", "Det var for 3. gang borgeren kom."),
+            ("Hun sagde: Karen kommer.", "Hun sagde: borgeren kommer."),
+        ],
+    )
+    def test_a_replacement_inside_a_sentence_stays_lower_case(self, text, proposal):
+        assert pseudonymise(text, **KAREN) == proposal
+
+
+class TestFullNames:
+    """A full name is one person: it becomes one neutral word, however the name was given."""
+
+    @pytest.mark.parametrize(
+        "relative",
+        [["Helle Mathiasen"], ["Helle Marie Mathiasen"], ["Mathiasen, Helle"], ["Helle", "Mathiasen"]],
+    )
+    def test_a_relatives_full_name_becomes_one_relative(self, relative):
+        vocab = vocabulary(citizen=["Karen", "Jensen"], relatives=relative)
+        assert pseudonymise("Helle Mathiasen kom i går.", **vocab) == "Den pårørende kom i går."
+        assert pseudonymise("Hun lånte Helle Mathiasens bil.", **vocab) == "Hun lånte den pårørendes bil."
+        assert [m.text for m in detect("Hun ringede til Helle Mathiasen.", vocab)] == ["Helle Mathiasen"]
+
+    def test_the_citizens_first_and_last_name_given_apart_are_one_citizen(self):
+        vocab = vocabulary(citizen=["Karen", "Jensen"])
+        assert pseudonymise("Karen Jensen fik hjælp.", **vocab) == "Borgeren fik hjælp."
+
+    def test_a_genitive_before_a_name_is_two_people(self):
+        assert pseudonymise("Karens Hanne ringede.", **KAREN) == "Borgerens den pårørende ringede."
+
+    def test_a_middle_name_the_story_uses_is_part_of_the_one_name(self):
+        vocab = vocabulary(citizen=["Karen Jensen"], others=["Mogens Vestergaard Holm"])
+        assert pseudonymise("Hun talte med Mogens Vestergaard Holm.", **vocab) == "Hun talte med [navn]."
+
+
+class TestFormsOfAddress:
+    """Fru, Hr. and Frk. are not names: a name field with them gives the name only."""
+
+    STAFF = vocabulary(citizen=["Karen Jensen"], relatives=["Fru Hansen"], others=["Hr. Olsen", "Frk. Berg"])
+
+    def test_a_form_of_address_alone_is_never_found(self):
+        text = "Fru Nielsen, hr. Larsen og frk. Ibsen kom. Hun sagde fru og Hr. til dem."
+        assert detect(text, self.STAFF) == []
+
+    @pytest.mark.parametrize(
+        ("text", "found"),
+        [
+            ("Fru Hansen kom.", "Fru Hansen"),
+            ("Hun ringede til Hansen.", "Hansen"),
+            ("Hr. Olsen kom.", "Hr. Olsen"),
+            ("Hun mødte frk. Berg.", "frk. Berg"),
+        ],
+    )
+    def test_the_name_after_it_is_found_with_it(self, text, found):
+        assert [m.text for m in detect(text, self.STAFF)] == [found]
+
+    def test_the_proposal_keeps_no_form_of_address_before_a_neutral_word(self):
+        proposal = pseudonymise("Fru Jensen ringede til fru Hansen og hr. Olsen.", **self.STAFF)
+        assert proposal == "Borgeren ringede til den pårørende og [navn]."
 
 
 # --- properties ----------------------------------------------------------------------------------------------
@@ -281,6 +441,7 @@ def stories(draw):
         st.sampled_from([phone, relatives_phone, email]),
         emails(),
         st.sampled_from([street, f"{street} {number}", postal_code, town, town.split()[0], f"{postal_code} {town}"]),
+        st.sampled_from(ANY_TOWN),
         dates(),
     )
     embedded = draw(st.lists(st.tuples(st.sampled_from(FRAMES), details), min_size=1, max_size=5))

@@ -62,7 +62,7 @@ def test_the_manager_filters_exports_and_approves(page, logged_in, live_server, 
 
     page.goto(live_server.url + reverse("reporting:stories"))
     page.locator("[data-testid=story-to-review]").click()
-    expect(page.locator("[data-testid=story-text]")).to_contain_text("borgeren kunne ikke gå")
+    expect(page.locator("[data-testid=story-text]")).to_contain_text("Borgeren kunne ikke gå")
     expect(page.locator("body")).not_to_contain_text("Jensen")
     page.locator("button[name=approve]").click()
     expect(page).to_have_url(live_server.url + reverse("reporting:stories"))
