@@ -8,7 +8,7 @@ from healthcenter.models import Role, Team, User
 from healthcenter.views_helpers import StyledForm
 from patients.cpr import parse_cpr
 from patients.forms import DateInput, EncounterForm
-from patients.models import Programme
+from patients.models import AgreedAction, Programme
 
 from .models import CareGapRule, ReferralSource, TaskOrigin, TaskPriority, TaskStatus
 from .selectors import BoardFilter, DueWithin
@@ -91,6 +91,8 @@ class EncounterWithTasksForm(EncounterForm):
         cleaned = super().clean()
         if cleaned.get("make_tasks"):
             for index in self._filled_rows():
+                if self.fields[action_field(index, "due_on")].disabled:
+                    continue  # already a task: its due date is the task's, changed on the task
                 due = cleaned.get(action_field(index, "due_on"))
                 if due is None and action_field(index, "due_on") not in self.errors:
                     self.add_error(action_field(index, "due_on"), _("Give the task a due date."))
@@ -110,6 +112,64 @@ class EncounterWithTasksForm(EncounterForm):
             ActionTask(assignee=c[action_field(i, "assignee")], due_on=c[action_field(i, "due_on")])
             for i in self._filled_rows()
         ]
+
+
+class EncounterDraftWithTasksForm(EncounterWithTasksForm):
+    """A draft's form: the same rows as a new encounter's, each action with who does it and by when
+    as planned (coordination.models.ActionPlan), so the plan can still change until the draft is signed."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, encounter, **kwargs):
+        actions = list(encounter.agreed_actions.select_related("plan", "task").order_by("position", "id"))
+        self.tasked_rows = {i for i, action in enumerate(actions) if _task_of(action) is not None}
+        kwargs["initial"] = {**self.draft_initial(encounter, actions), **kwargs.get("initial", {})}
+        self._draft_rows = len(actions) + 1  # one empty row to add an action without a click
+        super().__init__(*args, **kwargs)
+        for index in self.tasked_rows:
+            # Made a task before drafts kept plans: who and when are the task's own now.
+            for name in ("assignee", "due_on"):
+                self.fields[action_field(index, name)].disabled = True
+
+    def _rows_in_data(self) -> int:
+        return max(super()._rows_in_data(), min(self._draft_rows, MAX_ACTION_ROWS))
+
+    @staticmethod
+    def draft_initial(encounter, actions) -> dict:
+        initial = {
+            "kind": encounter.kind,
+            "started_at": encounter.started_at,
+            "duration_minutes": encounter.duration_minutes,
+            "note": encounter.note,
+            "what_matters": encounter.what_matters,
+            "caregiver_present": encounter.caregiver_present,
+            "version": encounter.version,
+            # Actions without a plan were saved with "make the agreed actions tasks" unticked.
+            "make_tasks": not actions or any(_plan_of(a) or _task_of(a) for a in actions),
+        }
+        for m in encounter.measurements.select_related("type"):
+            initial[f"m_{m.type.code}"] = m.value if m.value is not None else m.result
+        for index, action in enumerate(actions):
+            initial[action_field(index, "text")] = action.text
+            held = _task_of(action) or _plan_of(action)
+            if held is not None:
+                initial[action_field(index, "assignee")] = held.assignee_id
+                initial[action_field(index, "due_on")] = held.due_on
+        return initial
+
+
+def _plan_of(action):
+    try:
+        return action.plan
+    except AgreedAction.plan.RelatedObjectDoesNotExist:
+        return None
+
+
+def _task_of(action):
+    try:
+        return action.task
+    except AgreedAction.task.RelatedObjectDoesNotExist:
+        return None
 
 
 class TaskForm(StyledForm):
@@ -229,9 +289,31 @@ class MoveTasksForm(StyledForm):
         empty_label=_("Choose a colleague"),
     )
 
-    def __init__(self, *args, team: Team, **kwargs):
+    def __init__(self, *args, team: Team, holder: User | None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].queryset = team_members(Team.objects.filter(id=team.id)).queryset
+        self.holder = holder
+        field = self.fields["to"]
+        field.queryset = team_members(Team.objects.filter(id=team.id)).queryset
+        if holder is not None:
+            # The holder is not offered: handing tasks to the one who has them moves nothing. A
+            # request naming them anyway gets clean_to's message, not "not a valid choice".
+            field.widget.choices = [
+                (value, label) for value, label in field.choices if getattr(value, "value", value) != holder.public_id
+            ]
+
+    def clean_to(self):
+        to = self.cleaned_data["to"]
+        if self.holder is not None and to == self.holder:
+            raise forms.ValidationError(
+                _("%(name)s already holds these tasks. Choose the colleague who is to take them over.") % {"name": to}
+            )
+        return to
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.chosen():
+            self.add_error(None, _("Choose at least one task."))
+        return cleaned
 
     def chosen(self) -> list[str]:
         return self.data.getlist("task") if hasattr(self.data, "getlist") else []

@@ -115,6 +115,33 @@ class Task(models.Model):
         return self.status in OPEN_STATUSES
 
 
+class ActionPlan(models.Model):
+    """Who is to do one agreed action, and by when, as planned at the encounter. A draft is not the
+    record, so its actions are not tasks yet: the plan waits with the draft and becomes the task
+    when the encounter is signed (coordination.services.tasks_from_action_plans)."""
+
+    agreed_action = models.OneToOneField(
+        AgreedAction, on_delete=models.CASCADE, related_name="plan", verbose_name=_("agreed action")
+    )
+    # Empty: the task goes to nobody yet, for the coordinator to hand out.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
+    due_on = models.DateField(_("due"))
+
+    class Meta:
+        verbose_name = _("planned task")
+        verbose_name_plural = _("planned tasks")
+
+    def __str__(self):
+        return f"{self.agreed_action_id} {self.due_on}"
+
+
 class TaskTransition(models.Model):
     """Every change of a task's status or assignee: who, when, from, to. Time in state and
     hand-offs are measured from these rows."""

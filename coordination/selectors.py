@@ -183,10 +183,14 @@ class BoardColumn:
     offset: int = 0
 
     @property
+    def shown(self) -> int:
+        """How many cards the column shows once these are added to those loaded before."""
+        return self.offset + len(self.tasks)
+
+    @property
     def next_offset(self) -> int | None:
         """Where "load more" continues, or None when every card is shown."""
-        shown = self.offset + len(self.tasks)
-        return shown if shown < self.count else None
+        return self.shown if self.shown < self.count else None
 
 
 def team_board(user: User, board: BoardFilter, *, per_column: int = BOARD_PAGE) -> list[BoardColumn]:
@@ -212,11 +216,11 @@ def team_board(user: User, board: BoardFilter, *, per_column: int = BOARD_PAGE) 
 def board_column_page(
     user: User, board: BoardFilter, *, status: str, offset: int, limit: int = BOARD_PAGE
 ) -> BoardColumn:
-    """The next cards of one column, for "load more"."""
+    """The next cards of one column, for "load more", with the column's exact count (which may
+    have changed since the board was loaded): "showing 50 of 72" stays true."""
     tasks = board_tasks(user, board).filter(status=status)
-    # One card more than shown tells whether there are more, without counting again.
-    page = list(tasks.order_by(*BOARD_ORDER)[offset : offset + limit + 1])
-    return BoardColumn(status, TaskStatus(status).label, offset + len(page), page[:limit], offset)
+    page = list(tasks.order_by(*BOARD_ORDER)[offset : offset + limit])
+    return BoardColumn(status, TaskStatus(status).label, tasks.count(), page, offset)
 
 
 def assignable_members(user: User) -> dict[int, list[User]]:

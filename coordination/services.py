@@ -6,13 +6,25 @@ Every change of a task's status or assignee, whoever makes it, goes through `tas
 `task_assign` or `task_change_status`. The care-gap rules act as the system: `actor` is None, which
 skips the team-membership check (the rules work for every team) and is recorded as an empty `by`,
 shown as "the care-gap rules". `at` is when a change happened: now, except when the demo replays
-the past through the same services (then the citizen's team of that day applies)."""
+the past through the same services (then the citizen's team of that day applies).
 
+Agreed actions become tasks when their encounter is signed, not before: a draft is not the record
+(issue 9), and a draft's task would count in the task figures while the draft may change or never
+be signed. Until then the plan for each action (who does it, by when) is kept with the draft as an
+ActionPlan. patients cannot call coordination, so every signing a person does goes through this
+module: `encounter_log` ("save and sign" on the new-encounter form), `encounter_draft_save` ("save
+and sign" on the draft's form) and `encounter_sign` (the sign page the timeline links to) sign
+through the patients service and make the tasks in the same transaction. A signature given
+elsewhere (patients' own sign page or service, a command) is caught by `tasks_from_signed_plans`,
+which the periodic care-gap job runs. Every such task is made by `tasks_from_action_plans`, through
+`task_create`: one writer."""
+
+import contextlib
 import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -28,6 +40,7 @@ from patients.selectors import team_ids_of
 
 from .models import (
     OPEN_STATUSES,
+    ActionPlan,
     CareGap,
     CareGapRule,
     HandoverAcknowledgement,
@@ -148,17 +161,56 @@ class ActionTask:
     due_on: datetime.date
 
 
-@transaction.atomic
-def tasks_from_agreed_actions(*, actor: User, encounter: Encounter, plans: list[ActionTask | None]) -> list[Task]:
-    """Turns the encounter's agreed actions that have no task yet into tasks on the citizen's team,
-    each with its own assignee and due date: `plans[i]` is for the action at position i; None, or
-    no plan at all, leaves that action without a task."""
-    patient = encounter.patient
-    tasks = []
+# --- agreed actions: planned with the encounter, tasks once it is signed (see the module docstring) ------
+
+
+def _validate_plans(plans: list[ActionTask | None], *, actions: int) -> None:
+    if len(plans) > actions:
+        raise ValidationError(_("There are more task plans than agreed actions."))
+    for position, plan in enumerate(plans):
+        if plan is not None and plan.due_on is None:
+            raise ValidationError({f"action-{position}-due_on": _("Give the task a due date.")})
+
+
+def _save_action_plans(*, encounter: Encounter, plans: list[ActionTask | None]) -> None:
+    """The plans of the encounter's actions that are not tasks yet: `plans[i]` for the action at
+    position i; None, or no plan at all, means that action is to stay without a task."""
+    team = encounter.patient.team
     for action in encounter.agreed_actions.filter(task__isnull=True).order_by("position", "id"):
         plan = plans[action.position] if action.position < len(plans) else None
         if plan is None:
+            ActionPlan.objects.filter(agreed_action=action).delete()
             continue
+        # Refused now, while the author can still choose someone else, not when the draft is signed.
+        _validate_assignee(team=team, assignee=plan.assignee)
+        ActionPlan.objects.update_or_create(
+            agreed_action=action, defaults={"assignee": plan.assignee, "due_on": plan.due_on}
+        )
+
+
+@transaction.atomic
+def tasks_from_action_plans(*, actor: User | None, encounter: Encounter) -> list[Task]:
+    """Turns the planned actions of a signed encounter that have no task yet into tasks on the
+    citizen's team, each with its own assignee and due date. A planned assignee who has left the
+    team since the draft was written leaves the task to nobody yet, for the coordinator to hand
+    out, rather than losing it; a due date that passed while the draft waited is kept (the task is
+    overdue, which is the truth). Safe to run twice: an action has at most one task."""
+    if not encounter.is_signed:
+        raise ValidationError(_("The agreed actions become tasks when the encounter is signed."))
+    patient = encounter.patient
+    team = patient.team
+    actions = (
+        encounter.agreed_actions.select_for_update(of=("self",))
+        .filter(task__isnull=True, plan__isnull=False)
+        .select_related("plan__assignee")
+        .order_by("position", "id")
+    )
+    tasks = []
+    for action in actions:
+        plan = action.plan
+        assignee = plan.assignee
+        if assignee is not None and not (assignee.is_active and assignee.teams.filter(id=team.id).exists()):
+            assignee = None
         tasks.append(
             task_create(
                 actor=actor,
@@ -166,15 +218,49 @@ def tasks_from_agreed_actions(*, actor: User, encounter: Encounter, plans: list[
                 description=(action.text + "\n\n" if len(action.text) > TITLE_LENGTH else "")
                 + _("Agreed with the citizen at the encounter on %(date)s.")
                 % {"date": date_format(timezone.localtime(encounter.started_at).date(), "SHORT_DATE_FORMAT")},
-                team=patient.team,
+                team=team,
                 patient=patient,
-                assignee=plan.assignee,
+                assignee=assignee,
                 due_on=plan.due_on,
                 origin=TaskOrigin.AGREED_ACTION,
                 agreed_action=action,
+                allow_past_due=True,
             )
         )
     return tasks
+
+
+def tasks_from_signed_plans() -> int:
+    """The planned actions of encounters signed without coordination (patients' own sign page or
+    service, a command) become tasks, made in the signer's name (or the system's, if the signer is
+    no longer in the citizen's team). Idempotent; run by the periodic care-gap job."""
+    encounters = (
+        Encounter.objects.filter(
+            signed_at__isnull=False, agreed_actions__plan__isnull=False, agreed_actions__task__isnull=True
+        )
+        .select_related("patient__team", "professional")
+        .distinct()
+    )
+    made = 0
+    for encounter in encounters:
+        signer = encounter.professional
+        actor = signer if encounter.patient.team_id in team_ids_of(signer) else None
+        # IntegrityError: signed through coordination at this very moment, which made the tasks.
+        with contextlib.suppress(IntegrityError):
+            made += len(tasks_from_action_plans(actor=actor, encounter=encounter))
+    return made
+
+
+def _reevaluate_care_gaps_after_commit(patient: Patient) -> None:
+    """Signed values can fill a care gap: the citizen's gaps are re-evaluated once the signature is
+    committed, so a measurement that fills one closes it at once (the periodic job catches the rest)."""
+
+    def reevaluate():
+        from .caregaps import evaluate_care_gaps
+
+        evaluate_care_gaps(patient_ids=[patient.id])
+
+    transaction.on_commit(reevaluate, robust=True)
 
 
 @transaction.atomic
@@ -186,27 +272,49 @@ def encounter_log(
     sign: bool,
     action_tasks: list[ActionTask | None] | None = None,
 ) -> tuple[Encounter, list[Task]]:
-    """Logs an encounter and, in the same transaction, turns its agreed actions into tasks:
-    `action_tasks[i]` says who does `data.agreed_actions[i]` and by when. After the commit the
-    citizen's care gaps are re-evaluated, so a measurement that fills one closes it at once (the
-    periodic job catches everything else)."""
+    """Logs an encounter with the plan for its agreed actions: `action_tasks[i]` says who does
+    `data.agreed_actions[i]` and by when. Signed at once, the planned actions become tasks in the
+    same transaction; a draft keeps its plans until it is signed."""
     plans = list(action_tasks or [])
-    if len(plans) > len(data.agreed_actions or []):
-        raise ValidationError(_("There are more task plans than agreed actions."))
-    for position, plan in enumerate(plans):
-        if plan is not None and plan.due_on is None:
-            raise ValidationError({f"action-{position}-due_on": _("Give the task a due date.")})
+    _validate_plans(plans, actions=len([t for t in data.agreed_actions or [] if t.strip()]))
     encounter = patient_services.encounter_create(actor=actor, patient=patient, data=data, sign=sign)
-    tasks = []
-    if any(plan is not None for plan in plans):
-        tasks = tasks_from_agreed_actions(actor=actor, encounter=encounter, plans=plans)
+    _save_action_plans(encounter=encounter, plans=plans)
+    tasks = tasks_from_action_plans(actor=actor, encounter=encounter) if sign else []
+    _reevaluate_care_gaps_after_commit(patient)
+    return encounter, tasks
 
-    def reevaluate():
-        from .caregaps import evaluate_care_gaps
 
-        evaluate_care_gaps(patient_ids=[patient.id])
+@transaction.atomic
+def encounter_draft_save(
+    *,
+    actor: User,
+    encounter: Encounter,
+    expected_version: int,
+    data: patient_services.EncounterData,
+    sign: bool,
+    action_tasks: list[ActionTask | None] | None = None,
+) -> tuple[Encounter, list[Task]]:
+    """Saves a changed draft with the plan for each of its agreed actions (as `encounter_log`), and
+    when it is signed turns the planned actions into tasks in the same transaction."""
+    plans = list(action_tasks or [])
+    _validate_plans(plans, actions=len([t for t in data.agreed_actions or [] if t.strip()]))
+    patient_services.encounter_update_draft(
+        actor=actor, encounter=encounter, expected_version=expected_version, data=data, sign=sign
+    )
+    _save_action_plans(encounter=encounter, plans=plans)
+    tasks = tasks_from_action_plans(actor=actor, encounter=encounter) if sign else []
+    if sign:
+        _reevaluate_care_gaps_after_commit(encounter.patient)
+    return encounter, tasks
 
-    transaction.on_commit(reevaluate, robust=True)
+
+@transaction.atomic
+def encounter_sign(*, actor: User, encounter: Encounter, expected_version: int) -> tuple[Encounter, list[Task]]:
+    """Signs a draft (through the patients service, which checks that the author signs and writes
+    the audit row) and turns its planned actions into tasks in the same transaction."""
+    patient_services.encounter_sign(actor=actor, encounter=encounter, expected_version=expected_version)
+    tasks = tasks_from_action_plans(actor=actor, encounter=encounter)
+    _reevaluate_care_gaps_after_commit(encounter.patient)
     return encounter, tasks
 
 
@@ -239,6 +347,11 @@ def task_assign(
     _validate_team_work(actor=actor, team=team)
     if not task.is_open:
         raise ValidationError(_("A closed task cannot be reassigned."))
+    if (assignee.pk if assignee else None) == task.assignee_id:
+        # Not a silent no-op recorded as a move: the person who asked learns that nothing changed.
+        if assignee is None:
+            raise ValidationError({"assignee": _("The task has no assignee already.")})
+        raise ValidationError({"assignee": _("%(name)s already holds this task.") % {"name": assignee}})
     _validate_assignee(team=team, assignee=assignee)
     # A task whose citizen moved follows the citizen to the new team.
     _transition(actor=actor, task=task, expected_version=expected_version, at=at, assignee=assignee, team=team)

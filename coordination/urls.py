@@ -11,6 +11,10 @@ urlpatterns = [
         views.encounter_action_row,
         name="encounter_action_row",
     ),
+    # A draft's form and its signing: here, not in patients, because signing turns the planned agreed
+    # actions into tasks (services.encounter_sign).
+    path("encounters/<uuid:public_id>/edit/", views.encounter_edit, name="encounter_edit"),
+    path("encounters/<uuid:public_id>/sign/", views.encounter_sign, name="encounter_sign"),
     path("patients/<uuid:public_id>/coordination/", views.patient_panel, name="patient_panel"),
     path("patients/<uuid:public_id>/briefing/", views.briefing, name="briefing"),
     path("worklist/", views.worklist, name="worklist"),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from healthcenter.models import AccessAction, Role
 from healthcenter.services import access_record
 from healthcenter.views_helpers import apply_errors
+from patients import forms as patient_forms
 from patients import selectors as patient_selectors
 from patients.models import Patient
 from patients.views import citizen_work, log_duplicate, rejected
@@ -53,19 +54,110 @@ def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
             except ValidationError as error:
                 apply_errors(form, error)
             else:
-                saved = _("The encounter is signed.") if sign else _("The draft is saved.")
-                if tasks:
-                    saved += " " + ngettext(
-                        "%(count)d task was made from the agreed actions.",
-                        "%(count)d tasks were made from the agreed actions.",
-                        len(tasks),
-                    ) % {"count": len(tasks)}
-                messages.success(request, saved)
+                planned = sum(plan is not None for plan in form.action_tasks())
+                _saved_message(request, signed=sign, tasks=tasks, planned=planned)
                 return redirect("patients:detail", public_id=patient.public_id)
         rejected(request, patient, gettext_noop("encounter form"))
     return render(
         request, "patients/encounter_form.html", {"form": form, "patient": patient, "title": _("Log encounter")}
     )
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """A draft, with the same rows for its agreed actions as a new encounter (who and by when each)."""
+    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
+    encounter = patient_selectors.encounter_for(
+        request.user, public_id, what=gettext_noop("encounter draft"), action=action
+    )
+    patient = encounter.patient
+    if encounter.is_signed:
+        messages.info(request, _("This encounter is signed. Corrections are added as amendments."))
+        return redirect("patients:encounter_amend", public_id=encounter.public_id)
+    form = forms.EncounterDraftWithTasksForm(
+        request.POST or None,
+        encounter=encounter,
+        catalogue=patient_selectors.catalogue(),
+        patient=patient,
+        actor=request.user,
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            sign = "sign" in request.POST
+            try:
+                _encounter, tasks = services.encounter_draft_save(
+                    actor=request.user,
+                    encounter=encounter,
+                    expected_version=form.cleaned_data["version"],
+                    data=form.to_data(),
+                    sign=sign,
+                    action_tasks=form.action_tasks(),
+                )
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                planned = sum(plan is not None for plan in form.action_tasks())
+                _saved_message(request, signed=sign, tasks=tasks, planned=planned)
+                return redirect("patients:detail", public_id=patient.public_id)
+        rejected(request, patient, gettext_noop("encounter draft"))
+    return render(
+        request,
+        "patients/encounter_form.html",
+        {"form": form, "patient": patient, "encounter": encounter, "title": _("Edit draft encounter")},
+    )
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def encounter_sign(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """GET asks for confirmation, showing the draft, what signing means and the tasks its agreed
+    actions become; POST signs and makes them."""
+    if request.method == "GET":
+        encounter = patient_selectors.encounter_for(request.user, public_id, what=gettext_noop("sign encounter"))
+        if encounter.is_signed or encounter.professional_id != request.user.id:
+            return redirect("patients:detail", public_id=encounter.patient.public_id)
+        context = {
+            "encounter": encounter,
+            "patient": encounter.patient,
+            "measurements": encounter.measurements.select_related("type").order_by("type__display_order", "id"),
+            "actions": encounter.agreed_actions.select_related("plan__assignee").order_by("position", "id"),
+        }
+        return render(request, "coordination/encounter_sign.html", context)
+    encounter = patient_selectors.encounter_for(
+        request.user, public_id, what=gettext_noop("sign encounter"), action=AccessAction.UPDATE
+    )
+    form = patient_forms.SignForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_("The form was incomplete. Reload the page and try again."))
+        _encounter, tasks = services.encounter_sign(
+            actor=request.user, encounter=encounter, expected_version=form.cleaned_data["version"]
+        )
+    except ValidationError as error:
+        rejected(request, encounter.patient, gettext_noop("sign encounter"))
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        _saved_message(request, signed=True, tasks=tasks)
+    return redirect("patients:detail", public_id=encounter.patient.public_id)
+
+
+def _saved_message(request: HttpRequest, *, signed: bool, tasks: list, planned: int = 0) -> None:
+    saved = _("The encounter is signed.") if signed else _("The draft is saved.")
+    if tasks:
+        saved += " " + ngettext(
+            "%(count)d task was made from the agreed actions.",
+            "%(count)d tasks were made from the agreed actions.",
+            len(tasks),
+        ) % {"count": len(tasks)}
+    elif planned and not signed:
+        saved += " " + ngettext(
+            "%(count)d agreed action becomes a task when the encounter is signed.",
+            "%(count)d agreed actions become tasks when the encounter is signed.",
+            planned,
+        ) % {"count": planned}
+    messages.success(request, saved)
 
 
 @citizen_work
@@ -156,7 +248,7 @@ def board_column(request: HttpRequest, status: str) -> HttpResponse:
     _with_assignable(column.tasks, members)
     filters = request.GET.copy()
     filters.pop("offset", None)
-    context = {"column": column, "filters": filters.urlencode(), "today": timezone.localdate()}
+    context = {"column": column, "filters": filters.urlencode(), "today": timezone.localdate(), "oob_shown": True}
     return render(request, "coordination/_board_cards.html", context)
 
 
@@ -192,7 +284,7 @@ def _hand_on(request: HttpRequest, team, member, *, form=None, result=None) -> H
         "member": member,
         "member_key": str(member.public_id) if member else forms.UNASSIGNED,
         "tasks": tasks,
-        "form": form or forms.MoveTasksForm(team=team),
+        "form": form or forms.MoveTasksForm(team=team, holder=member),
         "result": result,
         "today": timezone.localdate(),
     }
@@ -212,7 +304,7 @@ def hand_on(request: HttpRequest, team_public_id: uuid.UUID, member_key: str) ->
     _log_list(request, f"hand on tasks team={team.public_id} from={member_key}")
     if request.method == "GET":
         return _hand_on(request, team, member)
-    form = forms.MoveTasksForm(request.POST, team=team)
+    form = forms.MoveTasksForm(request.POST, team=team, holder=member)
     if not form.is_valid():
         return _hand_on(request, team, member, form=form)
     held = {str(task.public_id): task for task in selectors.member_open_tasks(request.user, team, member=member)}
@@ -223,9 +315,6 @@ def hand_on(request: HttpRequest, team_public_id: uuid.UUID, member_key: str) ->
             gone.append(public_id)
         else:
             moves.append((task, version))
-    if not moves and not gone:
-        form.add_error(None, _("Choose at least one task."))
-        return _hand_on(request, team, member, form=form)
     for task, _version in moves:
         if task.patient_id:
             access_record(
@@ -236,7 +325,7 @@ def hand_on(request: HttpRequest, team_public_id: uuid.UUID, member_key: str) ->
             )
     result = services.tasks_move(actor=request.user, moves=moves, assignee=form.cleaned_data["to"])
     result.gone = len(gone)
-    return _hand_on(request, team, member, form=forms.MoveTasksForm(team=team), result=result)
+    return _hand_on(request, team, member, form=forms.MoveTasksForm(team=team, holder=member), result=result)
 
 
 @citizen_work

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from coordination.models import Notification, Task, TaskTransition
 from coordination.selectors import BOARD_PAGE
@@ -90,6 +91,19 @@ class TestExactCounts:
                 break
             offset = column.next_offset
         assert seen == sorted(t.pk for t in made)  # same due date and priority: by id, none twice, none lost
+
+    def test_the_showing_n_of_m_text_follows_each_load_more(self, as_coordinator, coordinator, team):
+        bulk_tasks(72, team=team, created_by=coordinator)
+        html = as_coordinator.get(reverse("coordination:board")).content.decode()
+        (shown,) = re.findall(r'<p[^>]*id="shown-open"[^>]*>(.*?)</p>', html, re.S)
+        assert re.findall(r"\d+", shown) == [str(BOARD_PAGE), "72"]
+        for offset in (BOARD_PAGE, 2 * BOARD_PAGE):
+            html = as_coordinator.get(
+                reverse("coordination:board_column", args=["open"]), {"offset": offset}, headers={"HX-Request": "true"}
+            ).content.decode()
+            # The column's text comes back out of band with the cards.
+            (shown,) = re.findall(r'<p[^>]*id="shown-open"[^>]*hx-swap-oob="true"[^>]*>(.*?)</p>', html, re.S)
+            assert re.findall(r"\d+", shown) == [str(min(offset + BOARD_PAGE, 72)), "72"]
 
     def test_load_more_keeps_the_filters(self, as_coordinator, coordinator, member, team):
         bulk_tasks(40, team=team, created_by=coordinator, assignee=member)
@@ -223,6 +237,15 @@ class TestAssignFromTheBoard:
         assert task.assignee == member
         assert not Notification.objects.filter(user=colleague).exists()
 
+    def test_assigning_a_task_to_the_one_who_holds_it_is_refused_and_records_nothing(
+        self, as_coordinator, coordinator, member, team
+    ):
+        task = task_create(actor=coordinator, title="Ring", team=team, assignee=member, due_on=today(2))
+        response = assign_on_card(as_coordinator, task, member)
+        assert 'data-testid="card-error"' in response.content.decode()
+        task.refresh_from_db()
+        assert (task.assignee, task.version, task.transitions.count()) == (member, 1, 1)
+
     def test_outsiders_cannot_assign_from_a_card(self, as_outsider, coordinator, outsider, team):
         task = task_create(actor=coordinator, title="Ring", team=team, due_on=today(2))
         assert assign_on_card(as_outsider, task, outsider).status_code == 404
@@ -312,6 +335,33 @@ class TestHandOn:
         response = self.move(as_coordinator, team, on_leave, [], colleague)
         assert response.context["form"].non_field_errors()
         assert not Task.objects.filter(assignee=colleague).exists()
+
+    def test_nothing_chosen_and_nobody_chosen_says_to_choose_a_task(self, as_coordinator, team, on_leave):
+        response = as_coordinator.post(self.url(team, on_leave), {}, headers={"HX-Request": "true"})
+        form = response.context["form"]
+        assert form.non_field_errors() == [str(_("Choose at least one task."))]
+        assert form.errors["to"]
+        html = response.content.decode()
+        assert 'data-testid="hand-on-error"' in html and 'data-testid="to-error"' in html
+        # The browser must let the incomplete form through, or htmx drops it without a word.
+        assert re.search(r"<form[^>]*\bnovalidate\b[^>]*hx-post=", html)
+
+    def test_the_holder_is_not_offered_to_take_their_own_tasks(self, as_coordinator, colleague, team, on_leave):
+        html = as_coordinator.get(self.url(team, on_leave), headers={"HX-Request": "true"}).content.decode()
+        (select,) = re.findall(r'<select name="to".*?</select>', html, re.S)
+        assert f'value="{colleague.public_id}"' in select
+        assert f'value="{on_leave.public_id}"' not in select
+
+    def test_handing_tasks_to_their_holder_is_refused_with_a_message(self, as_coordinator, team, on_leave):
+        tasks = list(Task.objects.filter(assignee=on_leave).order_by("id")[:2])
+        before = TaskTransition.objects.count()
+        response = self.move(as_coordinator, team, on_leave, tasks, on_leave)
+        assert response.context["result"] is None
+        (message,) = response.context["form"].errors["to"]
+        assert str(on_leave) in message
+        assert 'data-testid="moved"' not in response.content.decode()
+        assert TaskTransition.objects.count() == before
+        assert Task.objects.filter(assignee=on_leave, version=1).count() == 38
 
     def test_tasks_can_only_go_to_a_member_of_the_team(self, as_coordinator, outsider, team, on_leave):
         response = self.move(as_coordinator, team, on_leave, list(Task.objects.all()[:2]), outsider)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from coordination.models import HandoverNote, Notification, Referral, Task, TaskTransition
+from coordination.models import ActionPlan, HandoverNote, Notification, Referral, Task, TaskTransition
 from coordination.services import add_months
 from healthcenter.models import AccessLog
 from patients.models import Enrolment, Patient, Programme
@@ -586,24 +586,6 @@ class TestFollowingTheCitizen:
         assert len(task.title) <= 200
         assert long_text[:300].strip() in task.description
 
-    def test_editing_a_draft_keeps_the_tasks_of_its_actions(self, as_member, colleague, patient):
-        as_member.post(
-            reverse("coordination:encounter_create", args=[patient.public_id]),
-            encounter_form(sign=None, draft="1", **action_tasks((0, colleague, day(7)), (2, colleague, day(7)))),
-        )
-        encounter = patient.encounters.get()
-        url = reverse("patients:encounter_edit", args=[encounter.public_id])
-        response = as_member.post(
-            url,
-            encounter_form(sign=None, draft="1", version=1, agreed_actions="Gåtur hver dag, 30 min\nRinge om 4 uger"),
-        )
-        assert response.status_code == 302
-        assert Task.objects.get(title="Gåtur hver dag").agreed_action.text == "Gåtur hver dag, 30 min"
-        response = as_member.post(url, encounter_form(sign=None, draft="1", version=2, agreed_actions="Kun én"))
-        assert response.status_code == 200
-        assert response.context["form"].errors["agreed_actions"]
-        assert Task.objects.count() == 2
-
     def test_asking_about_another_teams_citizen_in_a_referral_is_logged(self, coordinator, other_team):
         other = PatientFactory(team=other_team)
         client = client_for(coordinator)
@@ -622,3 +604,206 @@ class TestFollowingTheCitizen:
             user=coordinator, patient_public_id=other.public_id, outcome="rejected"
         ).exists()
         assert not Referral.objects.exists()
+
+
+def save_draft(client, patient, *rows, **overrides):
+    """Saves a draft with the encounter form's two actions ("Gåtur hver dag" in row 0, "Ringe om 4
+    uger" in row 2), each planned for (index, assignee, due)."""
+    data = {"sign": None, "draft": "1", **action_tasks(*rows), **overrides}
+    return client.post(reverse("coordination:encounter_create", args=[patient.public_id]), encounter_form(**data))
+
+
+def plans_of(encounter) -> dict:
+    return {
+        plan.agreed_action.text: (plan.assignee, plan.due_on.isoformat())
+        for plan in ActionPlan.objects.filter(agreed_action__encounter=encounter).select_related("agreed_action")
+    }
+
+
+@pytest.mark.django_db
+class TestDraftsAreNotTheRecord:
+    """A draft's agreed actions are planned (who, by when) but become tasks only when it is signed."""
+
+    def test_a_draft_makes_no_task_and_keeps_each_actions_plan(self, as_member, member, colleague, patient):
+        response = save_draft(as_member, patient, (0, colleague, day(7)), (2, None, day(30)))
+        assert response.status_code == 302
+        assert not Task.objects.exists()
+        assert not Notification.objects.filter(user=colleague).exists()
+        encounter = patient.encounters.get()
+        assert plans_of(encounter) == {"Gåtur hver dag": (colleague, day(7)), "Ringe om 4 uger": (None, day(30))}
+        # Nothing to count in the task figures nor on the boards.
+        board = as_member.get(reverse("coordination:board"))
+        assert sum(column.count for column in board.context["columns"]) == 0
+
+    def test_signing_from_the_timeline_makes_the_planned_tasks(self, as_member, member, colleague, patient):
+        save_draft(as_member, patient, (0, colleague, day(7)), (2, member, day(30)))
+        encounter = patient.encounters.get()
+        detail = as_member.get(reverse("patients:detail", args=[patient.public_id])).content.decode()
+        sign_url = reverse("coordination:encounter_sign", args=[encounter.public_id])
+        assert sign_url in detail
+        page = as_member.get(sign_url)
+        assert page.status_code == 200
+        assert 'data-testid="planned-tasks"' in page.content.decode()
+        assert not Task.objects.exists()
+
+        response = as_member.post(sign_url, {"version": encounter.version})
+        assert response.status_code == 302
+        encounter.refresh_from_db()
+        assert encounter.is_signed
+        tasks = {t.title: (t.assignee, t.due_on.isoformat(), t.origin) for t in Task.objects.all()}
+        assert tasks == {
+            "Gåtur hver dag": (colleague, day(7), "agreed_action"),
+            "Ringe om 4 uger": (member, day(30), "agreed_action"),
+        }
+        assert TaskTransition.objects.filter(by=member, from_status="", to_status="open").count() == 2
+        assert Notification.objects.filter(user=colleague, kind="assigned").count() == 1
+        # Signing twice is refused and makes nothing twice.
+        as_member.post(sign_url, {"version": encounter.version})
+        assert Task.objects.count() == 2
+
+    def test_save_and_sign_on_the_drafts_form_makes_the_planned_tasks(self, as_member, colleague, patient):
+        save_draft(as_member, patient, (0, colleague, day(7)), (2, colleague, day(14)))
+        encounter = patient.encounters.get()
+        response = as_member.post(
+            reverse("coordination:encounter_edit", args=[encounter.public_id]),
+            encounter_form(version=encounter.version, **action_tasks((0, colleague, day(7)), (2, colleague, day(14)))),
+        )
+        assert response.status_code == 302
+        assert patient.encounters.get().is_signed
+        assert Task.objects.filter(assignee=colleague, origin="agreed_action").count() == 2
+
+    def test_unticked_the_actions_stay_without_tasks_when_signed(self, as_member, patient):
+        save_draft(as_member, patient, make_tasks=None)
+        encounter = patient.encounters.get()
+        assert plans_of(encounter) == {}
+        as_member.post(reverse("coordination:encounter_sign", args=[encounter.public_id]), {"version": 1})
+        assert patient.encounters.get().is_signed
+        assert not Task.objects.exists()
+
+    def test_a_draft_signed_outside_coordination_gets_its_tasks_from_the_periodic_job(
+        self, as_member, member, colleague, patient
+    ):
+        from coordination.tasks import evaluate_care_gaps_task
+        from patients import services as patient_services
+
+        save_draft(as_member, patient, (0, colleague, day(7)), (2, colleague, day(7)))
+        encounter = patient.encounters.get()
+        patient_services.encounter_sign(actor=member, encounter=encounter, expected_version=encounter.version)
+        assert not Task.objects.exists()
+        assert evaluate_care_gaps_task.apply().get()["action_tasks"] == 2
+        assert Task.objects.filter(assignee=colleague, created_by=member).count() == 2
+        assert evaluate_care_gaps_task.apply().get()["action_tasks"] == 0  # idempotent
+
+    def test_a_planned_assignee_who_left_the_team_leaves_the_task_to_nobody_yet(
+        self, as_member, colleague, other_team, patient
+    ):
+        save_draft(as_member, patient, (0, colleague, day(7)), **{"action-2-text": ""})
+        encounter = patient.encounters.get()
+        colleague.teams.set([other_team])
+        as_member.post(reverse("coordination:encounter_sign", args=[encounter.public_id]), {"version": 1})
+        task = Task.objects.get()
+        assert (task.title, task.assignee) == ("Gåtur hver dag", None)
+
+    def test_only_the_author_signs_and_a_colleagues_attempt_makes_no_task(
+        self, as_member, as_colleague, colleague, patient
+    ):
+        save_draft(as_member, patient, (0, colleague, day(7)), (2, colleague, day(7)))
+        encounter = patient.encounters.get()
+        as_colleague.post(reverse("coordination:encounter_sign", args=[encounter.public_id]), {"version": 1})
+        assert not patient.encounters.get().is_signed
+        assert not Task.objects.exists()
+
+    def test_outsiders_get_404_on_a_drafts_form_and_sign_page(self, as_member, as_outsider, colleague, patient):
+        save_draft(as_member, patient, (0, colleague, day(7)), (2, colleague, day(7)))
+        encounter = patient.encounters.get()
+        for name in ("coordination:encounter_edit", "coordination:encounter_sign"):
+            assert as_outsider.get(reverse(name, args=[encounter.public_id])).status_code == 404
+            assert as_outsider.post(reverse(name, args=[encounter.public_id]), {"version": 1}).status_code == 404
+        assert not Task.objects.exists()
+
+
+@pytest.mark.django_db
+class TestEditingADraftsActions:
+    """The draft's form has the same rows as a new encounter's: each action with its owner and due date."""
+
+    def edit_url(self, encounter) -> str:
+        return reverse("coordination:encounter_edit", args=[encounter.public_id])
+
+    def test_the_drafts_form_shows_each_action_with_its_owner_and_due_date(
+        self, as_member, colleague, coordinator, patient
+    ):
+        save_draft(as_member, patient, (0, colleague, day(7)), (2, coordinator, day(30)))
+        encounter = patient.encounters.get()
+        detail = as_member.get(reverse("patients:detail", args=[patient.public_id])).content.decode()
+        assert self.edit_url(encounter) in detail
+        response = as_member.get(self.edit_url(encounter))
+        assert response.status_code == 200
+        form = response.context["form"]
+        assert "agreed_actions" not in form.fields  # no "one per line" box
+        html = response.content.decode()
+        assert 'name="action-0-assignee"' in html and 'name="action-1-due_on"' in html
+        assert [form[f"action-{i}-text"].value() for i in range(2)] == ["Gåtur hver dag", "Ringe om 4 uger"]
+        assert form["action-0-assignee"].value() == colleague.id
+        assert form["action-1-assignee"].value() == coordinator.id
+        assert form["action-1-due_on"].value().isoformat() == day(30)
+
+    def test_changing_an_actions_owner_and_due_date_changes_only_its_plan(
+        self, as_member, member, colleague, coordinator, patient
+    ):
+        save_draft(as_member, patient, (0, colleague, day(7)), (2, coordinator, day(30)))
+        encounter = patient.encounters.get()
+        response = as_member.post(
+            self.edit_url(encounter),
+            encounter_form(
+                sign=None,
+                draft="1",
+                version=encounter.version,
+                **{"action-1-text": "Ringe om 4 uger", "action-2-text": "Bestil fodterapeut"},
+                **action_tasks((0, colleague, day(7)), (1, member, day(21)), (2, None, day(10))),
+            ),
+        )
+        assert response.status_code == 302
+        assert plans_of(encounter) == {
+            "Gåtur hver dag": (colleague, day(7)),
+            "Ringe om 4 uger": (member, day(21)),
+            "Bestil fodterapeut": (None, day(10)),
+        }
+        assert not Task.objects.exists()
+
+    def test_an_emptied_row_removes_the_action_and_its_plan(self, as_member, colleague, patient):
+        save_draft(as_member, patient, (0, colleague, day(7)), (2, colleague, day(30)))
+        encounter = patient.encounters.get()
+        as_member.post(
+            self.edit_url(encounter),
+            encounter_form(
+                sign=None,
+                draft="1",
+                version=encounter.version,
+                **{"action-0-text": "", "action-1-text": "Ringe om 4 uger", "action-2-text": ""},
+                **action_tasks((1, colleague, day(30))),
+            ),
+        )
+        assert [a.text for a in encounter.agreed_actions.all()] == ["Ringe om 4 uger"]
+        assert plans_of(encounter) == {"Ringe om 4 uger": (colleague, day(30))}
+
+    def test_a_planned_owner_outside_the_team_is_refused_on_the_row(self, as_member, outsider, patient):
+        save_draft(as_member, patient, make_tasks=None)
+        encounter = patient.encounters.get()
+        response = as_member.post(
+            self.edit_url(encounter),
+            encounter_form(
+                sign=None,
+                draft="1",
+                version=encounter.version,
+                **action_tasks((0, outsider, day(7)), (2, None, day(7))),
+            ),
+        )
+        assert response.status_code == 200
+        assert response.context["form"].errors["action-0-assignee"]
+        assert encounter.version == patient.encounters.get().version
+
+    def test_a_signed_encounter_is_amended_not_edited(self, as_member, patient):
+        as_member.post(reverse("coordination:encounter_create", args=[patient.public_id]), encounter_form())
+        encounter = patient.encounters.get()
+        response = as_member.get(self.edit_url(encounter))
+        assert response["Location"] == reverse("patients:encounter_amend", args=[encounter.public_id])

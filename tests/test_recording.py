@@ -283,7 +283,8 @@ class TestDraftsAreNotTheRecord:
     def test_signing_from_the_timeline_asks_for_confirmation_and_says_what_it_means(self, as_member, history):
         draft = self.draft(as_member, history, m_hba1c="75")
         page = as_member.get(detail_url(history)).content.decode()
-        sign_url = reverse("patients:encounter_sign", args=[draft.public_id])
+        # Signing goes through coordination, which also turns the planned agreed actions into tasks.
+        sign_url = reverse("coordination:encounter_sign", args=[draft.public_id])
         # The timeline links to the confirmation; it does not sign with one click.
         assert f'href="{sign_url}"' in page
         assert f'action="{sign_url}"' not in page
