@@ -29,6 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from healthcenter.models import AccessAction, Role, Team, User
 from healthcenter.services import access_record
@@ -487,7 +488,10 @@ def referral_receive(
         created_by=actor,
     )
     access_record(
-        actor=actor, action=AccessAction.CREATE, what="referral received", patient_public_id=patient.public_id
+        actor=actor,
+        action=AccessAction.CREATE,
+        what=gettext_noop("referral received"),
+        patient_public_id=patient.public_id,
     )
     return referral
 

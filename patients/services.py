@@ -288,7 +288,7 @@ def validate_measurement(m: MeasurementInput, *, field: str) -> None:
     if m.value is None or m.result:
         raise ValidationError({field: _("%(label)s needs a value.") % {"label": m.type.label}})
     _validate_decimals(m.value, field=field)
-    if m.type.decimal_places == 0 and m.value != m.value.to_integral_value():
+    if m.type.decimal_places == 0 and Decimal(m.value) != Decimal(m.value).to_integral_value():
         # Scores and counts are whole (MMSE in points, blood pressure in mmHg): 25,5 is a typo.
         raise ValidationError(
             {field: _("%(label)s is recorded in whole %(unit)s.") % {"label": m.type.label, "unit": m.type.unit}}

@@ -120,7 +120,7 @@ class TestSigningAndAmendments:
 
     def test_the_author_edits_a_draft(self, as_member, draft):
         response = as_member.post(
-            reverse("patients:encounter_edit", args=[draft.public_id]),
+            reverse("coordination:encounter_edit", args=[draft.public_id]),
             encounter_form(note="Rettet udkast", version=draft.version, sign=None, draft="1"),
         )
         assert response.status_code == 302
@@ -129,7 +129,7 @@ class TestSigningAndAmendments:
         assert draft.measurements.count() == 3
 
     def test_two_concurrent_edits_of_a_draft_keep_the_first(self, as_member, draft):
-        url = reverse("patients:encounter_edit", args=[draft.public_id])
+        url = reverse("coordination:encounter_edit", args=[draft.public_id])
         as_member.post(url, encounter_form(note="Første gem", version=1, sign=None, draft="1"))
         response = as_member.post(url, encounter_form(note="Andet gem", version=1, sign=None, draft="1"))
         assert response.status_code == 200
@@ -138,19 +138,19 @@ class TestSigningAndAmendments:
         assert draft.note == "Første gem"
 
     def test_the_author_signs_a_draft(self, as_member, draft):
-        as_member.post(reverse("patients:encounter_sign", args=[draft.public_id]), {"version": draft.version})
+        as_member.post(reverse("coordination:encounter_sign", args=[draft.public_id]), {"version": draft.version})
         draft.refresh_from_db()
         assert draft.is_signed
 
     def test_a_colleague_cannot_sign_someone_elses_draft(self, as_colleague, draft):
-        as_colleague.post(reverse("patients:encounter_sign", args=[draft.public_id]), {"version": draft.version})
+        as_colleague.post(reverse("coordination:encounter_sign", args=[draft.public_id]), {"version": draft.version})
         draft.refresh_from_db()
         assert not draft.is_signed
 
     def test_a_signed_encounter_cannot_be_edited(self, as_member, member, patient):
         signed = EncounterFactory(patient=patient, professional=member, note="Original")
         response = as_member.post(
-            reverse("patients:encounter_edit", args=[signed.public_id]),
+            reverse("coordination:encounter_edit", args=[signed.public_id]),
             encounter_form(note="Ændret", version=signed.version),
         )
         assert response.status_code == 302

@@ -91,7 +91,7 @@ class TestNumbersAsTyped:
     def test_the_draft_form_shows_values_with_the_decimal_comma(self, as_member, member, patient):
         as_member.post(encounter_url(patient), encounter_form(sign=None, draft="1", m_weight="86,5", m_ldl="3,3"))
         draft = Encounter.objects.get(patient=patient)
-        body = as_member.get(reverse("patients:encounter_edit", args=[draft.public_id])).content.decode()
+        body = as_member.get(reverse("coordination:encounter_edit", args=[draft.public_id])).content.decode()
         assert re.search(r'name="m_weight"[^>]*value="86,5"', body)
         assert re.search(r'name="m_ldl"[^>]*value="3,3"', body)
         # A text input: the browser's number input would read the comma by the browser's language.
@@ -100,7 +100,7 @@ class TestNumbersAsTyped:
     def test_saving_the_draft_again_keeps_the_values(self, as_member, member, patient):
         as_member.post(encounter_url(patient), encounter_form(sign=None, draft="1", m_weight="86,5"))
         draft = Encounter.objects.get(patient=patient)
-        url = reverse("patients:encounter_edit", args=[draft.public_id])
+        url = reverse("coordination:encounter_edit", args=[draft.public_id])
         form = as_member.get(url).context["form"]
         data = {name: form[name].value() for name in form.fields if form[name].value() not in (None, "", False)}
         data.update(
@@ -237,7 +237,7 @@ class TestDraftsAreNotTheRecord:
     def test_a_drafts_value_is_not_plotted_until_signed(self, as_member, history):
         draft = self.draft(as_member, history, m_hba1c="75")
         assert charted(as_member.get(detail_url(history)), "hba1c") == [60.0]
-        as_member.post(reverse("patients:encounter_sign", args=[draft.public_id]), {"version": draft.version})
+        as_member.post(reverse("coordination:encounter_sign", args=[draft.public_id]), {"version": draft.version})
         assert charted(as_member.get(detail_url(history)), "hba1c") == [60.0, 75.0]
 
     def test_the_briefing_uses_only_signed_values(self, as_member, history):
@@ -246,7 +246,7 @@ class TestDraftsAreNotTheRecord:
         briefing_url = reverse("coordination:briefing", args=[history.public_id])
         change = next(c for c in as_member.get(briefing_url).context["b"].changes if c.type.code == "hba1c")
         assert change.latest[1] == 60
-        as_member.post(reverse("patients:encounter_sign", args=[draft.public_id]), {"version": draft.version})
+        as_member.post(reverse("coordination:encounter_sign", args=[draft.public_id]), {"version": draft.version})
         change = next(c for c in as_member.get(briefing_url).context["b"].changes if c.type.code == "hba1c")
         assert change.latest[1] == 75
 
@@ -299,7 +299,7 @@ class TestDraftsAreNotTheRecord:
 
     def test_a_colleague_is_not_offered_to_sign_someone_elses_draft(self, as_member, as_colleague, history):
         draft = self.draft(as_member, history, m_hba1c="75")
-        response = as_colleague.get(reverse("patients:encounter_sign", args=[draft.public_id]))
+        response = as_colleague.get(reverse("coordination:encounter_sign", args=[draft.public_id]))
         assert response.status_code == 302
 
     def test_save_and_sign_opens_a_confirmation_without_inline_script(self, as_member, patient):
