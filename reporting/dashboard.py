@@ -81,10 +81,7 @@ def _series(indicators: list[Indicator], shown: Shown, *, unit: Unit, months: li
         IndicatorSeries(
             indicator=indicator,
             months=months,
-            figures=[
-                shown.get((indicator.id, month, unit.kind, unit.id)) or display.figure(None, indicator)
-                for month in months
-            ],
+            figures=[display.cell(shown, indicator, month, unit.kind, unit.id) for month in months],
         )
         for indicator in indicators
     ]
@@ -660,7 +657,7 @@ def overview(*, unit: Unit, all_units: list[Unit], first_month: datetime.date, l
     centre_unit = next(u for u in all_units if u.kind == UnitKind.CENTRE)
 
     def at_last(indicator: Indicator, kind: str, unit_id: int) -> Figure:
-        return shown.get((indicator.id, last_month, kind, unit_id)) or display.figure(None, indicator)
+        return display.cell(shown, indicator, last_month, kind, unit_id)
 
     funnels = []
     for indicator in indicators:

@@ -228,6 +228,18 @@ def _protect_breakdown(teams: dict[int, Figure], total: Figure | None) -> dict[i
 Key = tuple[int, object, str, int]  # (indicator id, month, unit kind, unit id)
 
 
+def cell(shown: dict[Key, Figure], indicator: Indicator, month, unit_kind: str, unit_id: int) -> Figure:
+    """One cell of what `figures` returned. Where no row is stored: for a count in a month that
+    was computed (the centre has its row) the count is zero; otherwise there is no figure."""
+    found = shown.get((indicator.id, month, unit_kind, unit_id))
+    if found is not None:
+        return found
+    if indicator.kind == IndicatorKind.COUNT and (indicator.id, month, UnitKind.CENTRE, 0) in shown:
+        none = IndicatorValue(indicator_id=indicator.id, month=month, numerator=0, denominator=0, value=Decimal(0))
+        return figure(none, indicator)
+    return figure(None, indicator)
+
+
 # Where one indicator's denominator is another's numerator (the citizens with an HbA1c in the
 # window), hiding that numerator hides the other's denominator and rate too: otherwise the hidden
 # count could be read off the next line.

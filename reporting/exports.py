@@ -137,10 +137,10 @@ class UnitFigures:
     unit: Unit
     indicators: list[Indicator]
     months: list[datetime.date]
-    figures: dict[tuple[int, datetime.date], display.Figure]  # (indicator id, month)
+    shown: dict  # display.figures() of the unit and its breakdown
 
     def figure(self, indicator: Indicator, month: datetime.date) -> display.Figure:
-        return self.figures.get((indicator.id, month)) or display.figure(None, indicator)
+        return display.cell(self.shown, indicator, month, self.unit.kind, self.unit.id)
 
 
 def unit_figures(*, unit: Unit, first_month: datetime.date, last_month: datetime.date) -> UnitFigures:
@@ -151,11 +151,7 @@ def unit_figures(*, unit: Unit, first_month: datetime.date, last_month: datetime
         unit=unit,
         indicators=indicators,
         months=months_between(first_month, last_month),
-        figures={
-            (indicator_id, month): figure
-            for (indicator_id, month, unit_kind, unit_id), figure in shown.items()
-            if unit_kind == unit.kind and unit_id == unit.id
-        },
+        shown=shown,
     )
 
 

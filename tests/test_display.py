@@ -198,6 +198,13 @@ def test_no_hidden_count_can_be_found_by_subtraction(teams):
     assert len(hidden) != 1 or 0 < sum(teams) < 5
 
 
+def test_a_team_without_a_story_in_a_computed_month_has_none_not_no_figure():
+    stories = indicator(kind=IndicatorKind.COUNT, target="1")
+    shown = display.figures([row(2, 2, value=Decimal(2))], {1: stories})
+    assert display.cell(shown, stories, MONTH, UnitKind.TEAM, 7).text == "0"
+    assert display.cell(shown, stories, MONTH.replace(year=2020), UnitKind.TEAM, 7).text == "–"  # not computed
+
+
 class TestLinkedIndicators:
     """DM-HBA1C-LT59's denominator is DM-HBA1C-MEASURED's numerator: one must not give the other away."""
 
