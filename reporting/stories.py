@@ -9,9 +9,10 @@ from django.db import transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
-from healthcenter.models import Role, User
+from healthcenter.models import AccessAction, Role, User
+from healthcenter.services import access_record_many
 from patients.definitions import counted_measurements
 from patients.models import Consent, ConsentKind, Patient, Relative
 from patients.selectors import team_ids_of
@@ -127,9 +128,21 @@ def with_consent() -> Exists:
     )
 
 
+def stories_shown(*, actor: User, shown: list[Story]) -> None:
+    """Logs that a manager's page showed these stories (pseudonymised) under each citizen, so that
+    "who read about me" answers for reports too. One query, or none."""
+    if shown:
+        access_record_many(
+            actor=actor,
+            action=AccessAction.VIEW,
+            what=gettext_noop("good story (pseudonymised) in a report"),
+            patient_public_ids=[story.patient.public_id for story in shown],
+        )
+
+
 def approved_stories(*, since=None, until=None) -> QuerySet[Story]:
     """Approved stories whose citizen still consents: withdrawing the consent withdraws the story."""
-    stories = Story.objects.filter(status=StoryStatus.APPROVED).filter(with_consent())
+    stories = Story.objects.filter(status=StoryStatus.APPROVED).filter(with_consent()).select_related("patient")
     if since is not None:
         stories = stories.filter(decided_at__gte=since)
     if until is not None:

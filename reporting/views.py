@@ -39,11 +39,13 @@ def _period(request: HttpRequest):
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     form, unit, first_month, last_month = _period(request)
+    shown_stories = list(stories.approved_stories()[:5])
+    stories.stories_shown(actor=request.user, shown=shown_stories)
     context = {
         "form": form,
         "board": board.overview(unit=unit, all_units=form.units, first_month=first_month, last_month=last_month),
         "last_run": board.last_run(),
-        "stories": list(stories.approved_stories()[:5]),
+        "stories": shown_stories,
         "export_query": request.GET.urlencode(),
     }
     return render(request, "reporting/dashboard.html", context)
@@ -80,9 +82,11 @@ def quarterly(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         quarter = next((q for q in quarters if q.key == form.cleaned_data["quarter"]), quarter)
         unit = next((u for u in units if u.key == form.cleaned_data["unit"]), unit)
+    data = report.quarterly_report(quarter=quarter, unit=unit)
+    stories.stories_shown(actor=request.user, shown=data.stories)
     context = {
         "form": form,
-        "report": report.quarterly_report(quarter=quarter, unit=unit),
+        "report": data,
         "period": report.period_text(quarter),
     }
     return render(request, "reporting/quarterly.html", context)

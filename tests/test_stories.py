@@ -276,6 +276,15 @@ class TestTheWorkflow:
         Consent.objects.filter(patient=consenting).update(withdrawn_on=timezone.localdate(), withdrawn_by="x")
         assert list(approved_stories()) == []
 
+    def test_showing_approved_stories_on_the_dashboard_is_logged_under_the_citizen(self, member, manager, consenting):
+        story = submitted(member, consenting)
+        story_approve(actor=manager, story=story, expected_version=story.version)
+        logged = AccessLog.objects.filter(
+            patient_public_id=consenting.public_id, user=manager, what="good story (pseudonymised) in a report"
+        )
+        client_for(manager).get(reverse("reporting:overview"))
+        assert logged.count() == 1
+
     def test_returning_needs_a_comment_and_only_managers_decide(self, member, manager, consenting):
         story = submitted(member, consenting)
         with pytest.raises(ValidationError):
