@@ -28,18 +28,8 @@ from django.utils import timezone  # noqa: E402
 
 from coordination.caregaps import find_gaps  # noqa: E402
 from reporting.models import IndicatorValue  # noqa: E402
-from reporting.rollups import month_end  # noqa: E402
+from reporting.rollups import RULES_MIRRORING_INDICATORS, month_end  # noqa: E402
 from tests.reference_indicators import differences, reference_rows, stored_rows  # noqa: E402
-
-RULE_INDICATOR = {
-    "hba1c-12m": "DM-HBA1C-MEASURED",
-    "bp-12m": "DM-BP-MEASURED",
-    "albumin-24m": "DM-ALBUMIN-SCREENED",
-    "eye-24m": "DM-EYE-SCREENED",
-    "foot-24m": "DM-FOOT-EXAMINED",
-    "mmse-12m": "DEM-COGNITION-TESTED",
-    "caregiver-6m": "DEM-CAREGIVER-CONTACT",
-}
 
 
 def main() -> int:
@@ -63,7 +53,7 @@ def main() -> int:
     gaps = find_gaps(as_of=last_day)
     print(f"\nCare gaps on {last_day:%d.%m.%Y} against the indicators of {this_month:%m.%Y} (centre):")
     disagreements = 0
-    for rule, code in RULE_INDICATOR.items():
+    for rule, code in RULES_MIRRORING_INDICATORS.items():
         row = IndicatorValue.objects.filter(
             indicator__code=code, month=this_month, unit_kind="centre", unit_id=0
         ).first()

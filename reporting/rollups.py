@@ -57,6 +57,19 @@ from .models import (
 MONTHS_KEPT = 27
 
 
+# The care-gap rules (coordination) that ask what an indicator asks: on a month's last day the
+# citizens a rule finds missing are the indicator's denominator minus its numerator.
+RULES_MIRRORING_INDICATORS = {
+    "hba1c-12m": "DM-HBA1C-MEASURED",
+    "bp-12m": "DM-BP-MEASURED",
+    "albumin-24m": "DM-ALBUMIN-SCREENED",
+    "eye-24m": "DM-EYE-SCREENED",
+    "foot-24m": "DM-FOOT-EXAMINED",
+    "mmse-12m": "DEM-COGNITION-TESTED",
+    "caregiver-6m": "DEM-CAREGIVER-CONTACT",
+}
+
+
 def month_end(month: datetime.date) -> datetime.date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
