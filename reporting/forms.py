@@ -7,14 +7,19 @@ from healthcenter.views_helpers import StyledForm
 from patients.definitions import add_months
 
 MONTH_FORMAT = "%Y-%m"
+SHOWN_MONTH_FORMAT = "%m.%Y"
 LONGEST_PERIOD = 60  # months: a run chart of five years is still readable
 
 
 class MonthField(forms.DateField):
-    """A calendar month, "2026-03" in the URL and a month picker in the browser; the first day."""
+    """A calendar month, the first day: shown and typed as "03.2026" whatever the browser's language
+    (a native month picker would follow the browser), "2026-03" accepted too (links, exports)."""
 
-    widget = forms.DateInput(format=MONTH_FORMAT, attrs={"type": "month"})
-    input_formats = [MONTH_FORMAT]
+    widget = forms.DateInput(
+        format=SHOWN_MONTH_FORMAT, attrs={"inputmode": "numeric", "placeholder": _("mm.yyyy"), "size": 8}
+    )
+    input_formats = [SHOWN_MONTH_FORMAT, MONTH_FORMAT]
+    default_error_messages = {"invalid": _("Write the month as mm.yyyy, e.g. 03.2026.")}
 
     def to_python(self, value):
         day = super().to_python(value)
@@ -39,11 +44,10 @@ class DashboardFilterForm(StyledForm):
             data = data.copy()
             for name, value in defaults.items():
                 if not data.get(name):
-                    data[name] = value.strftime(MONTH_FORMAT) if isinstance(value, datetime.date) else value
+                    data[name] = value.strftime(SHOWN_MONTH_FORMAT) if isinstance(value, datetime.date) else value
         super().__init__(data, initial=defaults, **kwargs)
         self.units = units
         self.fields["unit"].choices = [(u.key, u.name) for u in units]
-        self.fields["last"].widget.attrs["max"] = self.this_month.strftime(MONTH_FORMAT)
         self.style_fields()
 
     def clean(self):

@@ -465,3 +465,14 @@ def test_an_interrupted_run_is_marked_failed_by_the_next(team):
     run_rollups(MONTH, MONTH)
     dead.refresh_from_db()
     assert dead.status == "failed"
+
+
+@pytest.mark.django_db
+def test_months_are_shown_and_read_in_the_danish_format_whatever_the_browser(manager):
+    client = client_for(manager)
+    body = client.get(reverse("reporting:overview"), HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    assert f'value="{LAST:%m.%Y}"' in body and 'type="month"' not in body
+    response = client.get(reverse("reporting:overview"), {"first": "03.2026", "last": f"{LAST:%m.%Y}"})
+    assert response.context["form"].cleaned_data["first"] == datetime.date(2026, 3, 1)
+    wrong = client.get(reverse("reporting:overview"), {"first": "marts 2026"})
+    assert "mm.åååå" in wrong.content.decode()
