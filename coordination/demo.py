@@ -17,6 +17,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from healthcenter.models import Role, Team, User
+from patients.definitions import months_between
 from patients.demo import TEAMS, backdate, team_profile
 from patients.models import AgreedAction, Enrolment, Patient, PatientStatus, Programme, TeamResponsibility
 
@@ -438,7 +439,7 @@ def _care_gap_history(rng, history, staff, coordinators) -> None:
 def _replayed_gaps(rng, today: datetime.date) -> list[tuple]:
     """(gap, opened on, closed on or None) from the job's runs at each month's end and today."""
     first = (today.replace(day=1) - datetime.timedelta(days=31 * 25)).replace(day=1)
-    runs = [month - datetime.timedelta(days=1) for month in _month_starts(first, today)] + [today]
+    runs = [month - datetime.timedelta(days=1) for month in months_between(first, today)] + [today]
     open_gaps: dict[tuple[int, int], tuple] = {}
     lives = []
     for number, run in enumerate(runs):
@@ -450,14 +451,6 @@ def _replayed_gaps(rng, today: datetime.date) -> list[tuple]:
             if key not in open_gaps:
                 open_gaps[key] = (gap, _day_between(rng, previous, run))
     return lives + [(gap, opened, None) for gap, opened in open_gaps.values()]
-
-
-def _month_starts(first: datetime.date, last: datetime.date) -> list[datetime.date]:
-    months, current = [], first.replace(day=1)
-    while current <= last:
-        months.append(current)
-        current = (current + datetime.timedelta(days=32)).replace(day=1)
-    return months
 
 
 def _day_between(rng, after: datetime.date, until: datetime.date) -> datetime.date:

@@ -38,6 +38,19 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def month_end(month: datetime.date) -> datetime.date:
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+def months_between(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    """The first days of the months from `first`'s through `last`'s."""
+    months, current = [], first.replace(day=1)
+    while current <= last:
+        months.append(current)
+        current = add_months(current, 1)
+    return months
+
+
 def window_start(as_of: datetime.date, months: int) -> datetime.date:
     """The first day "in the last `months` months" on `as_of`: D is inside when
     as_of - months < D <= as_of (31 Oct - 12 months = 31 Oct, so the window starts on 1 Nov)."""

@@ -347,10 +347,6 @@ class EncounterForm(StyledForm):
         )
 
 
-class EncounterDraftForm(EncounterForm):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-
-
 class SignForm(VersionedForm):
     pass
 

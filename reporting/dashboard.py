@@ -13,7 +13,7 @@ from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
 from healthcenter.formatting import number
-from patients.definitions import add_months
+from patients.definitions import months_between
 
 from . import display, runcharts, selectors
 from .display import EMPTY, EXACT, Figure
@@ -26,14 +26,6 @@ DANGER, TARGET, MUTED, LINE = "#c00000", "#38761d", "#8a8a8a", "#0b5394"
 
 # The populations of DESIGN.md ("Populations on L") are the denominators of these two indicators.
 POPULATIONS = {"diabetes": "DM-HBA1C-MEASURED", "dementia": "DEM-SPECIFIC-DIAGNOSIS"}
-
-
-def months_in(first_month: datetime.date, last_month: datetime.date) -> list[datetime.date]:
-    months, month = [], first_month.replace(day=1)
-    while month <= last_month:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
 
 
 def month_label(month: datetime.date) -> str:
@@ -649,7 +641,7 @@ def overview(*, unit: Unit, all_units: list[Unit], first_month: datetime.date, l
     """Everything the dashboard shows for a unit and a period: the table (the last month), the run
     charts (the period), the funnel plots (the last month), the unit's activity (the period) and
     the teams of the last month. Three queries, whatever the amount of data."""
-    months = months_in(first_month, last_month)
+    months = months_between(first_month, last_month)
     indicators, shown = indicator_figures(unit=unit, first_month=first_month, last_month=last_month)
     series = _series(indicators, shown, unit=unit, months=months)
     counts = activity_counts(selectors.activity_rows(unit=unit, first_month=first_month, last_month=last_month))

@@ -9,7 +9,6 @@ days every source change can affect (reporting.StaleDay); the incremental run re
 months from the earliest of them, and a nightly full recomputation compares its rows with the
 stored ones and records any difference in its run."""
 
-import calendar
 import datetime
 import statistics
 from collections import defaultdict
@@ -31,6 +30,8 @@ from patients.definitions import (
     hba1c_goal_range,
     in_window,
     latest_value,
+    month_end,
+    months_between,
     primary_caregiver_on,
     qualifying_enrolments,
     signed_encounters,
@@ -68,18 +69,6 @@ RULES_MIRRORING_INDICATORS = {
     "mmse-12m": "DEM-COGNITION-TESTED",
     "caregiver-6m": "DEM-CAREGIVER-CONTACT",
 }
-
-
-def month_end(month: datetime.date) -> datetime.date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
-def months_between(first: datetime.date, last: datetime.date) -> list[datetime.date]:
-    months, current = [], first.replace(day=1)
-    while current <= last:
-        months.append(current)
-        current = (current + datetime.timedelta(days=32)).replace(day=1)
-    return months
 
 
 def quarter_start(day: datetime.date) -> datetime.date:
