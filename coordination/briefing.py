@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from healthcenter.formatting import percent_text
 from healthcenter.models import User
 from patients.charts import Band
 from patients.definitions import (
@@ -317,8 +318,9 @@ class Share:
     whole: int
 
     @property
-    def percent(self) -> int | None:
-        return round(100 * self.part / self.whole) if self.whole else None
+    def percent(self) -> str | None:
+        """Shown like every other share (one decimal, rounded half up), e.g. "33,3 %"."""
+        return percent_text(Decimal(100 * self.part) / self.whole) if self.whole else None
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,7 @@ HIDDEN_AXIS = {"domain": [0, STRIP * 0.8], "range": [0, 1], "visible": False, "f
 
 def _value_text(indicator: Indicator, value: float) -> str:
     if indicator.kind == IndicatorKind.SHARE:
-        return display.percent_text(round(value, 1))
+        return display.percent_text(value)
     text = number(round(value, 1))
     return f"{text} {_('days')}" if indicator.kind == IndicatorKind.MEDIAN_DAYS else text
 

@@ -19,11 +19,13 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from healthcenter.formatting import percent_text
 
 from .models import SMALL_CELL, Indicator, IndicatorKind, IndicatorValue, UnitKind
 
@@ -96,12 +98,6 @@ def counts(breakdown: dict, total: int | None) -> dict:
         if candidates:
             shown[min(candidates, key=breakdown.__getitem__)] = Count(_("not shown"))
     return shown
-
-
-def percent_text(value: Decimal | float, places: int = 1) -> str:
-    # Django's number_format cuts decimals off; a share is rounded (92,68 % is "92,7 %").
-    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return f"{formats.number_format(rounded, decimal_pos=places)} %"
 
 
 def _small(count: int) -> bool:

@@ -93,7 +93,7 @@ class ReportLine:
         if self.signal.median is None:
             return ""
         if self.indicator.kind == IndicatorKind.SHARE:
-            return display.percent_text(round(self.signal.median, 1))
+            return display.percent_text(self.signal.median)
         return f"{number(round(self.signal.median, 1))} {measured_in(self.indicator)}"
 
 

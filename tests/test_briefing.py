@@ -174,6 +174,7 @@ class TestWorklist:
         figures = as_member.get(reverse("coordination:worklist")).context["figures"]
         mine = figures[0]
         assert (mine.at_own_target.part, mine.at_own_target.whole) == (1, 1)
+        assert mine.at_own_target.percent == "100,0 %"  # like every share shown: one decimal, Danish comma
 
     def test_the_centre_comparison_comes_from_the_rollup_through_the_display_function(self, as_member, citizen):
         from reporting.models import Indicator, IndicatorValue
