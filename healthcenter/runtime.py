@@ -10,6 +10,7 @@ This module must not import Django: it prepares the environment Django's setting
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,8 +67,14 @@ def _without_password(url: str) -> str:
     return url
 
 
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
 def _ensure_database(server, name: str) -> None:
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+    # psql reads the statement from stdin, without parameters: only a plain identifier goes into it.
+    if not _PLAIN_NAME.fullmatch(name):
+        raise ValueError(f"Not a plain database name: {name!r}")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")  # nosec B608  # name checked above
     if "1 row" not in exists:
         server.psql(f'CREATE DATABASE "{name}";')
 

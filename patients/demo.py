@@ -24,6 +24,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.utils import timezone
 from faker import Faker
+from psycopg import sql
 
 from healthcenter.models import Profession, Role, Team, User
 from patients.demo_texts import (
@@ -871,11 +872,11 @@ def backdate(model, field_name: str, pairs: Iterable[tuple[int, object]]) -> Non
     pairs = list(pairs)
     if not pairs:
         return
-    table = model._meta.db_table
-    column = model._meta.get_field(field_name).column
+    statement = sql.SQL(
+        "UPDATE {table} SET {column} = v.at FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+        "WHERE {table}.id = v.id"
+    ).format(
+        table=sql.Identifier(model._meta.db_table), column=sql.Identifier(model._meta.get_field(field_name).column)
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {column} = v.at FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "  # noqa: S608 (model metadata, not input)
-            f"WHERE {table}.id = v.id",
-            [[pk for pk, _ in pairs], [moment for _, moment in pairs]],
-        )
+        cursor.execute(statement, [[pk for pk, _ in pairs], [moment for _, moment in pairs]])

@@ -137,7 +137,7 @@ class Patient(models.Model):
                     );
                 END IF;
                 RETURN NULL;
-                """,  # noqa: S608 (the time zone is a setting, not input)
+                """,  # noqa: S608  # nosec B608  # the time zone is a setting, not input
             ),
         ]
 
