@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-_CPR_RE = re.compile(r"^(\d{6})-?(\d{4})$")
+# ASCII digits only: Python's \d also reads Arabic-Indic or full-width digits, which the database
+# refuses (a server error) or would keep as a second number for the same citizen.
+_CPR_RE = re.compile(r"([0-9]{6})-?([0-9]{4})")
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,9 @@ def normalise(raw: str) -> str:
 
 def parse_cpr(raw: str) -> CprFacts:
     """Returns the number's facts or raises ValidationError with a message for the user."""
-    text = (raw or "").strip()
-    match = _CPR_RE.match(text.replace(" ", ""))
+    # Any whitespace is left out, as `normalise` does for the search: a tab or a pasted no-break space
+    # between date and serial is read like a space.
+    match = _CPR_RE.fullmatch(re.sub(r"\s", "", raw or ""))
     if not match:
         raise ValidationError(_("A CPR number has 10 digits, written DDMMYY-XXXX."), code="cpr_format")
     date_part, serial = match.groups()

@@ -6,7 +6,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-_PHONE_RE = re.compile(r"^(?:(?:\+|00)45)?(\d{8})$")
+_PHONE_RE = re.compile(r"^(?:(?:\+|00)45)?([0-9]{8})$")  # ASCII digits: \d reads any script's
 
 
 def parse_phone(raw: str) -> str:
