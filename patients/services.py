@@ -265,7 +265,10 @@ STORED_DECIMALS = Measurement._meta.get_field("value").decimal_places
 
 def _validate_decimals(value: Decimal | int, *, field: str) -> None:
     """The database keeps two decimals and would round anything finer without a word; a value
-    with more is refused instead (1.234 is more likely a thousand written with a point)."""
+    with more is refused instead (1.234 is more likely a thousand written with a point). NaN and
+    infinity are no number at all: refused here, before any comparison would raise."""
+    if not Decimal(value).is_finite():
+        raise ValidationError({field: _("Write a number, e.g. 86.5.")})
     exponent = Decimal(str(value)).normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > STORED_DECIMALS:
         raise ValidationError(
@@ -536,13 +539,14 @@ def _validate_goal(data: GoalData) -> None:
         raise ValidationError({"measurement_type": _("Choose the measurement the target range is for.")})
     if data.measurement_type is not None and data.measurement_type.kind == MeasurementKind.PROCEDURE and has_target:
         raise ValidationError({"measurement_type": _("A target range needs a measurement with a numeric value.")})
+    for field in ("target_low", "target_high"):
+        if getattr(data, field) is not None:
+            _validate_decimals(getattr(data, field), field=field)
     if data.target_low is not None and data.target_high is not None and data.target_low > data.target_high:
         raise ValidationError({"target_high": _("The upper end of the range must not be below the lower end.")})
     for field in ("target_low", "target_high"):
         bound = getattr(data, field)
         mt = data.measurement_type
-        if bound is not None:
-            _validate_decimals(bound, field=field)
         if bound is not None and mt is not None and not (mt.plausible_min <= bound <= mt.plausible_max):
             raise ValidationError(
                 {
