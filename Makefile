@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format install messages bench verify-figures clean
+.PHONY: demo test lint format install messages bench verify-figures clean backup restore check-faults
 
 $(STAMP): pyproject.toml build-constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,23 @@ bench: $(STAMP)
 # Recomputes every stored indicator cell independently and compares; run after the demo's rollups.
 verify-figures: $(STAMP)
 	$(PY) -m healthcenter.runtime run $(PY) bench/verify_indicators.py
+
+# Backs up the database (DATABASE_URL, else the embedded one) with pg_dump -Fc to backups/healthcenter-<time>.dump,
+# readable by its owner only; BACKUP=<file> names the file. healthcenter/backups.py says which role connects.
+backup: $(STAMP)
+	$(PY) -m healthcenter.runtime run $(PY) manage.py backup_database $(if $(BACKUP),--output "$(BACKUP)")
+
+# Restores BACKUP=<file> into the database, which must be empty (FORCE=1 replaces what the backup holds), or into
+# RESTORE_DATABASE=<name> on the same server, created when missing. One transaction: all of it or nothing.
+restore: $(STAMP)
+	@test -n "$(BACKUP)" || { echo "Name the backup: make restore BACKUP=backups/healthcenter-<time>.dump"; exit 2; }
+	$(PY) -m healthcenter.runtime run $(PY) manage.py restore_database "$(BACKUP)" \
+		$(if $(RESTORE_DATABASE),--database-name "$(RESTORE_DATABASE)") $(if $(FORCE),--force)
+
+# The fault-injection tests (also part of `make test`): PostgreSQL restarting under a running web process,
+# backup and restore, two people saving the same record at once.
+check-faults: $(STAMP)
+	$(PY) -m healthcenter.runtime test -m faults $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .local staticfiles
