@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import subprocess  # nosec B404  # runs pg_dump and pg_restore with argument lists, never a shell
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -30,27 +30,47 @@ class BackupError(Exception):
     pass
 
 
+# The connection parameters a backup passes on to pg_dump and pg_restore, with the environment
+# variable each is given in. Django's OPTIONS may hold others (pool, isolation_level) that are no
+# business of libpq's.
+LIBPQ_ENVIRONMENT = {
+    "host": "PGHOST",
+    "port": "PGPORT",
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "passfile": "PGPASSFILE",
+    "service": "PGSERVICE",
+    "options": "PGOPTIONS",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+}
+
+
 @dataclass(frozen=True)
 class Database:
-    """Where a database is and who connects to it, as libpq's environment variables take it, so
-    that the password never appears on a command line."""
+    """Where a database is and who connects to it, handed to pg_dump and pg_restore in libpq's
+    environment variables, so that the password never appears on a command line."""
 
     name: str
-    host: str = ""
-    port: str = ""
     user: str = ""
     password: str = ""
-    sslmode: str = ""
+    # host, port, sslmode, ...: what Django connects with (HOST and PORT win over OPTIONS, as in
+    # Django's backend; the embedded server's socket folder comes as OPTIONS' host).
+    params: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_settings(cls, settings_dict: dict) -> "Database":
+        params = {k: str(v) for k, v in (settings_dict.get("OPTIONS") or {}).items() if k in LIBPQ_ENVIRONMENT}
+        for key in ("HOST", "PORT"):
+            if settings_dict.get(key):
+                params[key.lower()] = str(settings_dict[key])
         return cls(
             name=settings_dict["NAME"],
-            host=settings_dict.get("HOST") or "",
-            port=str(settings_dict.get("PORT") or ""),
             user=settings_dict.get("USER") or "",
             password=settings_dict.get("PASSWORD") or "",
-            sslmode=(settings_dict.get("OPTIONS") or {}).get("sslmode", ""),
+            params=tuple(sorted(params.items())),
         )
 
     @classmethod
@@ -58,33 +78,30 @@ class Database:
         return cls.from_settings(dj_database_url.parse(url))
 
     def named(self, name: str) -> "Database":
-        return Database(name, self.host, self.port, self.user, self.password, self.sslmode)
+        return replace(self, name=name)
 
     def libpq_env(self) -> dict[str, str]:
-        values = {
-            "PGDATABASE": self.name,
-            "PGHOST": self.host,
-            "PGPORT": self.port,
-            "PGUSER": self.user,
-            "PGPASSWORD": self.password,
-            "PGSSLMODE": self.sslmode,
-        }
-        inherited = {k: v for k, v in os.environ.items() if k not in values}
-        return {**inherited, **{k: v for k, v in values.items() if v}}
+        managed = {"PGDATABASE", "PGUSER", "PGPASSWORD", *LIBPQ_ENVIRONMENT.values()}
+        env = {k: v for k, v in os.environ.items() if k not in managed}
+        env["PGDATABASE"] = self.name
+        if self.user:
+            env["PGUSER"] = self.user
+        if self.password:
+            env["PGPASSWORD"] = self.password
+        env.update({LIBPQ_ENVIRONMENT[k]: v for k, v in self.params})
+        return env
 
     def connect(self, **kwargs) -> psycopg.Connection:
-        params = {
-            "dbname": self.name,
-            "host": self.host or None,
-            "port": self.port or None,
-            "user": self.user or None,
-            "password": self.password or None,
-            "sslmode": self.sslmode or None,
-        }
-        return psycopg.connect(**{k: v for k, v in params.items() if v is not None}, **kwargs)
+        params = {"dbname": self.name, **dict(self.params)}
+        if self.user:
+            params["user"] = self.user
+        if self.password:
+            params["password"] = self.password
+        return psycopg.connect(**{**params, **kwargs})
 
     def __str__(self) -> str:
-        where = f"{self.host or 'local socket'}{':' + self.port if self.port else ''}"
+        params = dict(self.params)
+        where = params.get("host", "the local socket") + (f":{params['port']}" if "port" in params else "")
         return f"{self.name} on {where} as {self.user or 'the default user'}"
 
 

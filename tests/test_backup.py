@@ -9,7 +9,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -103,9 +103,8 @@ def _url(database: Database) -> str:
     credentials = quote(database.user or "postgres", safe="")
     if database.password:
         credentials += ":" + quote(database.password, safe="")
-    host = database.host or "localhost"
-    port = f":{database.port}" if database.port else ""
-    return f"postgresql://{credentials}@{host}{port}/{quote(database.name, safe='')}"
+    # Every parameter in the query string: a socket folder (the embedded server) cannot be a URL's host.
+    return f"postgresql://{credentials}@/{quote(database.name, safe='')}?{urlencode(dict(database.params))}"
 
 
 def test_a_backup_restored_into_an_empty_database_has_every_row(demo_centre, source, empty_database, tmp_path):
