@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "healthcenter",
+    "healthcenter.outbox",  # jobs asked for in a transaction, handed to Celery after it (issue 10, faults)
     "patients",
     "coordination",
     "reporting",
@@ -186,6 +187,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker killed in the middle of a job never acknowledges its message (acks late), and Redis hands
+# the message out again after the visibility timeout. It must be longer than the longest job, or a job
+# still running is handed to a second worker as well (harmless, as the jobs are idempotent and
+# serialised by PostgreSQL locks, but wasted): the nightly full recomputation takes about half a minute
+# for the demo's 500 citizens. A killed pool process (the worker itself survives) gives its job back at
+# once (reject on worker lost). The periodic jobs do not rely on this: the next run redoes what a killed
+# one left undone. Short socket timeouts: a Redis that vanishes without closing the connection is noticed.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 30 * 60),
+    "socket_connect_timeout": 5,
+    "socket_timeout": 30,
+}
 # The whole beat schedule lives here; every entry is also a management command.
 CELERY_BEAT_SCHEDULE = {
     "evaluate-care-gaps": {
@@ -199,6 +212,10 @@ CELERY_BEAT_SCHEDULE = {
     "recompute-rollups-nightly": {
         "task": "reporting.tasks.recompute_rollups_task",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "relay-outbox": {
+        "task": "healthcenter.outbox.tasks.relay_jobs",
+        "schedule": 60,
     },
     "clear-expired-sessions": {
         "task": "healthcenter.tasks.clear_expired_sessions",
