@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import AccessLog, Team, User
+from .models import AccessLog, AccessLogArchive, Team, User
 
 
 @admin.register(Team)
@@ -38,6 +38,25 @@ class AccessLogAdmin(admin.ModelAdmin):
     def what_done(self, entry: AccessLog) -> str:
         # Written in English as message ids (gettext_noop); read in the reader's language.
         return gettext(entry.what)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessLogArchive)
+class AccessLogArchiveAdmin(admin.ModelAdmin):
+    """Read-only: which access-log entries left the database for which archive file (healthcenter/retention.py).
+    Only the retention job, as the owner, writes these rows; the application's role may only read them."""
+
+    list_display = ["archived_at", "file_name", "entries", "first_at", "last_at", "cutoff"]
+    readonly_fields = ["archived_at", "file_name", "sha256", "entries", "first_at", "last_at", "cutoff"]
+    date_hierarchy = "archived_at"
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

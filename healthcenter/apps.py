@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class HealthcenterConfig(AppConfig):
     verbose_name = _("Health centre")
     name = "healthcenter"
+
+    def ready(self):
+        # Database roles (issue 10): after every migrate, run as the owner, the runtime role's privileges
+        # follow the tables as they now are (healthcenter/dbroles.py).
+        from django.db.models.signals import post_migrate
+
+        from .dbroles import grant_runtime_role_after_migrate
+
+        post_migrate.connect(grant_runtime_role_after_migrate, sender=self)

@@ -98,3 +98,29 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.what}"
+
+
+class AccessLogArchive(models.Model):
+    """One file of access-log entries that the retention job (healthcenter.retention) moved out of the
+    database. Written in the same transaction that deletes those entries, so a file listed here holds
+    entries that are no longer in the log, and a file in the archive folder that is not listed was left
+    by a run that did not finish (its entries are still in the log)."""
+
+    archived_at = models.DateTimeField(_("archived"), auto_now_add=True)
+    file_name = models.CharField(_("file"), max_length=200, unique=True)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    entries = models.PositiveIntegerField(_("entries"))
+    first_at = models.DateTimeField(_("first entry"))
+    last_at = models.DateTimeField(_("last entry"))
+    cutoff = models.DateTimeField(_("older than"))
+
+    class Meta:
+        ordering = ["-archived_at"]
+        verbose_name = _("access log archive")
+        verbose_name_plural = _("access log archives")
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return self.file_name

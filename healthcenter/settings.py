@@ -119,6 +119,24 @@ if REPLICA_DATABASE_URL:
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["reporting.routers.ReplicaRouter"]
 
+# --- Database roles and the access log's retention (issue 10: healthcenter/dbroles.py, healthcenter/retention.py) ---
+# DATABASE_URL is the role this process logs in as: in production the runtime role, which may add to the access
+# log but never change or remove a row. `migrate` runs with DATABASE_URL = the owner and RUNTIME_DATABASE_URL = the
+# runtime role's URL, and then creates or updates that role and its privileges. DATABASE_OWNER_URL gives a process
+# (the Celery worker) the owner as the "owner" alias, which only the retention job uses; without it that job runs
+# on DATABASE_URL, which must then be the owner. Unset, everything runs as one role (tests, a developer).
+RUNTIME_DATABASE_URL = os.environ.get("RUNTIME_DATABASE_URL", "")
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
+if DATABASE_OWNER_URL:
+    DATABASES["owner"] = dj_database_url.parse(DATABASE_OWNER_URL, conn_max_age=0)
+    DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
+# Access-log entries stay in the database this many days, then move to a compressed archive file
+# (default five years, leap days included; the rule is in healthcenter/retention.py).
+ACCESS_LOG_RETENTION_DAYS = env_int("ACCESS_LOG_RETENTION_DAYS", 1827)
+if ACCESS_LOG_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("ACCESS_LOG_RETENTION_DAYS must be at least 1")
+ACCESS_LOG_ARCHIVE_DIR = Path(env_str("ACCESS_LOG_ARCHIVE_DIR", str(BASE_DIR / ".local" / "access-log-archive")))
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "healthcenter.User"
 LOGIN_URL = "login"
@@ -220,6 +238,11 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "healthcenter.tasks.clear_expired_sessions",
         "schedule": 60 * 60 * 6,
+    },
+    # Runs as the owner (DATABASE_OWNER_URL); see healthcenter/retention.py.
+    "archive-access-log": {
+        "task": "healthcenter.tasks.archive_access_log",
+        "schedule": crontab(hour=3, minute=15),
     },
 }
 

@@ -28,6 +28,11 @@ SETTINGS_VARIABLES = {
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_PRELOAD",
     "LOG_LEVEL",
+    # Database roles and the access log's retention (healthcenter/dbroles.py, healthcenter/retention.py)
+    "RUNTIME_DATABASE_URL",
+    "DATABASE_OWNER_URL",
+    "ACCESS_LOG_RETENTION_DAYS",
+    "ACCESS_LOG_ARCHIVE_DIR",
     "DJANGO_SETTINGS_MODULE",
 }
 
