@@ -9,14 +9,15 @@ days every source change can affect (reporting.StaleDay); the incremental run re
 months from the earliest of them, and a nightly full recomputation compares its rows with the
 stored ones and records any difference in its run."""
 
+import contextlib
 import datetime
 import statistics
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -400,6 +401,43 @@ def _without_jit() -> None:
         cursor.execute("SET jit = off")
 
 
+# One rollup run at a time (coordination.caregaps serialises its job with 4_202_611).
+RUN_LOCK_ID = 4_202_612
+
+
+@contextlib.contextmanager
+def _one_run_at_a_time() -> Iterator[None]:
+    """Holds a session advisory lock on this process's database connection while a run lasts,
+    after any run under way has finished. PostgreSQL releases the lock when the connection ends,
+    also when the process holding it is killed: a run still 'running' once the lock is ours was
+    left by a process that died, and is marked interrupted (the next incremental run redoes its
+    months, see take_stale_months). No clock is involved, so a long run is never taken for dead."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [RUN_LOCK_ID])
+    try:
+        _mark_interrupted_runs()
+        yield
+    finally:
+        # A connection lost during the run has taken the lock with it.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK_ID])
+
+
+def _mark_interrupted_runs() -> None:
+    """Only with the lock held: every run still 'running' belongs to a process that died."""
+    RollupRun.objects.filter(status=RunStatus.RUNNING).update(
+        status=RunStatus.FAILED,
+        error="interrupted (the worker stopped before the run finished)",
+        finished_at=timezone.now(),
+    )
+
+
+def _start_run(first_month: datetime.date, last_month: datetime.date, *, kind: str) -> RollupRun:
+    return RollupRun.objects.create(
+        kind=kind, first_month=first_month.replace(day=1), last_month=last_month.replace(day=1)
+    )
+
+
 def run_rollups(
     first_month: datetime.date,
     last_month: datetime.date,
@@ -411,15 +449,18 @@ def run_rollups(
     """Computes and stores every month in the range; the run is recorded, and so is its failure.
     With `compare`, the stored rows are compared with the computed ones first and every
     difference is recorded in the run (a full recomputation should find none)."""
-    _mark_interrupted_runs()
-    run = RollupRun.objects.create(
-        kind=kind, first_month=first_month.replace(day=1), last_month=last_month.replace(day=1)
-    )
+    with _one_run_at_a_time():
+        return _compute(_start_run(first_month, last_month, kind=kind), compare=compare, progress=progress)
+
+
+def _compute(
+    run: RollupRun, *, compare: bool = False, progress: Callable[[datetime.date], None] | None = None
+) -> RollupRun:
     indicators = {i.code: i for i in Indicator.objects.all()}
     found: list[str] = []
     try:
         _without_jit()
-        for month in months_between(first_month, last_month):
+        for month in months_between(run.first_month, run.last_month):
             rows = compute_month(month)
             if compare:
                 found += differences([r for r in rows if r.code in indicators], month, _stored(month))
@@ -435,17 +476,6 @@ def run_rollups(
     run.differences, run.difference_detail = len(found), "\n".join(found[:200])
     run.save(update_fields=["status", "finished_at", "rows", "differences", "difference_detail"])
     return run
-
-
-def _mark_interrupted_runs() -> None:
-    """A run whose worker was killed never finished: say so. The next incremental run redoes it."""
-    RollupRun.objects.filter(
-        status=RunStatus.RUNNING, started_at__lt=timezone.now() - datetime.timedelta(hours=1)
-    ).update(
-        status=RunStatus.FAILED,
-        error="interrupted (the worker stopped before the run finished)",
-        finished_at=timezone.now(),
-    )
 
 
 def oldest_month_kept(today: datetime.date | None = None) -> datetime.date:
@@ -481,11 +511,19 @@ def take_stale_months() -> datetime.date:
 
 
 def run_incremental(*, progress=None) -> RollupRun:
-    """Recomputes the months that changes since the last run can affect, up to this month."""
-    return run_rollups(take_stale_months(), timezone.localdate(), kind=RunKind.INCREMENTAL, progress=progress)
+    """Recomputes the months that changes since the last run can affect, up to this month. The
+    marks are taken and the run answering for them recorded in one transaction, so that a run killed
+    later leaves its first month behind for the next one."""
+    with _one_run_at_a_time():
+        with transaction.atomic():
+            run = _start_run(take_stale_months(), timezone.localdate(), kind=RunKind.INCREMENTAL)
+        return _compute(run, progress=progress)
 
 
 def run_full(*, progress=None) -> RollupRun:
     """Recomputes every month kept, comparing with the stored rows first (nightly)."""
-    StaleDay.objects.all().delete()
-    return run_rollups(oldest_month_kept(), timezone.localdate(), kind=RunKind.FULL, compare=True, progress=progress)
+    with _one_run_at_a_time():
+        with transaction.atomic():
+            StaleDay.objects.all().delete()
+            run = _start_run(oldest_month_kept(), timezone.localdate(), kind=RunKind.FULL)
+        return _compute(run, compare=True, progress=progress)
