@@ -253,3 +253,18 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Faults (issue 10): a database outage answers 503 and the app reconnects by itself ---
+# healthcenter.outage turns a lost database into a 503 page (handler500 in urls.py too) and drops the
+# broken connection. A kept connection is tested before a request uses it, so the first request after a
+# PostgreSQL restart does not fail on a dead socket; an unreachable server (not only a refused port)
+# fails a request within seconds instead of holding a worker. tests/test_outage.py restarts a proxy.
+# Before django-axes, which asks to be last; only its process_exception matters, for errors in views.
+_AXES = "axes.middleware.AxesMiddleware"
+MIDDLEWARE.insert(
+    MIDDLEWARE.index(_AXES) if _AXES in MIDDLEWARE else len(MIDDLEWARE),
+    "healthcenter.outage.DatabaseUnavailableMiddleware",
+)
+for _database in DATABASES.values():
+    _database["CONN_HEALTH_CHECKS"] = True
+    _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))

@@ -14,3 +14,6 @@ urlpatterns = [
     path("reporting/", include("reporting.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# A database outage met outside a view gets the 503 page; any other error the plain 500 page.
+handler500 = "healthcenter.outage.server_error"
