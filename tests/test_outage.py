@@ -24,13 +24,14 @@ from django.db import connection
 from django.urls import reverse
 
 from healthcenter.backups import Database
+from healthcenter.outage import server_error
 
 from .conftest import client_for
 from .factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.faults
 
 DANISH_TITLE = "Systemet er midlertidigt utilgængeligt"
 ENGLISH_TITLE = "The system is temporarily unavailable"
@@ -152,7 +153,9 @@ class WebProcess:
             "DB_CONN_MAX_AGE": "600",
             "LOG_LEVEL": "WARNING",
         }
-        env.pop("REPLICA_DATABASE_URL", None)
+        # One database, reached through the proxy only.
+        for other in ("REPLICA_DATABASE_URL", "DATABASE_OWNER_URL", "RUNTIME_DATABASE_URL"):
+            env.pop(other, None)
         self.log = log
         self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
             [
@@ -254,6 +257,7 @@ def _login_form(web) -> tuple[dict, dict]:
     return {"csrftoken": cookie}, {"csrfmiddlewaretoken": token}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_an_outage_gives_the_503_page_and_the_app_recovers_by_itself(proxy, web, team):
     member = UserFactory(username="outage-member", teams=[team])
     signed_in = {settings.SESSION_COOKIE_NAME: client_for(member).cookies[settings.SESSION_COOKIE_NAME].value}
@@ -313,3 +317,13 @@ def test_an_outage_gives_the_503_page_and_the_app_recovers_by_itself(proxy, web,
     log = web.log.read_text()
     assert "Database unavailable during GET" in log
     assert "Database unavailable during POST" in log
+
+
+def test_any_other_error_keeps_the_plain_500_page(rf):
+    try:
+        raise ValueError("not the database")
+    except ValueError:
+        response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert "Retry-After" not in response
+    assert DANISH_TITLE not in response.content.decode()
