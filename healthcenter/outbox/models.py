@@ -9,7 +9,7 @@ class Job(models.Model):
     service's transaction, so it exists exactly when the change that needs it was committed. Handed to
     the broker (`sent_at`) after the commit or by the sweep; done (`done_at`) when a worker has run it."""
 
-    task = models.CharField(_("task"), max_length=200)
+    task = models.CharField(_("Celery task"), max_length=200)
     kwargs = models.JSONField(_("arguments"), default=dict, blank=True)
     created_at = models.DateTimeField(_("asked for"), default=timezone.now, editable=False)
     sent_at = models.DateTimeField(_("handed to the queue"), null=True, blank=True)

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             name="Job",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("task", models.CharField(max_length=200, verbose_name="task")),
+                ("task", models.CharField(max_length=200, verbose_name="Celery task")),
                 ("kwargs", models.JSONField(blank=True, default=dict, verbose_name="arguments")),
                 (
                     "created_at",
