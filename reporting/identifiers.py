@@ -12,6 +12,7 @@ property tests hold it to that)."""
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -28,6 +29,9 @@ class Kind:
 
 @dataclass(frozen=True)
 class Match:
+    """One identifying detail: `start` and `end` in the text as written, `text` as its reader sees
+    it (without invisible characters, letters composed; see `_as_read`)."""
+
     kind: str
     text: str
     start: int
@@ -42,8 +46,12 @@ _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?!\d)"
 _MONTH_NO = r"(?:0?[1-9]|1[0-2])(?!\d)"
 _YEAR = r"(?:(?:19|20)\d{2}|'?\d{2})"
 _FULL_YEAR = r"(?:(?:19|20)\d{2}|'\d{2})"  # after a month name "24" may be a count ("maj 24 gange")
-_SEP = r"[ .-]?"  # between the digits of a number written in groups
-_TEN_DIGITS = _SEP.join([r"\d"] * 10)
+# Between the digits of a number written in groups: a space (also a no-break space), a point or a dash.
+# Between a CPR number's date and serial also a dash with spaces around it, which a word processor makes
+# an en dash; elsewhere that is a range ("1.200 - 1.500 skridt").
+_GAP = r"[ \t\u00a0\u202f]"
+_SEP = rf"(?:[.\-–]|{_GAP})?"
+_TEN_DIGITS = _SEP.join([r"\d"] * 6) + rf"(?:{_GAP}?[-–]{_GAP}?|{_SEP})" + _SEP.join([r"\d"] * 4)
 _EIGHT_DIGITS = _SEP.join([r"\d"] * 8)
 _YEAR_SPAN = r"(?:19|20)\d\d\s?[-–]\s?(?:19|20)\d\d(?!\d)"
 
@@ -64,12 +72,15 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
                     rf"\b{_DAY}\.?\s*{_MONTH}(?:\s+{_FULL_YEAR}\b)?",
                     # Month name and year: "juni 2024", "marts '24", "marts i 2024".
                     rf"(?<!\w){_MONTH}(?:\s+i)?\s*{_FULL_YEAR}\b",
-                    # Numbers: 12.03.2025, 12/3, 3/4, 12/3-25, 12-03-2025 (a dash alone is a range: 2-3 gange).
-                    rf"(?<!kl\.\s)\b{_DAY}[./]{_MONTH_NO}(?:[./-]{_YEAR})?(?![\w/])",  # not "kl. 10.05"
+                    # Numbers: 12.03.2025, 12/3, 3/4, 12/3-25, 12/3 1945, 12-03-2025 (a dash alone is a range:
+                    # 2-3 gange), not a time ("kl. 10.05").
+                    rf"(?<!kl\.\s)\b{_DAY}[./]{_MONTH_NO}(?:[./-]{_YEAR}|\s(?:19|20)\d{{2}}(?!\d))?(?![\w/])",
                     rf"\b{_DAY}-{_MONTH_NO}-{_YEAR}(?!\w)",
                     # ISO dates, and month and year: 2025-03-12, 2025-03, 03/2025.
                     r"\b(?:19|20)\d{2}-(?:0?[1-9]|1[0-2])(?:-(?:0?[1-9]|[12]\d|3[01]))?\b",
                     rf"\b{_MONTH_NO}[./-](?:19|20)\d{{2}}\b",
+                    # A year of birth is an exact age: "født i 1945", "født 1945", "f. 1945", "årgang 1945".
+                    r"(?:(?<=født\s)|(?<=født\si\s)|(?<=\bf\.\s)|(?<=årgang\s))(?:19|20)\d{2}(?!\d)",
                 ]
             ),
             re.IGNORECASE,
@@ -77,7 +88,7 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     ),
     # Eight digits in any grouping, with or without +45 or 0045: 12345678, 12 34 56 78, +45 1234 5678.
     # A span of years ("2023-2024") is not a phone number.
-    (Kind.PHONE, re.compile(rf"(?<![\w+])(?!{_YEAR_SPAN})(?:(?:\+|00)\s?45[ .-]?)?{_EIGHT_DIGITS}(?!\w)")),
+    (Kind.PHONE, re.compile(rf"(?<![\w+])(?!{_YEAR_SPAN})(?:(?:\+|00)\s?45{_SEP})?{_EIGHT_DIGITS}(?!\w)")),
     # An exact age of 10 or more: "82 år", "82-årig", "82 år gammel". A band ("80-84 år") is not matched.
     (Kind.AGE, re.compile(r"(?<![\w.,/-])(?P<age>[1-9]\d|1[01]\d)(?:\s?-?\s?år(?:ig\w*)?|\s?års)(?!\w)", re.I)),
 ]
@@ -129,9 +140,10 @@ def _name_terms(names: Iterable[str]) -> set[str]:
         name = " ".join(words).strip(" ,")
         if len(re.sub(r"\W", "", name)) >= MIN_WORD:
             terms.add(name)
+        # The parts of a double name too: "Anne-Marie Bech-Jensen" is also "Marie" and "Jensen".
         terms.update(
             part
-            for part in re.split(r"[\s,]+", name)
+            for part in re.split(r"[\s,]+|(?<=\w)-(?=\w)", name)
             if len(part.strip(".")) >= MIN_WORD and _bare(part) not in NAME_PARTICLES
         )
     return terms
@@ -285,7 +297,8 @@ class _Detector:
     patterns: list[tuple[str, re.Pattern]]
     name_terms: frozenset[str] = field(default_factory=frozenset)  # lower case
 
-    def find(self, text: str) -> list[Match]:
+    def find(self, written: str) -> list[Match]:
+        text, starts, ends = _as_read(written)
         found: list[tuple[int, int, int, str]] = []  # start, end, priority, kind
         for priority, (kind, pattern) in enumerate(self.patterns):
             for hit in pattern.finditer(text):
@@ -312,7 +325,10 @@ class _Detector:
                 merged[-1][1] = end
                 continue
             merged.append([start, end, kind])
-        return [Match(kind=kind, text=text[start:end], start=start, end=end) for start, end, kind in merged]
+        return [
+            Match(kind=kind, text=text[start:end], start=starts[start], end=ends[end - 1])
+            for start, end, kind in merged
+        ]
 
     def _one_name(self, text: str, previous: list, start: int) -> bool:
         """Two parts of names with only a space between are one person ("Helle Mathiasen" when the
@@ -323,6 +339,35 @@ class _Detector:
             return False
         first = _without_address(" ".join(text[previous[0] : previous[1]].split())).lower()
         return first in self.name_terms
+
+
+# Characters nobody sees: a soft hyphen or a zero-width space a paste brings along inside a word,
+# direction marks, a word joiner, a byte-order mark.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+def _as_read(written: str) -> tuple[str, list[int] | range, list[int] | range]:
+    """The text as its reader sees it, which is what the patterns must look at: invisible
+    characters left out and letters composed (macOS pastes "å" as "a" and a ring). With, for each
+    character of it, where it starts and ends in the text as written."""
+    if not _INVISIBLE.search(written) and unicodedata.is_normalized("NFC", written):
+        return written, range(len(written)), range(1, len(written) + 1)
+    clusters: list[list] = []  # [letters, start, end]: a letter with the marks that follow it
+    for position, char in enumerate(written):
+        if _INVISIBLE.match(char):
+            continue
+        if clusters and unicodedata.combining(char):
+            clusters[-1][0] += char
+            clusters[-1][2] = position + 1
+        else:
+            clusters.append([char, position, position + 1])
+    text, starts, ends = [], [], []
+    for letters, start, end in clusters:
+        for char in unicodedata.normalize("NFC", letters):
+            text.append(char)
+            starts.append(start)
+            ends.append(end)
+    return "".join(text), starts, ends
 
 
 def _without_address(name: str) -> str:
