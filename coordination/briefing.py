@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from healthcenter import access
 from healthcenter.formatting import percent_text
 from healthcenter.models import User
 from patients.charts import Band
@@ -263,10 +264,8 @@ def worklist(
 ) -> list[WorklistRow]:
     """The user's citizens (or their teams') ranked by need for attention, each with its reasons
     in words. Four queries whatever the caseload."""
-    from patients.selectors import team_ids_of
-
     today = timezone.localdate()
-    patients = Patient.objects.filter(status=PatientStatus.ACTIVE, team_id__in=team_ids_of(user))
+    patients = Patient.objects.filter(status=PatientStatus.ACTIVE, team_id__in=access.care_team_ids(user))
     if scope == "mine":
         patients = patients.filter(responsible_professional=user)
     if programme_id:

@@ -4,7 +4,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from healthcenter.models import Role, Team, User
+from healthcenter import access
+from healthcenter.models import Team, User
 from healthcenter.views_helpers import StyledForm
 from patients.cpr import parse_cpr
 from patients.forms import DateInput, EncounterForm
@@ -20,7 +21,7 @@ def team_members(teams) -> forms.ModelChoiceField:
         label=_("Assignee"),
         required=False,
         empty_label=_("Nobody yet"),
-        queryset=User.objects.filter(teams__in=teams, is_active=True, role__in=[Role.PROFESSIONAL, Role.COORDINATOR])
+        queryset=User.objects.filter(teams__in=teams, is_active=True, role__in=access.roles_for(access.Work.CITIZENS))
         .distinct()
         .order_by("first_name", "last_name"),
     )
@@ -325,10 +326,10 @@ class MoveTasksForm(StyledForm):
 
 class ReferralForm(StyledForm):
     cpr = forms.CharField(label=_("CPR number"), max_length=11, help_text=_("DDMMYY-XXXX"))
-    first_name = forms.CharField(
-        label=_("First name"), max_length=100, required=False, help_text=_("Only for a citizen not yet registered")
-    )
-    last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
+    # Asked for every time, as the referral gives them: were they asked only for a citizen not yet
+    # registered, the form would tell whether a CPR number is known here.
+    first_name = forms.CharField(label=_("First name"), max_length=100)
+    last_name = forms.CharField(label=_("Last name"), max_length=100)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none())
     source = forms.ChoiceField(label=_("From"), choices=ReferralSource.choices)
     received_on = forms.DateField(label=_("Received"), widget=DateInput)

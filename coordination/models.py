@@ -188,6 +188,8 @@ class ReferralSource(models.TextChoices):
     HOSPITAL = "hospital", _("Hospital")
     SELF = "self", _("The citizen")
     RELATIVE = "relative", _("A relative")
+    # A registration by another team of a citizen this team follows (coordination.services.citizen_register).
+    CENTRE = "centre", _("Another team in the centre")
 
 
 class ReferralStatus(models.TextChoices):

@@ -1,5 +1,6 @@
 """Reads for coordination. A task is visible to the members of its team; a task about a citizen
-is part of the citizen's record, so reading it is written to the access log like any other read."""
+is part of the citizen's record, so reading it is written to the access log like any other read.
+The `*_for` functions find the object and its citizen; healthcenter.access decides and logs."""
 
 import datetime
 import uuid
@@ -7,14 +8,13 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
-from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from healthcenter.models import AccessAction, AccessOutcome, Role, Team, User
-from healthcenter.services import access_record
+from healthcenter import access
+from healthcenter.models import AccessAction, Team, User
 from patients.definitions import active_enrolments, signed_encounters
 from patients.models import Condition, Enrolment, Patient, PatientStatus
-from patients.selectors import team_ids_of
 
 from .models import (
     OPEN_STATUSES,
@@ -29,11 +29,6 @@ from .models import (
 )
 
 
-def _deny(user: User, public_id, what: str):
-    access_record(actor=user, action=AccessAction.VIEW, what=what, outcome=AccessOutcome.DENIED)
-    raise Http404
-
-
 def _tasks() -> QuerySet[Task]:
     return Task.objects.select_related("patient", "team", "assignee", "created_by")
 
@@ -41,34 +36,49 @@ def _tasks() -> QuerySet[Task]:
 def visible_tasks(user: User) -> QuerySet[Task]:
     """A task about a citizen follows the citizen's access rule (the citizen's current team);
     a task about no citizen belongs to its own team."""
-    teams = team_ids_of(user)
+    teams = access.care_team_ids(user)
     return _tasks().filter(Q(patient__isnull=True, team_id__in=teams) | Q(patient__team_id__in=teams))
 
 
 def task_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW) -> Task:
-    task = visible_tasks(user).filter(public_id=public_id).first()
+    """The task, by the same rule as `visible_tasks`: a task about a citizen is logged under them,
+    allowed or refused; a task about no citizen is its team's."""
+    task = _tasks().filter(public_id=public_id).first()
     if task is None:
-        _deny(user, public_id, what)
+        access.deny(user, what=what, action=action)
     if task.patient_id:
-        access_record(actor=user, action=action, what=what, patient_public_id=task.patient.public_id)
+        access.authorise(user, task.patient, what=what, action=action)
+    else:
+        access.authorise_team(user, task.team_id, what=what, action=action)
     return task
 
 
-def referral_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW) -> Referral:
+def referral_for(
+    user: User,
+    public_id: uuid.UUID,
+    *,
+    what: str,
+    action: AccessAction = AccessAction.VIEW,
+    work: access.Work = access.Work.CITIZENS,
+) -> Referral:
+    """Like every record about a citizen, a referral follows the citizen's current team. Triage
+    (`work=TRIAGE`) is for the team's coordinators: anyone else is refused, in one denied row."""
     referral = Referral.objects.select_related("patient", "team").filter(public_id=public_id).first()
-    # Like every record about a citizen, a referral follows the citizen's current team.
-    if referral is None or referral.patient.team_id not in team_ids_of(user):
-        _deny(user, public_id, what)
-    access_record(actor=user, action=action, what=what, patient_public_id=referral.patient.public_id)
+    access.authorise(user, referral.patient if referral else None, what=what, action=action, work=work)
     return referral
 
 
 def handover_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessAction) -> HandoverNote:
     note = HandoverNote.objects.select_related("patient").filter(public_id=public_id).first()
-    if note is None or note.patient.team_id not in team_ids_of(user):
-        _deny(user, public_id, what)
-    access_record(actor=user, action=action, what=what, patient_public_id=note.patient.public_id)
+    access.authorise(user, note.patient if note else None, what=what, action=action)
     return note
+
+
+def team_for(user: User, public_id: uuid.UUID, *, what: str) -> Team:
+    """One of the user's teams, for the team's own pages (workload, handing on tasks); else 404."""
+    team = Team.objects.filter(public_id=public_id).first()
+    access.authorise_team(user, team.id if team else None, what=what)
+    return team
 
 
 @dataclass
@@ -228,7 +238,7 @@ def assignable_members(user: User) -> dict[int, list[User]]:
     members: dict[int, list[User]] = {}
     rows = (
         User.objects.filter(
-            teams__id__in=team_ids_of(user), is_active=True, role__in=[Role.PROFESSIONAL, Role.COORDINATOR]
+            teams__id__in=access.care_team_ids(user), is_active=True, role__in=access.roles_for(access.Work.CITIZENS)
         )
         .annotate(member_of=F("teams__id"))
         .order_by("first_name", "last_name", "id")
@@ -253,11 +263,10 @@ class Workload:
 
 def team_workload(user: User, team: Team) -> list[Workload]:
     """Open and overdue tasks and active caseload per professional in the team: three queries."""
-    if team.id not in team_ids_of(user):
-        raise Http404
+    access.authorise_team(user, team.id, what=gettext_noop("team workload"))
     today = timezone.localdate()
     members = list(
-        team.members.filter(is_active=True, role__in=[Role.PROFESSIONAL, Role.COORDINATOR]).order_by(
+        team.members.filter(is_active=True, role__in=access.roles_for(access.Work.CITIZENS)).order_by(
             "first_name", "last_name"
         )
     )
@@ -289,8 +298,7 @@ def team_workload(user: User, team: Team) -> list[Workload]:
 
 def member_open_tasks(user: User, team: Team, *, member: User | None) -> list[Task]:
     """A team's open tasks held by one member (or by nobody), to hand on: one query."""
-    if team.id not in team_ids_of(user):
-        raise Http404
+    access.authorise_team(user, team.id, what=gettext_noop("hand on tasks"))
     return list(
         _tasks()
         .filter(Q(patient__isnull=True, team=team) | Q(patient__team=team))
@@ -309,7 +317,7 @@ def unassigned_open_count(team: Team) -> int:
 
 def unread(user: User) -> QuerySet[Notification]:
     """Only about what the user may still see: someone who left a team no longer reads its news."""
-    teams = team_ids_of(user)
+    teams = access.care_team_ids(user)
     return (
         Notification.objects.filter(user=user, seen_at__isnull=True)
         .filter(
@@ -336,7 +344,7 @@ def referrals_for_triage(user: User) -> QuerySet[Referral]:
         .values("started_at")[:1]
     )
     return (
-        Referral.objects.filter(patient__team_id__in=team_ids_of(user))
+        Referral.objects.filter(patient__team_id__in=access.care_team_ids(user))
         .select_related("patient", "team", "programme", "triaged_by")
         .annotate(first_encounter_at=Subquery(first_encounter))
     )

@@ -28,16 +28,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from healthcenter.models import AccessAction, Role, Team, User
-from healthcenter.services import access_record
+from healthcenter import access
+from healthcenter.models import AccessAction, Team, User
 from patients import services as patient_services
 from patients.cpr import parse_cpr
 from patients.definitions import add_months, team_on
-from patients.models import Encounter, Patient, Programme
-from patients.selectors import team_ids_of
+from patients.models import Encounter, Patient, PatientStatus, Programme
 
 from .models import (
     OPEN_STATUSES,
@@ -50,6 +50,7 @@ from .models import (
     NotificationKind,
     ProgrammeTask,
     Referral,
+    ReferralSource,
     ReferralStatus,
     Task,
     TaskComment,
@@ -69,7 +70,7 @@ def _notify(*, user: User | None, actor: User | None, kind: NotificationKind, ta
 
 
 def _validate_team_work(*, actor: User | None, team: Team) -> None:
-    if actor is not None and team.id not in team_ids_of(actor):
+    if actor is not None and not access.cares_for(actor, team.id):
         raise ValidationError({"team": _("You can only work with tasks of your own teams.")})
 
 
@@ -245,7 +246,7 @@ def tasks_from_signed_plans() -> int:
     made = 0
     for encounter in encounters:
         signer = encounter.professional
-        actor = signer if encounter.patient.team_id in team_ids_of(signer) else None
+        actor = signer if access.cares_for(signer, encounter.patient.team_id) else None
         # IntegrityError: signed through coordination at this very moment, which made the tasks.
         with contextlib.suppress(IntegrityError):
             made += len(tasks_from_action_plans(actor=actor, encounter=encounter))
@@ -372,6 +373,13 @@ def tasks_move(*, actor: User, moves: list[tuple[Task, int]], assignee: User | N
     `task_assign`, so each move is a transition with its version check and a notification. A task
     changed by someone else meanwhile is left out and reported; the others are moved."""
     result = MoveResult(moved=[], refused=[])
+    # Handing on a citizen's task is a change to their record: one row per citizen's task, in one query.
+    access.record_many(
+        actor=actor,
+        action=AccessAction.UPDATE,
+        what=gettext_noop("hand on task"),
+        patient_public_ids=[task.patient.public_id for task, _version in moves if task.patient_id],
+    )
     for task, expected_version in moves:
         try:
             result.moved.append(
@@ -442,6 +450,93 @@ def task_comment(*, actor: User, task: Task, text: str) -> TaskComment:
 # --- referrals ------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What registering a citizen left behind: the citizen registered now, or, for a citizen another
+    team follows, the referral the registration became."""
+
+    patient: Patient | None = None
+    referral: Referral | None = None
+
+
+@transaction.atomic
+def citizen_register(*, actor: User, data: patient_services.PatientData) -> Registration:
+    """A person registers a citizen in one of their teams. The CPR number decides what happens:
+
+    - nobody has it: the citizen is registered in the chosen team;
+    - a citizen of the person's own teams has it: refused as already registered (DuplicateCitizen),
+      which tells them nothing they cannot see;
+    - a citizen another team follows has it: nobody is registered twice and nothing typed is lost:
+      the registration becomes a referral awaiting triage by the citizen's team, with what was typed.
+
+    The first and the last must look alike to the person (the view answers both with one receipt),
+    so every check of the form runs first, whoever has the number."""
+    facts = patient_services.patient_validate_registration(actor=actor, data=data)
+    existing = Patient.objects.filter(cpr=facts.number).first()
+    if existing is None:
+        try:
+            return Registration(patient=patient_services.patient_create(actor=actor, data=data))
+        except patient_services.DuplicateCitizen:
+            # Registered by someone else at this very moment: theirs is the citizen.
+            existing = Patient.objects.get(cpr=facts.number)
+    if access.cares_for(actor, existing.team_id):
+        raise patient_services.DuplicateCitizen(
+            existing.public_id, _("A citizen with this CPR number is already registered in your team.")
+        )
+    referral = _referral_to_citizens_team(
+        actor=actor,
+        patient=existing,
+        source=ReferralSource.CENTRE,
+        reason=_("Registered by %(name)s for %(team)s. The details they typed are in the attachments.")
+        % {"name": actor, "team": data.team},
+        received_on=timezone.localdate(),
+        attachments=_typed_details(data),
+        new_citizen=False,
+        what=gettext_noop("registration forwarded to the citizen's team as a referral"),
+    )
+    return Registration(referral=referral)
+
+
+def _typed_details(data: patient_services.PatientData) -> str:
+    """What was typed into a registration, one line per field, for the team that triages it."""
+    lines = []
+    for name in ("first_name", "last_name", "address", "postal_code", "city", "phone", "email", "gp_name", "gp_phone"):
+        value = getattr(data, name).strip()
+        if value:
+            lines.append(f"{capfirst(Patient._meta.get_field(name).verbose_name)}: {value}")
+    lines.append(f"{capfirst(Patient._meta.get_field('status').verbose_name)}: {PatientStatus(data.status).label}")
+    if data.responsible_professional is not None:
+        field = Patient._meta.get_field("responsible_professional")
+        lines.append(f"{capfirst(field.verbose_name)}: {data.responsible_professional}")
+    return "\n".join(lines)
+
+
+def _referral_to_citizens_team(
+    *,
+    actor: User,
+    patient: Patient,
+    source: str,
+    reason: str,
+    received_on: datetime.date,
+    attachments: str,
+    new_citizen: bool,
+    what: str,
+) -> Referral:
+    """A referral is always the citizen's own team's to triage, whoever registers it."""
+    referral = Referral.objects.create(
+        patient=patient,
+        team_id=patient.team_id,
+        source=source,
+        reason=reason.strip(),
+        received_on=received_on,
+        attachments=attachments.strip(),
+        new_citizen=new_citizen,
+        created_by=actor,
+    )
+    access.record(actor=actor, action=AccessAction.CREATE, what=what, patient_public_id=patient.public_id)
+    return referral
+
+
 @transaction.atomic
 def referral_receive(
     *,
@@ -455,49 +550,61 @@ def referral_receive(
     first_name: str = "",
     last_name: str = "",
 ) -> Referral:
-    """Registers a referral for a known citizen, or registers the citizen first. The CPR number
-    decides which: a known citizen is never created twice."""
-    if team.id not in team_ids_of(actor):
+    """Registers a referral for the citizen with the CPR number, registering the citizen in `team`
+    first if nobody has the number: a known citizen is never created twice. The referral goes to the
+    citizen's own team, so a referral for a citizen another team follows awaits triage there. The one
+    who registers it sees the same in every case (the view answers with one receipt), and the names
+    are asked for every time, so that the form tells nobody whom a CPR number belongs to."""
+    if not access.cares_for(actor, team.id):
         raise ValidationError({"team": _("You can only receive referrals for your own teams.")})
+    if not access.may(actor, access.Work.TRIAGE):
+        raise ValidationError(_("Only a coordinator registers referrals."))
     if received_on > timezone.localdate():
         raise ValidationError({"received_on": _("The date cannot be in the future.")})
     if not reason.strip():
         raise ValidationError({"reason": _("Write the reason for the referral.")})
+    first_name, last_name = first_name.strip(), last_name.strip()
+    if not first_name or not last_name:
+        raise ValidationError({"first_name": _("Give the citizen's first and last name as the referral gives them.")})
     number = parse_cpr(cpr).number
     patient = Patient.objects.filter(cpr=number).first()
     new_citizen = patient is None
     if new_citizen:
-        if not first_name.strip() or not last_name.strip():
-            raise ValidationError({"first_name": _("The citizen is not registered yet: give the first and last name.")})
-        patient = patient_services.patient_create(
-            actor=actor,
-            data=patient_services.PatientData(cpr=number, first_name=first_name, last_name=last_name, team=team),
+        try:
+            patient = patient_services.patient_create(
+                actor=actor,
+                data=patient_services.PatientData(cpr=number, first_name=first_name, last_name=last_name, team=team),
+            )
+        except patient_services.DuplicateCitizen:
+            # Registered by someone else at this very moment: the referral is for that citizen.
+            patient, new_citizen = Patient.objects.get(cpr=number), False
+    if not new_citizen and (first_name.casefold(), last_name.casefold()) != (
+        patient.first_name.casefold(),
+        patient.last_name.casefold(),
+    ):
+        # Kept for the team that triages: a misspelt name, or a wrong CPR number on the referral.
+        attachments = "\n\n".join(
+            part
+            for part in (
+                attachments.strip(),
+                _("Name on the referral: %(name)s") % {"name": f"{first_name} {last_name}"},
+            )
+            if part
         )
-    elif patient.team_id not in team_ids_of(actor):
-        raise patient_services.DuplicateCitizen(
-            patient.public_id, _("The citizen is registered with a team you do not belong to. Contact that team.")
-        )
-    referral = Referral.objects.create(
-        patient=patient,
-        team=patient.team,
-        source=source,
-        reason=reason.strip(),
-        received_on=received_on,
-        attachments=attachments.strip(),
-        new_citizen=new_citizen,
-        created_by=actor,
-    )
-    access_record(
+    return _referral_to_citizens_team(
         actor=actor,
-        action=AccessAction.CREATE,
+        patient=patient,
+        source=source,
+        reason=reason,
+        received_on=received_on,
+        attachments=attachments,
+        new_citizen=new_citizen,
         what=gettext_noop("referral received"),
-        patient_public_id=patient.public_id,
     )
-    return referral
 
 
 def _validate_triage(*, actor: User, referral: Referral) -> None:
-    if actor.role != Role.COORDINATOR or referral.patient.team_id not in team_ids_of(actor):
+    if not access.may_work_on(actor, access.Work.TRIAGE, referral.patient.team_id):
         raise ValidationError(_("Only a coordinator of the citizen's team triages referrals."))
     if referral.status != ReferralStatus.RECEIVED:
         raise ValidationError(_("This referral has already been triaged."))
@@ -571,7 +678,7 @@ def handover_post(
 ) -> HandoverNote:
     """A note for named colleagues, or for everyone in the citizen's team. It stays in each
     recipient's "new for you" until they acknowledge it."""
-    if patient.team_id not in team_ids_of(actor):
+    if not access.cares_for(actor, patient.team_id):
         raise ValidationError(_("Only the citizen's team can write handover notes about them."))
     if not text.strip():
         raise ValidationError({"text": _("Write the message.")})
@@ -579,7 +686,7 @@ def handover_post(
     recipients = list(recipients or [])
     if not recipients and not whole_team:
         raise ValidationError({"recipients": _("Choose who the note is for, or the whole team.")})
-    members = {u.pk: u for u in team.members.filter(is_active=True, role__in=[Role.PROFESSIONAL, Role.COORDINATOR])}
+    members = {u.pk: u for u in team.members.filter(is_active=True, role__in=access.roles_for(access.Work.CITIZENS))}
     if any(user.pk not in members for user in recipients):
         raise ValidationError({"recipients": _("A handover note can only be for members of the citizen's team.")})
     note = HandoverNote.objects.create(

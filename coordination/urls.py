@@ -5,6 +5,9 @@ from . import views
 app_name = "coordination"
 
 urlpatterns = [
+    # Registering a citizen: here, not in patients, because a citizen another team follows becomes a
+    # referral to that team (services.citizen_register). patients.urls has no "new/", so this answers.
+    path("patients/new/", views.citizen_register, name="citizen_register"),
     path("patients/<uuid:public_id>/encounters/new/", views.encounter_create, name="encounter_create"),
     path(
         "patients/<uuid:public_id>/encounters/new/actions/<int:index>/",

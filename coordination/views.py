@@ -12,17 +12,51 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from healthcenter.models import AccessAction, Role
-from healthcenter.services import access_record
+from healthcenter import access
+from healthcenter.access import citizen_work, triage_work
+from healthcenter.models import AccessAction
 from healthcenter.views_helpers import apply_errors
 from patients import forms as patient_forms
 from patients import selectors as patient_selectors
+from patients import services as patient_services
 from patients.models import Patient
-from patients.views import citizen_work, log_duplicate, rejected
 
 from . import briefing as briefing_selectors
 from . import forms, selectors, services
 from .models import TaskStatus
+
+# --- registering a citizen ---------------------------------------------------------------------------------
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def citizen_register(request: HttpRequest) -> HttpResponse:
+    """Registering a citizen. A new citizen and one another team follows (whose registration became a
+    referral to that team) get the same receipt on this same page: the form tells nobody whom a CPR
+    number belongs to. A citizen of the user's own teams is "already registered", with a link."""
+    form = patient_forms.PatientForm(request.POST or None, user=request.user)
+    known_citizen = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.citizen_register(actor=request.user, data=form.to_data())
+        except patient_services.DuplicateCitizen as error:
+            access.rejected(
+                request.user,
+                error.existing_public_id,
+                gettext_noop("registration with a CPR number already registered"),
+                action=AccessAction.CREATE,
+            )
+            known_citizen = error.existing_public_id
+            apply_errors(form, error)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            name = f"{form.cleaned_data['first_name'].strip()} {form.cleaned_data['last_name'].strip()}"
+            messages.success(request, _("The registration of %(name)s is received.") % {"name": name})
+            return redirect("coordination:citizen_register")
+    context = {"form": form, "title": _("Register citizen"), "known_citizen": known_citizen, "registering": True}
+    return render(request, "patients/patient_form.html", context)
+
 
 # --- the encounter form, which also turns agreed actions into tasks -----------------------------------------
 
@@ -57,7 +91,7 @@ def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
                 planned = sum(plan is not None for plan in form.action_tasks())
                 _saved_message(request, signed=sign, tasks=tasks, planned=planned)
                 return redirect("patients:detail", public_id=patient.public_id)
-        rejected(request, patient, gettext_noop("encounter form"))
+        access.rejected(request.user, patient.public_id, gettext_noop("encounter form"))
     return render(
         request, "patients/encounter_form.html", {"form": form, "patient": patient, "title": _("Log encounter")}
     )
@@ -100,7 +134,7 @@ def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 planned = sum(plan is not None for plan in form.action_tasks())
                 _saved_message(request, signed=sign, tasks=tasks, planned=planned)
                 return redirect("patients:detail", public_id=patient.public_id)
-        rejected(request, patient, gettext_noop("encounter draft"))
+        access.rejected(request.user, patient.public_id, gettext_noop("encounter draft"))
     return render(
         request,
         "patients/encounter_form.html",
@@ -135,7 +169,7 @@ def encounter_sign(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             actor=request.user, encounter=encounter, expected_version=form.cleaned_data["version"]
         )
     except ValidationError as error:
-        rejected(request, encounter.patient, gettext_noop("sign encounter"))
+        access.rejected(request.user, encounter.patient.public_id, gettext_noop("sign encounter"))
         for message in error.messages:
             messages.error(request, message)
     else:
@@ -187,7 +221,7 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
 def _log_list(request: HttpRequest, what: str) -> None:
     """A list that shows citizens' names writes one row with its criterion, not a row per citizen."""
     criteria = " ".join(f"{key}={value}" for key, value in request.GET.items() if key != "page")
-    access_record(actor=request.user, action=AccessAction.SEARCH, what=f"{what} {criteria}".strip())
+    access.listed(request.user, f"{what} {criteria}".strip())
 
 
 def _board_filter(request: HttpRequest) -> tuple[forms.BoardFilterForm, selectors.BoardFilter, object, dict]:
@@ -263,9 +297,7 @@ def workload(request: HttpRequest) -> HttpResponse:
 
 
 def _team_and_member(request: HttpRequest, team_public_id: uuid.UUID, member_key: str):
-    team = request.user.teams.filter(public_id=team_public_id).first()
-    if team is None:
-        raise Http404
+    team = selectors.team_for(request.user, team_public_id, what=gettext_noop("hand on tasks"))
     if member_key == forms.UNASSIGNED:
         return team, None
     try:
@@ -315,14 +347,6 @@ def hand_on(request: HttpRequest, team_public_id: uuid.UUID, member_key: str) ->
             gone.append(public_id)
         else:
             moves.append((task, version))
-    for task, _version in moves:
-        if task.patient_id:
-            access_record(
-                actor=request.user,
-                action=AccessAction.UPDATE,
-                what=gettext_noop("hand on task"),
-                patient_public_id=task.patient.public_id,
-            )
     result = services.tasks_move(actor=request.user, moves=moves, assignee=form.cleaned_data["to"])
     result.gone = len(gone)
     return _hand_on(request, team, member, form=forms.MoveTasksForm(team=team, holder=member), result=result)
@@ -482,17 +506,6 @@ def task_comment(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 # --- referrals ----------------------------------------------------------------------------------------------
 
 
-def _coordinator(view):
-    def wrapper(request, *args, **kwargs):
-        if request.user.role != Role.COORDINATOR:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
-    return wrapper
-
-
 @citizen_work
 @require_GET
 def referral_list(request: HttpRequest) -> HttpResponse:
@@ -502,37 +515,43 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     return render(request, "coordination/referral_list.html", {"awaiting": awaiting, "triaged": triaged})
 
 
-@citizen_work
-@_coordinator
+@triage_work
 @require_http_methods(["GET", "POST"])
 def referral_create(request: HttpRequest) -> HttpResponse:
+    """One receipt, on this page, whichever the CPR number turned out to be (a new citizen, one of
+    the user's teams' or another team's): the form tells nobody whom a number belongs to."""
     form = forms.ReferralForm(request.POST or None, initial={"received_on": timezone.localdate()}, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            referral = services.referral_receive(actor=request.user, **form.cleaned_data)
+            services.referral_receive(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            log_duplicate(request, error)
             apply_errors(form, error)
         else:
             messages.success(request, _("The referral is registered and awaits triage."))
-            return redirect("coordination:referral", public_id=referral.public_id)
+            return redirect("coordination:referral_create")
     return render(request, "coordination/referral_form.html", {"form": form})
 
 
 @citizen_work
 @require_http_methods(["GET", "POST"])
 def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
-    referral = selectors.referral_for(request.user, public_id, what=gettext_noop("referral"), action=action)
+    # Triage (a POST) is the citizen's team's coordinators' work: anyone else is refused here, in one
+    # denied row, before anything is read or changed.
+    triage = request.method == "POST"
+    referral = selectors.referral_for(
+        request.user,
+        public_id,
+        what=gettext_noop("referral"),
+        action=AccessAction.UPDATE if triage else AccessAction.VIEW,
+        work=access.Work.TRIAGE if triage else access.Work.CITIZENS,
+    )
     accept = forms.AcceptReferralForm(
         request.POST if "accept" in request.POST else None,
         initial={"programme": referral.programme_id, "start_on": timezone.localdate()},
         team=referral.team,
     )
     decline = forms.DeclineReferralForm(request.POST if "decline" in request.POST else None)
-    if request.method == "POST":
-        if request.user.role != Role.COORDINATOR:
-            raise Http404
+    if triage:
         try:
             if "accept" in request.POST and accept.is_valid():
                 services.referral_accept(actor=request.user, referral=referral, **accept.cleaned_data)
@@ -544,7 +563,7 @@ def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 return redirect("coordination:referrals")
         except ValidationError as error:
             apply_errors(accept if "accept" in request.POST else decline, error)
-        rejected(request, referral.patient, gettext_noop("referral"))
+        access.rejected(request.user, referral.patient.public_id, gettext_noop("referral"))
     context = {
         # The same reading as the list: with its first signed encounter, for the days waited.
         "referral": selectors.with_waiting([selectors.referrals_for_triage(request.user).get(pk=referral.pk)])[0],
@@ -583,7 +602,7 @@ def patient_panel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 form = forms.HandoverForm(patient=patient, actor=request.user)
         else:
-            rejected(request, patient, gettext_noop("handover note"))
+            access.rejected(request.user, patient.public_id, gettext_noop("handover note"))
     return _panel(request, patient, form)
 
 
@@ -666,12 +685,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
         programme_id = c["programme"].id if c["programme"] else None
         rule_id = c["gap"].id if c["gap"] else None
     rows = briefing_selectors.worklist(request.user, scope=scope, programme_id=programme_id, rule_id=rule_id)
-    access_record(
-        actor=request.user,
-        action=AccessAction.SEARCH,
-        what=f"worklist scope={scope} programme={programme_id or '-'} gap={rule_id or '-'}",
-    )
-    teams = Patient.objects.filter(team_id__in=patient_selectors.team_ids_of(request.user), status="active")
+    access.listed(request.user, f"worklist scope={scope} programme={programme_id or '-'} gap={rule_id or '-'}")
+    teams = Patient.objects.filter(team_id__in=access.care_team_ids(request.user), status="active")
     figures = [
         briefing_selectors.caseload_figures(teams.filter(responsible_professional=request.user), _("My citizens")),
         briefing_selectors.caseload_figures(teams, _("My teams")),

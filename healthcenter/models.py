@@ -51,8 +51,11 @@ class User(AbstractUser):
     @property
     def works_with_citizens(self) -> bool:
         """Professionals and coordinators have a care relation through their teams; managers and
-        administrators never see identifiable clinical content."""
-        return self.role in (Role.PROFESSIONAL, Role.COORDINATOR)
+        administrators never see identifiable clinical content. The rule lives in the access layer's
+        role table (healthcenter/access.py); templates ask it through this name."""
+        from .access import Work, may
+
+        return may(self, Work.CITIZENS)
 
 
 class AccessAction(models.TextChoices):

@@ -12,8 +12,9 @@ from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from healthcenter import access
 from healthcenter.formatting import number
-from healthcenter.models import Role, Team, User
+from healthcenter.models import Team, User
 from healthcenter.views_helpers import StyledForm
 
 from . import cpr as cpr_rules
@@ -235,7 +236,7 @@ class PatientForm(StyledForm):
         self.fields["team"].queryset = user.teams.all()
         self.fields["responsible_professional"].queryset = (
             User.objects.filter(
-                teams__in=user.teams.all(), role__in=[Role.PROFESSIONAL, Role.COORDINATOR], is_active=True
+                teams__in=user.teams.all(), role__in=access.roles_for(access.Work.CITIZENS), is_active=True
             )
             .distinct()
             .order_by("first_name", "last_name")

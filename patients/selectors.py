@@ -1,5 +1,6 @@
 """Reads of citizens' data. Everything that reaches a citizen goes through `patient_for` (or one of
-the `*_for` helpers built on it), which applies the care relation and writes the access log."""
+the `*_for` helpers built on it): they find the citizen, and the access layer (healthcenter.access)
+decides on the care relation and writes the access log."""
 
 import datetime
 import re
@@ -7,11 +8,11 @@ import uuid
 from dataclasses import dataclass
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, TextField, Value
-from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from healthcenter import access
 from healthcenter.models import AccessAction, AccessOutcome, User
-from healthcenter.services import access_record
 
 from . import cpr as cpr_rules
 from .definitions import counted_measurements
@@ -32,46 +33,29 @@ from .models import (
 )
 
 
-def team_ids_of(user: User) -> set[int]:
-    """The teams through which the user has a care relation; cached on the user for the request."""
-    if not hasattr(user, "_care_team_ids"):
-        user._care_team_ids = set(user.teams.values_list("id", flat=True)) if user.works_with_citizens else set()
-    return user._care_team_ids
-
-
 def patients_visible_to(user: User) -> QuerySet[Patient]:
-    if not user.is_authenticated or not user.works_with_citizens:
-        return Patient.objects.none()
-    return Patient.objects.filter(team_id__in=team_ids_of(user))
+    return Patient.objects.filter(team_id__in=access.care_team_ids(user))
 
 
-def _authorise(
-    user: User, patient: Patient | None, *, what: str, action: AccessAction, requested_patient_id: uuid.UUID | None
+def patient_for(
+    user: User,
+    public_id: uuid.UUID,
+    *,
+    what: str,
+    action: AccessAction = AccessAction.VIEW,
+    work: access.Work = access.Work.CITIZENS,
 ) -> Patient:
-    """Allows the user through to the citizen, or answers 404. Either way one access-log row is
-    written under the citizen's id (so that the citizen's own log shows refused attempts too)."""
-    if patient is None or not user.works_with_citizens or patient.team_id not in team_ids_of(user):
-        access_record(
-            actor=user,
-            action=action,
-            what=what,
-            outcome=AccessOutcome.DENIED,
-            patient_public_id=patient.public_id if patient is not None else requested_patient_id,
-        )
-        raise Http404
-    access_record(actor=user, action=action, what=what, patient_public_id=patient.public_id)
+    """The citizen, if the user has a care relation to them; otherwise 404. Logs either way, under
+    the citizen (healthcenter.access decides and writes the row)."""
+    patient = Patient.objects.select_related("team", "responsible_professional").filter(public_id=public_id).first()
+    access.authorise(user, patient, what=what, action=action, work=work, requested_id=public_id)
     return patient
 
 
-def patient_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW) -> Patient:
-    """The citizen, if the user has a care relation to them; otherwise 404. Logs either way."""
-    patient = Patient.objects.select_related("team", "responsible_professional").filter(public_id=public_id).first()
-    return _authorise(user, patient, what=what, action=action, requested_patient_id=public_id)
-
-
 def _child_for(user: User, queryset: QuerySet, public_id: uuid.UUID, *, what: str, action: AccessAction):
+    """A record that belongs to a citizen follows the citizen's care relation, and is logged under them."""
     obj = queryset.select_related("patient", "patient__team").filter(public_id=public_id).first()
-    _authorise(user, obj.patient if obj else None, what=what, action=action, requested_patient_id=None)
+    access.authorise(user, obj.patient if obj else None, what=what, action=action)
     return obj
 
 
@@ -178,6 +162,45 @@ def patient_search(user: User, search: PatientSearch) -> QuerySet[Patient]:
         )
         .order_by("last_name", "first_name", "id")
     )
+
+
+def patient_search_logged(user: User, search: PatientSearch, *, page: int) -> None:
+    """Writes the list's access-log row. A term that is a whole CPR number asks about one person:
+    when a citizen has that number, the row is written under them, allowed or denied, whether or not
+    the list may show them (their own log then shows who looked them up); otherwise the row holds
+    the criterion."""
+    number = cpr_rules.normalise(search.term.strip())
+    if len(number) == 10 and number.isdigit():
+        found = Patient.objects.filter(cpr=number).only("public_id", "team_id").first()
+        if found is not None:
+            access.check(
+                user, found, what=gettext_noop("citizen list, searched by CPR number"), action=AccessAction.SEARCH
+            )
+            return
+    access.listed(user, f"{search.describe()} page={page}")
+
+
+def citizen_for_access_log_export(user: User, cpr: str) -> Patient | None:
+    """The citizen whose access log an administrator exports (GDPR art. 15), found by CPR number.
+    The request is logged either way: under the citizen, or, when nobody has the number, as a
+    rejected export without one (the request was still made and answered)."""
+    patient = Patient.objects.filter(cpr=cpr).only("public_id", "team_id").first()
+    if patient is None:
+        access.record(
+            actor=user,
+            action=AccessAction.EXPORT,
+            what=gettext_noop("access log export (GDPR art. 15): no citizen has this CPR number"),
+            outcome=AccessOutcome.REJECTED,
+        )
+        return None
+    access.authorise(
+        user,
+        patient,
+        what=gettext_noop("access log export (GDPR art. 15)"),
+        action=AccessAction.EXPORT,
+        work=access.Work.ACCESS_LOG_EXPORT,
+    )
+    return patient
 
 
 TIMELINE_PAGE = 15

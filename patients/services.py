@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from healthcenter import access
 from healthcenter.formatting import number
 from healthcenter.models import AccessAction, Team, User
-from healthcenter.services import access_record
 
 from . import cpr as cpr_rules
 from . import phones
@@ -42,7 +42,6 @@ from .models import (
     Programme,
     Relative,
 )
-from .selectors import team_ids_of
 
 
 def stale_error() -> ValidationError:
@@ -103,10 +102,10 @@ class PatientData:
 
 
 def _validate_placement(*, actor: User, team: Team, responsible: User | None) -> None:
-    if team.id not in team_ids_of(actor):
+    if not access.cares_for(actor, team.id):
         raise ValidationError({"team": _("You can only place citizens in your own teams.")})
     if responsible is not None and not (
-        responsible.is_active and responsible.works_with_citizens and responsible.teams.filter(id=team.id).exists()
+        access.may(responsible, access.Work.CITIZENS) and responsible.teams.filter(id=team.id).exists()
     ):
         raise ValidationError(
             {"responsible_professional": _("The responsible professional must be a member of the team.")}
@@ -125,12 +124,23 @@ def _parse_phones(data: PatientData) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
-def patient_create(*, actor: User, data: PatientData) -> Patient:
+def patient_validate_registration(*, actor: User, data: PatientData) -> cpr_rules.CprFacts:
+    """Every check of a registration that does not depend on who, if anyone, already has the CPR
+    number. A caller that treats a known number differently (coordination's `citizen_register`)
+    runs these first, so that a mistake in the form is reported alike in every case."""
     facts = cpr_rules.parse_cpr(data.cpr)
     _parse_phones(data)
     require_choice(data.status, PatientStatus, field="status")
     _validate_placement(actor=actor, team=data.team, responsible=data.responsible_professional)
+    return facts
+
+
+@transaction.atomic
+def patient_create(*, actor: User, data: PatientData) -> Patient:
+    """Registers a citizen who is not registered yet; a CPR number that is raises DuplicateCitizen.
+    People register citizens through coordination's `citizen_register`, which decides what a known
+    number becomes without telling whom it belongs to."""
+    facts = patient_validate_registration(actor=actor, data=data)
     existing = Patient.objects.filter(cpr=facts.number).values_list("public_id", flat=True).first()
     if existing:
         raise DuplicateCitizen(existing)
@@ -157,7 +167,7 @@ def patient_create(*, actor: User, data: PatientData) -> Patient:
     except IntegrityError:
         # Two registrations of the same CPR at the same moment: the unique index decides.
         raise DuplicateCitizen(Patient.objects.get(cpr=facts.number).public_id) from None
-    access_record(
+    access.record(
         actor=actor,
         action=AccessAction.CREATE,
         what=gettext_noop("citizen registered"),
@@ -376,7 +386,7 @@ def _record_signing(*, actor: User, encounter: Encounter) -> None:
     """The signing service writes its own access-log row naming the signer, so a signature given
     outside a web request (a command, the demo) is accounted for too. Only the author signs, so
     there is always a person to name."""
-    access_record(
+    access.record(
         actor=actor,
         action=AccessAction.UPDATE,
         what=gettext_noop("encounter signed"),

@@ -6,7 +6,6 @@ app_name = "patients"
 
 urlpatterns = [
     path("", views.patient_list, name="list"),
-    path("new/", views.patient_create, name="create"),
     path("access-log-export/", views.access_log_export, name="access_log_export"),
     path("<uuid:public_id>/", views.patient_detail, name="detail"),
     path("<uuid:public_id>/edit/", views.patient_edit, name="edit"),

@@ -2,10 +2,8 @@ import csv
 import datetime
 import uuid
 from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,63 +11,23 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from healthcenter.models import AccessAction, AccessOutcome, Role
+from healthcenter import access
+from healthcenter.access import citizen_work
+from healthcenter.models import AccessAction
 from healthcenter.selectors import access_log_for_patient
-from healthcenter.services import access_record
 from healthcenter.spreadsheets import neutralise
 from healthcenter.views_helpers import apply_errors
 
 from . import charts, forms, selectors, services
 from .history import patient_history
-from .models import Patient
 
 PAGE_SIZE = 25
 SEARCH_SESSION_KEY = "patient_search_term"
 
 
-def citizen_work(view: Callable) -> Callable:
-    """Only roles with a care relation reach citizens' pages; for everyone else they do not exist."""
-
-    @never_cache  # no citizen's data in the browser's cache on a shared PC
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.works_with_citizens:
-            access_record(actor=request.user, action=AccessAction.VIEW, what=request.path, outcome=AccessOutcome.DENIED)
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def log_duplicate(request: HttpRequest, error: ValidationError) -> None:
-    """Trying a CPR number that is already registered tells the user that the person is known here:
-    that probe is logged under the existing citizen, where their own access log shows it."""
-    if isinstance(error, services.DuplicateCitizen):
-        access_record(
-            actor=request.user,
-            action=AccessAction.CREATE,
-            what=gettext_noop("registration with a CPR number already registered"),
-            outcome=AccessOutcome.REJECTED,
-            patient_public_id=error.existing_public_id,
-        )
-
-
-def rejected(request: HttpRequest, patient, what: str) -> None:
-    """`what` is an untranslated msgid (gettext_noop): the log stores it, pages translate it."""
-    access_record(
-        actor=request.user,
-        action=AccessAction.UPDATE,
-        what=what,
-        outcome=AccessOutcome.REJECTED,
-        patient_public_id=patient.public_id,
-    )
-
-
-# --- list and registration -----------------------------------------------------------------------
+# --- list and details ------------------------------------------------------------------------------
 
 
 @citizen_work
@@ -94,28 +52,12 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         )
     paginator = Paginator(selectors.patient_search(request.user, search), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    access_record(actor=request.user, action=AccessAction.SEARCH, what=f"{search.describe()} page={page.number}")
+    selectors.patient_search_logged(request.user, search, page=page.number)
     filters = request.GET.copy()
     filters.pop("page", None)
     context = {"form": form, "page": page, "filters": filters.urlencode(), "search": search}
     template = "patients/_patient_rows.html" if request.htmx else "patients/patient_list.html"
     return render(request, template, context)
-
-
-@citizen_work
-@require_http_methods(["GET", "POST"])
-def patient_create(request: HttpRequest) -> HttpResponse:
-    form = forms.PatientForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            patient = services.patient_create(actor=request.user, data=form.to_data())
-        except ValidationError as error:
-            log_duplicate(request, error)
-            apply_errors(form, error)
-        else:
-            messages.success(request, _("%(name)s is registered.") % {"name": patient.full_name})
-            return redirect("patients:detail", public_id=patient.public_id)
-    return render(request, "patients/patient_form.html", {"form": form, "title": _("Register citizen")})
 
 
 @citizen_work
@@ -135,13 +77,18 @@ def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                     expected_version=form.cleaned_data["version"],
                     data=form.to_data(),
                 )
+            except services.DuplicateCitizen as error:
+                # Changing the CPR number to one already registered: logged under that citizen.
+                access.rejected(
+                    request.user, error.existing_public_id, gettext_noop("CPR number changed to one already registered")
+                )
+                apply_errors(form, error)
             except ValidationError as error:
-                log_duplicate(request, error)
                 apply_errors(form, error)
             else:
                 messages.success(request, _("The citizen's details are saved."))
                 return redirect("patients:detail", public_id=patient.public_id)
-        rejected(request, patient, gettext_noop("citizen details form"))
+        access.rejected(request.user, patient.public_id, gettext_noop("citizen details form"))
     return render(
         request, "patients/patient_form.html", {"form": form, "patient": patient, "title": _("Edit citizen details")}
     )
@@ -171,11 +118,11 @@ def patient_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_GET
 def patient_timeline_page(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The next page of the timeline, after the encounter named by `after` (htmx)."""
+    patient = selectors.patient_for(request.user, public_id, what=gettext_noop("citizen timeline, earlier page"))
     try:
         after = uuid.UUID(request.GET.get("after", ""))
     except ValueError:
         raise Http404 from None
-    patient = selectors.patient_for(request.user, public_id, what=gettext_noop("citizen timeline, earlier page"))
     cursor = patient.encounters.filter(public_id=after).first()
     if cursor is None:
         raise Http404
@@ -221,7 +168,7 @@ def encounter_amend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The amendment is saved. The original stays visible."))
                 return redirect("patients:detail", public_id=encounter.patient.public_id)
-        rejected(request, encounter.patient, gettext_noop("encounter amendment"))
+        access.rejected(request.user, encounter.patient.public_id, gettext_noop("encounter amendment"))
     return render(
         request,
         "patients/encounter_amend.html",
@@ -258,7 +205,7 @@ def measurement_correct(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
                     request, _("The correction is saved. The original value stays visible, struck through.")
                 )
                 return redirect("patients:detail", public_id=patient.public_id)
-        rejected(request, patient, gettext_noop("measurement correction"))
+        access.rejected(request.user, patient.public_id, gettext_noop("measurement correction"))
     return render(
         request,
         "patients/measurement_correct.html",
@@ -285,7 +232,7 @@ def goal_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The goal is saved."))
                 return redirect("patients:detail", public_id=patient.public_id)
-        rejected(request, patient, gettext_noop("goal form"))
+        access.rejected(request.user, patient.public_id, gettext_noop("goal form"))
     return render(request, "patients/simple_form.html", {"form": form, "patient": patient, "title": _("New goal")})
 
 
@@ -308,7 +255,7 @@ def goal_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             else:
                 messages.success(request, _("The goal is saved."))
                 return redirect("patients:detail", public_id=goal.patient.public_id)
-        rejected(request, goal.patient, gettext_noop("goal form"))
+        access.rejected(request.user, goal.patient.public_id, gettext_noop("goal form"))
     return render(
         request, "patients/simple_form.html", {"form": form, "patient": goal.patient, "title": _("Edit goal")}
     )
@@ -337,7 +284,7 @@ def _record_form(
             else:
                 messages.success(request, done)
                 return redirect("patients:detail", public_id=patient.public_id)
-        rejected(request, patient, what)
+        access.rejected(request.user, patient.public_id, what)
     return render(request, "patients/simple_form.html", {"form": form, "patient": patient, "title": title})
 
 
@@ -463,25 +410,17 @@ def measurement_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 # --- GDPR art. 15 ------------------------------------------------------------------------------------
 
 
-@login_required
+@access.access_log_export_work
 @require_http_methods(["GET", "POST"])
 def access_log_export(request: HttpRequest) -> HttpResponse:
     """An administrator exports one citizen's access log as CSV. The CPR number is posted, never
-    put in a URL, and the export itself is logged."""
-    if not (request.user.role == Role.ADMINISTRATOR or request.user.is_superuser):
-        raise Http404
+    put in a URL, and the export itself is logged (also when nobody has the number)."""
     form = forms.AccessLogExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        patient = Patient.objects.filter(cpr=form.cleaned_data["cpr"]).first()
+        patient = selectors.citizen_for_access_log_export(request.user, form.cleaned_data["cpr"])
         if patient is None:
             form.add_error("cpr", _("No citizen with this CPR number is registered."))
         else:
-            access_record(
-                actor=request.user,
-                action=AccessAction.EXPORT,
-                what=gettext_noop("access log export (GDPR art. 15)"),
-                patient_public_id=patient.public_id,
-            )
             response = HttpResponse(content_type="text/csv; charset=utf-8")
             stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
             response["Content-Disposition"] = f'attachment; filename="access-log-{patient.public_id}-{stamp}.csv"'

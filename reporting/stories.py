@@ -11,11 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
-from healthcenter.models import AccessAction, Role, User
-from healthcenter.services import access_record_many
+from healthcenter import access
+from healthcenter.models import AccessAction, User
 from patients.definitions import counted_measurements
 from patients.models import Consent, ConsentKind, Patient, Relative
-from patients.selectors import team_ids_of
 
 from .identifiers import Kind, Match, find_identifiers, pseudonymise
 from .models import Story, StoryStatus
@@ -132,7 +131,7 @@ def stories_shown(*, actor: User, shown: list[Story]) -> None:
     """Logs that a manager's page showed these stories (pseudonymised) under each citizen, so that
     "who read about me" answers for reports too. One query, or none."""
     if shown:
-        access_record_many(
+        access.record_many(
             actor=actor,
             action=AccessAction.VIEW,
             what=gettext_noop("good story (pseudonymised) in a report"),
@@ -150,10 +149,45 @@ def approved_stories(*, since=None, until=None) -> QuerySet[Story]:
     return stories.order_by("-decided_at")
 
 
+# What a manager may open: submitted stories to decide and approved ones to read. A draft or a
+# returned story is the author's and does not exist for the manager.
+REVIEWABLE = (StoryStatus.SUBMITTED, StoryStatus.APPROVED)
+
+
 def stories_for_review() -> QuerySet[Story]:
-    """What a manager may open: submitted stories to decide and approved ones to read. A draft or a
-    returned story is the author's and does not exist for the manager."""
-    return Story.objects.filter(status__in=[StoryStatus.SUBMITTED, StoryStatus.APPROVED]).filter(with_consent())
+    return Story.objects.filter(status__in=REVIEWABLE).filter(with_consent())
+
+
+def story_for_review(user: User, public_id, *, what: str, action: AccessAction) -> Story:
+    """A story a manager may open (submitted or approved, its citizen still consenting), or 404. Read
+    outside the care relation, pseudonymised, and logged under the citizen, allowed or refused."""
+    story = (
+        Story.objects.filter(public_id=public_id).select_related("patient").annotate(consented=with_consent()).first()
+    )
+    reviewable = story is not None and story.consented and story.status in REVIEWABLE
+    access.authorise(
+        user,
+        story.patient if story else None,
+        what=what,
+        action=action,
+        work=access.Work.STORY_REVIEW,
+        condition=reviewable,
+    )
+    return story
+
+
+def story_for_author(user: User, public_id, *, what: str, action: AccessAction) -> Story:
+    """A story is its author's to edit, while the citizen is in the author's care relation; anyone
+    else is refused, logged under the citizen."""
+    story = Story.objects.filter(public_id=public_id).select_related("patient").first()
+    access.authorise(
+        user,
+        story.patient if story else None,
+        what=what,
+        action=action,
+        condition=story is not None and story.author_id == user.id,
+    )
+    return story
 
 
 def stories_of_author(user: User) -> QuerySet[Story]:
@@ -162,7 +196,7 @@ def stories_of_author(user: User) -> QuerySet[Story]:
     return (
         Story.objects.filter(author=user)
         .select_related("patient")
-        .annotate(reachable=ExpressionWrapper(Q(patient__team_id__in=team_ids_of(user)), BooleanField()))
+        .annotate(reachable=ExpressionWrapper(Q(patient__team_id__in=access.care_team_ids(user)), BooleanField()))
         .order_by("-created_at")
     )
 
@@ -177,7 +211,7 @@ def returned_to(user: User) -> QuerySet[Story]:
     """Stories a manager returned to the user, about citizens the user still works with: they stay
     in "new for you" until the author submits them again."""
     return (
-        Story.objects.filter(author=user, status=StoryStatus.RETURNED, patient__team_id__in=team_ids_of(user))
+        Story.objects.filter(author=user, status=StoryStatus.RETURNED, patient__team_id__in=access.care_team_ids(user))
         .select_related("decided_by")
         .order_by("-decided_at")
     )
@@ -262,7 +296,7 @@ def story_submit(
 
 
 def _may_decide(*, actor: User, story: Story) -> None:
-    if actor.role != Role.MANAGER:
+    if not access.may(actor, access.Work.STORY_REVIEW):
         raise ValidationError(_("Only a manager approves or returns stories."))
     if story.status != StoryStatus.SUBMITTED:
         raise ValidationError(_("Only a submitted story can be approved or returned."))

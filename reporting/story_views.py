@@ -5,7 +5,7 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -13,16 +13,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods
 
-from healthcenter.models import AccessAction, Role
-from healthcenter.services import access_record
+from healthcenter import access
+from healthcenter.access import citizen_work, story_review_work
+from healthcenter.models import AccessAction
 from healthcenter.views_helpers import apply_errors
 from patients import selectors as patient_selectors
-from patients.views import citizen_work
 
 from . import forms, stories
 from .identifiers import Match
-from .models import Story, StoryStatus
-from .views import manager_only
+from .models import StoryStatus
 
 
 def highlighted(text: str, matches: list[Match]) -> SafeString:
@@ -35,11 +34,9 @@ def highlighted(text: str, matches: list[Match]) -> SafeString:
     return format_html("{}{}", marked, text[position:])
 
 
-@manager_only
+@story_review_work
 @require_GET
 def story_queue(request: HttpRequest) -> HttpResponse:
-    if request.user.role != Role.MANAGER:
-        raise Http404
     waiting = stories.stories_for_review().filter(status=StoryStatus.SUBMITTED).order_by("created_at")
     return render(
         request,
@@ -63,23 +60,16 @@ def _chart(values: list[float] | None) -> dict | None:
     }
 
 
-@manager_only
+@story_review_work
 @require_http_methods(["GET", "POST"])
 def story_review(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The manager sees the pseudonymised version only, never the citizen's record: a submitted
     story to decide, or an approved one to read."""
-    if request.user.role != Role.MANAGER:
-        raise Http404
-    story = stories.stories_for_review().filter(public_id=public_id).select_related("patient").first()
-    if story is None:
-        raise Http404
-    # Outside the care relation, so not through patient_for: the read is logged under the citizen
-    # without giving the manager the record.
-    access_record(
-        actor=request.user,
-        action=AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW,
+    story = stories.story_for_review(
+        request.user,
+        public_id,
         what=gettext_noop("good story (pseudonymised)"),
-        patient_public_id=story.patient.public_id,
+        action=AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW,
     )
     vocabulary = stories.vocabulary_for(story.patient)
     found = stories.identifying_details(story, vocabulary)
@@ -134,11 +124,8 @@ def story_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @citizen_work
 @require_http_methods(["GET", "POST"])
 def story_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    story = Story.objects.filter(public_id=public_id, author=request.user).select_related("patient").first()
-    if story is None:
-        raise Http404
     action = AccessAction.UPDATE if request.method == "POST" else AccessAction.VIEW
-    patient_selectors.patient_for(request.user, story.patient.public_id, what=gettext_noop("good story"), action=action)
+    story = stories.story_for_author(request.user, public_id, what=gettext_noop("good story"), action=action)
     form = forms.StorySubmitForm(
         request.POST or None,
         initial={
@@ -188,5 +175,5 @@ def story_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def my_stories(request: HttpRequest) -> HttpResponse:
     """The author's stories in every state, so that a returned one is never lost."""
     mine = list(stories.stories_of_author(request.user))
-    access_record(actor=request.user, action=AccessAction.SEARCH, what=gettext_noop("my stories"))
+    access.listed(request.user, gettext_noop("my stories"))
     return render(request, "reporting/story_mine.html", {"stories": mine})

@@ -1,29 +1,13 @@
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from healthcenter.models import Role
+from healthcenter.access import figures_work
 
 from . import dashboard as board
 from . import exports, forms, stories
 from . import quarterly as report
-
-
-def manager_only(view):
-    """Managers (and coordinators, who balance the team) see aggregates; nobody else reaches them."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if request.user.role not in (Role.MANAGER, Role.COORDINATOR):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _period(request: HttpRequest):
@@ -35,7 +19,7 @@ def _period(request: HttpRequest):
     return form, unit, first_month, last_month
 
 
-@manager_only
+@figures_work
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     form, unit, first_month, last_month = _period(request)
@@ -51,7 +35,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "reporting/dashboard.html", context)
 
 
-@manager_only
+@figures_work
 @require_GET
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The chosen unit and period as CSV or XLSX: every month of it, each cell as the display
@@ -70,7 +54,7 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     return response
 
 
-@manager_only
+@figures_work
 @require_GET
 def quarterly(request: HttpRequest) -> HttpResponse:
     """A printable report of a chosen quarter (the last finished one unless another is chosen) for

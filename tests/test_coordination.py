@@ -586,24 +586,27 @@ class TestFollowingTheCitizen:
         assert len(task.title) <= 200
         assert long_text[:300].strip() in task.description
 
-    def test_asking_about_another_teams_citizen_in_a_referral_is_logged(self, coordinator, other_team):
+    def test_a_referral_for_another_teams_citizen_goes_to_that_team_and_is_logged(self, coordinator, other_team):
         other = PatientFactory(team=other_team)
         client = client_for(coordinator)
         response = client.post(
             reverse("coordination:referral_create"),
             {
                 "cpr": other.cpr,
+                "first_name": other.first_name,
+                "last_name": other.last_name,
                 "team": coordinator.teams.first().id,
                 "source": "gp",
                 "received_on": day(0),
                 "reason": "x",
             },
         )
-        assert response.context["form"].errors["cpr"]
+        assert response.status_code == 302
+        referral = Referral.objects.get()
+        assert (referral.patient, referral.team, referral.attachments) == (other, other_team, "")
         assert AccessLog.objects.filter(
-            user=coordinator, patient_public_id=other.public_id, outcome="rejected"
+            user=coordinator, patient_public_id=other.public_id, action="create", outcome="allowed"
         ).exists()
-        assert not Referral.objects.exists()
 
 
 def save_draft(client, patient, *rows, **overrides):

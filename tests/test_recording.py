@@ -565,13 +565,13 @@ class TestPhoneNumbers:
 
     @pytest.mark.parametrize("typed", ["12345678", "12 34 56 78", "+45 12 34 56 78", "+4512345678", "0045 1234 5678"])
     def test_a_danish_number_is_stored_as_its_eight_digits(self, as_member, team, typed):
-        response = as_member.post(reverse("patients:create"), self.registration(team, phone=typed))
+        response = as_member.post(reverse("coordination:citizen_register"), self.registration(team, phone=typed))
         assert response.status_code == 302
         assert Patient.objects.get(cpr="0102031234").phone == "12345678"
 
     @pytest.mark.parametrize("typed", ["1234567", "123456789", "+46 12 34 56 78", "12-34-56-7x", "ring til datter"])
     def test_anything_else_is_refused(self, as_member, team, typed):
-        response = as_member.post(reverse("patients:create"), self.registration(team, gp_phone=typed))
+        response = as_member.post(reverse("coordination:citizen_register"), self.registration(team, gp_phone=typed))
         assert response.status_code == 200
         assert response.context["form"].errors["gp_phone"]
         assert not Patient.objects.exists()

@@ -3,6 +3,7 @@ coordination, the citizen's page in patients. Those apps load these tags; they n
 
 from django import template
 
+from healthcenter import access
 from healthcenter.models import User
 from patients.models import Patient
 
@@ -12,7 +13,7 @@ register = template.Library()
 
 
 def _author(user: User) -> bool:
-    return user.is_authenticated and user.works_with_citizens
+    return access.may(user, access.Work.CITIZENS)
 
 
 @register.inclusion_tag("reporting/story_returned_list.html")
