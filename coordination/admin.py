@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from healthcenter.admin import CountsOnlyDeletion
+
 from .models import CareGapRule, ProgrammeTask
 
 
 @admin.register(CareGapRule)
-class CareGapRuleAdmin(admin.ModelAdmin):
+class CareGapRuleAdmin(CountsOnlyDeletion, admin.ModelAdmin):
     list_display = [
         "code",
         "name_da",
@@ -20,6 +22,6 @@ class CareGapRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProgrammeTask)
-class ProgrammeTaskAdmin(admin.ModelAdmin):
+class ProgrammeTaskAdmin(CountsOnlyDeletion, admin.ModelAdmin):
     list_display = ["programme", "title_da", "days_after_start", "recurrence_months"]
     list_filter = ["programme"]

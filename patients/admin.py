@@ -1,15 +1,17 @@
 from django.contrib import admin
 
+from healthcenter.admin import CountsOnlyDeletion
+
 from .models import MeasurementType, Programme
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(admin.ModelAdmin):
+class ProgrammeAdmin(CountsOnlyDeletion, admin.ModelAdmin):
     list_display = ["code", "name_da", "name_en", "condition_group"]
 
 
 @admin.register(MeasurementType)
-class MeasurementTypeAdmin(admin.ModelAdmin):
+class MeasurementTypeAdmin(CountsOnlyDeletion, admin.ModelAdmin):
     list_display = [
         "code",
         "label_da",
