@@ -32,7 +32,10 @@ RUN SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime \
     python manage.py collectstatic --no-input -v 0
 
 # A writable home for gunicorn's control socket; the code and static files stay owned by root.
-RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app app
+# The access log's archive folder belongs to app, so that the volume docker-compose.yml mounts there
+# starts out writable by the worker and closed to everyone else (healthcenter/retention.py).
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app app \
+    && install -d -o app -g app -m 0700 /var/lib/healthcenter/access-log-archive
 USER app
 
 EXPOSE 8000

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pgtrigger
 import psycopg
 import pytest
+import yaml
 from django.db import connection
 from django.utils import timezone
 from psycopg import sql
@@ -268,3 +269,24 @@ def test_the_worker_archives_as_the_owner_it_is_given(runtime_role, old_entry, t
     (archive,) = (tmp_path / "archive").glob("*.jsonl.gz")
     with gzip.open(archive, "rt") as lines:
         assert [json.loads(line)["id"] for line in lines] == [old_entry.pk]
+
+
+def test_compose_migrates_as_the_owner_and_runs_the_app_as_the_runtime_role():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
+    owner = "postgresql://healthcenter:${POSTGRES_PASSWORD"
+    runtime = "postgresql://healthcenter_app:${RUNTIME_DB_PASSWORD"
+
+    migrate = services["migrate"]
+    assert migrate["command"] == ["python", "manage.py", "migrate", "--no-input"]
+    assert migrate["environment"]["DATABASE_URL"].startswith(owner)
+    assert migrate["environment"]["RUNTIME_DATABASE_URL"].startswith(runtime)
+    for name in ("web", "worker", "beat"):
+        service = services[name]
+        assert service["environment"]["DATABASE_URL"].startswith(runtime), name
+        assert "RUNTIME_DATABASE_URL" not in service["environment"], name
+        assert "migrate" not in service["command"], name
+        assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
+    # Only the worker holds the owner, for the access log's retention job.
+    assert services["worker"]["environment"]["DATABASE_OWNER_URL"].startswith(owner)
+    assert "DATABASE_OWNER_URL" not in services["web"]["environment"]
+    assert "DATABASE_OWNER_URL" not in services["beat"]["environment"]
