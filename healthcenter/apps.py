@@ -14,3 +14,5 @@ class HealthcenterConfig(AppConfig):
         from .dbroles import grant_runtime_role_after_migrate
 
         post_migrate.connect(grant_runtime_role_after_migrate, sender=self)
+        # Stamps each login's time in its session (the absolute session limit counts from it).
+        from .accounts import signals  # noqa: F401

@@ -1,6 +1,7 @@
 """One settings file. Every value that differs between machines comes from the environment
 through the small typed helpers below, which refuse values they cannot read."""
 
+import datetime
 import os
 from pathlib import Path
 
@@ -51,7 +52,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1" if DEBUG else ""
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "healthcenter.accounts.apps.VerifiedAdminConfig",  # django.contrib.admin behind our sign-in and second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -61,6 +62,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "pgtrigger",
     "pghistory",
+    # Accounts (issue 10): lockout after failed logins, second factor (authenticator app, backup codes)
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "healthcenter",
     "healthcenter.outbox",  # jobs asked for in a transaction, handed to Celery after it (issue 10, faults)
     "patients",
@@ -77,10 +83,16 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Accounts (issue 10): idle and absolute session limits, then the second factor before anything else.
+    "healthcenter.accounts.middleware.SessionLifetimeMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "healthcenter.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Attaches the acting user to every history row the database triggers write.
     "pghistory.middleware.HistoryMiddleware",
+    # Turns a locked-out login into the lockout page (AXES_LOCKOUT_CALLABLE); last, as django-axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "healthcenter.urls"
@@ -181,7 +193,6 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # Flash messages can name a citizen: keep them server-side, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
@@ -246,6 +257,61 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+
+# --- Accounts (issue 10): passwords, lockout, second factor, session lifetimes ---
+# Argon2 for new and changed passwords; older PBKDF2 hashes still verify and are rehashed at the next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+if "SESSION_COOKIE_AGE" in os.environ:
+    raise ImproperlyConfigured("SESSION_COOKIE_AGE is replaced by SESSION_IDLE_MINUTES and SESSION_MAX_HOURS")
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 30)
+# How many proxies of ours stand in front of the app, each adding to X-Forwarded-For. 0 (the default):
+# none, the client is REMOTE_ADDR and X-Forwarded-For is ignored, since anyone can send it.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", 30) * 60
+SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_MAX_HOURS", 12) * 60 * 60
+for _name, _value in [
+    ("LOGIN_FAILURE_LIMIT", LOGIN_FAILURE_LIMIT),
+    ("LOGIN_LOCKOUT_MINUTES", LOGIN_LOCKOUT_MINUTES),
+    ("SESSION_IDLE_MINUTES", SESSION_IDLE_TIMEOUT),
+    ("SESSION_MAX_HOURS", SESSION_ABSOLUTE_TIMEOUT),
+]:
+    if _value <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+# Locked per account and, apart from that, per address: guessing one password and trying one password
+# on many accounts are both stopped. A successful login clears the counts of its account and address,
+# so that the typos of everyone behind one municipal NAT address do not add up to a lockout.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "healthcenter.accounts.lockout.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "healthcenter.accounts.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+
+OTP_TOTP_ISSUER = env_str("TOTP_ISSUER", "Sundhedscenter")
+# Administrators may remove someone's lost authenticator in the admin, but never read its secret.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Idle limit: SESSION_COOKIE_AGE, renewed by healthcenter.accounts.middleware.SessionLifetimeMiddleware
+# at most once a minute while the person makes requests, not on every request (no
+# SESSION_SAVE_EVERY_REQUEST): the badge htmx polls every minute would keep an abandoned page signed in.
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_PASSIVE_URL_NAMES = ["coordination:news_badge"]
 
 LOGGING = {
     "version": 1,

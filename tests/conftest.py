@@ -1,9 +1,13 @@
 import importlib
 
+import django_otp
 import pytest
 from django.apps import apps as django_apps
+from django.http import HttpRequest
 from django.test import Client
+from django_otp.plugins.otp_static.models import StaticDevice
 
+from healthcenter.accounts.selectors import two_factor_required_by_role
 from healthcenter.models import Role
 
 from .factories import PatientFactory, TeamFactory, UserFactory
@@ -17,6 +21,13 @@ def _plain_static_storage(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # Argon2, the production hasher (tests/test_accounts.py), costs a noticeable fraction of a second per
+    # factory user and per login; the tests that are not about it use the fastest one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 REFERENCE_DATA_MIGRATIONS = [
@@ -95,9 +106,23 @@ def patient(team, member):
 
 
 def client_for(user) -> Client:
+    """A signed-in client. Managers and administrators also get what the second step of signing in gives
+    them (a session verified with a second factor), as django_otp.login gives it; tests/test_accounts.py
+    goes through the real steps."""
     client = Client()
     client.force_login(user)
+    if two_factor_required_by_role(user):
+        verify_session(client, user)
     return client
+
+
+def verify_session(client: Client, user) -> None:
+    device, _created = StaticDevice.objects.get_or_create(user=user, name="tests", defaults={"confirmed": True})
+    request = HttpRequest()
+    request.session = client.session
+    request.user = user
+    django_otp.login(request, device)
+    request.session.save()
 
 
 @pytest.fixture

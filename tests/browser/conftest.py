@@ -17,6 +17,8 @@ from django.db import connections
 from django.test import Client, override_settings
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from healthcenter.accounts.selectors import two_factor_required_by_role
+from healthcenter.accounts.services import backup_codes_replace
 from tests.factories import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -150,9 +152,10 @@ def page(recorded: RecordedPage) -> Page:
 
 
 @pytest.fixture
-def logged_in(browser_context: BrowserContext, live_server) -> Callable[[object], None]:
+def logged_in(browser_context: BrowserContext, live_server, recorded: RecordedPage) -> Callable[[object], None]:
     """Gives the browser a session for the user without the form, for tests about something else
-    (the form costs a page load, a post and a redirect each time)."""
+    (the form costs a page load, a post and a redirect each time). Managers and administrators then
+    give a backup code on the real second-step page, as they must before any other page opens."""
 
     def log_in_as(user) -> None:
         client = Client()
@@ -169,15 +172,30 @@ def logged_in(browser_context: BrowserContext, live_server) -> Callable[[object]
                 }
             ]
         )
+        if two_factor_required_by_role(user):
+            code = backup_codes_replace(user=user)[0]
+            recorded.page.goto("/accounts/two-factor/")
+            enter_backup_code(recorded.page, code)
 
     return log_in_as
 
 
+def enter_backup_code(page: Page, code: str) -> None:
+    """The second step of signing in, with a backup code, as a newcomer to the demo does."""
+    expect(page).to_have_url(re.compile(r"/accounts/two-factor/(\?|$)"))
+    page.fill("#id_code", code)
+    page.locator("main form button[type=submit]").first.click()
+    expect(page).not_to_have_url(re.compile(r"/accounts/"))
+
+
 def log_in_through_form(page: Page, user) -> None:
     """Through the login form, as a person would. The nav holds a language-switch submit button too,
-    so the form is found inside main."""
+    so the form is found inside main. Managers and administrators go on with a backup code."""
+    code = backup_codes_replace(user=user)[0] if two_factor_required_by_role(user) else None
     page.goto("/accounts/login/")
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
     page.locator("main form button[type=submit]").click()
     expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+    if code is not None:
+        enter_backup_code(page, code)
