@@ -33,9 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def database_url(user: str, password: str) -> str:
-    """A DATABASE_URL for the test database as `user` (the embedded server listens on a socket)."""
-    settings_dict = connection.settings_dict
-    host, port, name = settings_dict["HOST"], settings_dict["PORT"], settings_dict["NAME"]
+    """A DATABASE_URL for the test database as `user`. The embedded server listens on a socket, whose
+    folder comes in OPTIONS (as its URL's host query parameter), not in HOST."""
+    params = connection.get_connection_params()
+    host, port, name = params.get("host") or "", params.get("port") or "", params["dbname"]
     auth = f"{quote(user, safe='')}:{quote(password, safe='')}@"
     if not host or host.startswith("/"):
         return f"postgresql://{auth}/{name}" + (f"?host={quote(host)}" if host else "")
