@@ -31,7 +31,7 @@ import sys
 from urllib.parse import unquote, urlsplit
 
 from django.apps import apps
-from django.db import connections, transaction
+from django.db import ProgrammingError, connections, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from psycopg import sql
 
@@ -43,6 +43,7 @@ APPEND_ONLY = ("SELECT", "INSERT")
 READ_ONLY = ("SELECT",)
 # Tables, views and foreign tables; sequences are granted apart.
 RELATION_KINDS = ["r", "p", "v", "m", "f"]
+INSUFFICIENT_PRIVILEGE = "42501"
 
 
 class RuntimeRoleError(Exception):
@@ -123,14 +124,22 @@ def runtime_role_grant(*, role: str, password: str | None = None, using: str = "
         if role == owner:
             raise RuntimeRoleError(f"The runtime role must not be the owner ({owner}) that runs migrate")
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-        verb = sql.SQL("ALTER" if cursor.fetchone() else "CREATE")
+        exists = cursor.fetchone() is not None
         statement = sql.SQL("{verb} ROLE {role} WITH {attributes}").format(
-            verb=verb, role=sql.Identifier(role), attributes=RUNTIME_ROLE_ATTRIBUTES
+            verb=sql.SQL("ALTER" if exists else "CREATE"), role=sql.Identifier(role), attributes=RUNTIME_ROLE_ATTRIBUTES
         )
         if password:
             verifier = scram_sha_256(password) if password.isascii() else password
             statement += sql.SQL(" PASSWORD {}").format(sql.Literal(verifier))
-        cursor.execute(statement)
+        try:
+            with transaction.atomic(using=using):
+                cursor.execute(statement)
+        except ProgrammingError as error:
+            # A role a DBA made, which an owner without CREATEROLE (or, from PostgreSQL 16, without ADMIN
+            # on it) may not alter: it keeps its attributes and password, which the checks below vet.
+            if not exists or getattr(error.__cause__, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+                raise
+            logger.warning("Cannot alter the runtime role %s as %s; granting its privileges only", role, owner)
 
         names = {"role": sql.Identifier(role), "schema": sql.Identifier(schema), "database": sql.Identifier(database)}
 
