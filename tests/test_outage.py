@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.db import connection
 from django.urls import reverse
 
@@ -260,6 +261,10 @@ def _login_form(web) -> tuple[dict, dict]:
 @pytest.mark.django_db(transaction=True)
 def test_an_outage_gives_the_503_page_and_the_app_recovers_by_itself(proxy, web, team):
     member = UserFactory(username="outage-member", teams=[team])
+    # Hashed as the web process (production settings, Argon2) checks it, not with the tests' fast hasher.
+    argon2 = Argon2PasswordHasher()
+    member.password = argon2.encode(PASSWORD, argon2.salt())
+    member.save(update_fields=["password"])
     signed_in = {settings.SESSION_COOKIE_NAME: client_for(member).cookies[settings.SESSION_COOKIE_NAME].value}
     in_english = {**signed_in, settings.LANGUAGE_COOKIE_NAME: "en"}
     page = reverse("coordination:my_tasks")
