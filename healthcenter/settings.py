@@ -7,8 +7,11 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from healthcenter.content_security import plotly_style_hashes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -67,6 +70,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "csp",  # Content-Security-Policy header (CONTENT_SECURITY_POLICY below) and its system checks
     "healthcenter",
     "healthcenter.outbox",  # jobs asked for in a transaction, handed to Celery after it (issue 10, faults)
     "patients",
@@ -89,6 +93,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "healthcenter.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Attaches the acting user to every history row the database triggers write.
     "pghistory.middleware.HistoryMiddleware",
@@ -208,6 +213,25 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Headers and deployment (issue 10) ---
+# Only our own files run: no inline script, no inline event handler, no eval (htmx is told not to use
+# it, see <meta name="htmx-config"> in base.html). No inline styles either, except the two <style> elements
+# plotly.js adds itself, allowed by their hashes (healthcenter/content_security.py). img-src allows data: for
+# Bootstrap's icons (SVG data URIs in its CSS) and plotly's image export. tests/browser/test_csp.py loads the
+# main pages in Chromium and fails on any violation.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF, *plotly_style_hashes()],
+        "img-src": [csp.SELF, "data:"],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        "form-action": [csp.SELF],
+    }
+}
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
