@@ -34,6 +34,7 @@ from django.utils.translation import gettext_noop
 
 from healthcenter import access
 from healthcenter.models import AccessAction, Team, User
+from healthcenter.outbox.services import job_enqueue
 from patients import services as patient_services
 from patients.cpr import parse_cpr
 from patients.definitions import add_months, team_on
@@ -254,15 +255,11 @@ def tasks_from_signed_plans() -> int:
 
 
 def _reevaluate_care_gaps_after_commit(patient: Patient) -> None:
-    """Signed values can fill a care gap: the citizen's gaps are re-evaluated once the signature is
-    committed, so a measurement that fills one closes it at once (the periodic job catches the rest)."""
-
-    def reevaluate():
-        from .caregaps import evaluate_care_gaps
-
-        evaluate_care_gaps(patient_ids=[patient.id])
-
-    transaction.on_commit(reevaluate, robust=True)
+    """Signed values can fill a care gap: a worker re-evaluates the citizen's gaps as soon as the
+    signature is committed, so a measurement that fills one closes it within moments. Asked for in
+    the outbox, in the signature's transaction: the page neither waits for the care-gap lock (held
+    by the periodic job while it runs) nor fails when Redis is down, and the job is not lost then."""
+    job_enqueue(task="coordination.tasks.evaluate_care_gaps_task", kwargs={"patient_ids": [patient.id]})
 
 
 @transaction.atomic
@@ -282,7 +279,8 @@ def encounter_log(
     encounter = patient_services.encounter_create(actor=actor, patient=patient, data=data, sign=sign)
     _save_action_plans(encounter=encounter, plans=plans)
     tasks = tasks_from_action_plans(actor=actor, encounter=encounter) if sign else []
-    _reevaluate_care_gaps_after_commit(patient)
+    if sign:
+        _reevaluate_care_gaps_after_commit(patient)
     return encounter, tasks
 
 

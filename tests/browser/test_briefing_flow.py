@@ -1,5 +1,6 @@
 """The briefing in a real browser: what matters, goals, what was agreed and what changed, then
-the gap closes once the missing measurement is recorded."""
+the gap closes once the missing measurement is recorded and signed (and the worker has re-evaluated
+the citizen's gaps)."""
 
 import pytest
 from django.urls import reverse
@@ -7,6 +8,9 @@ from playwright.sync_api import expect
 
 from coordination.caregaps import evaluate_care_gaps
 from coordination.models import CareGap
+from healthcenter.outbox.models import Job
+from healthcenter.outbox.services import job_run
+from tests.job_faults import wait_for
 from tests.test_briefing import citizen  # noqa: F401 - the seeded citizen fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,6 +38,9 @@ def test_the_briefing_tells_what_to_know_and_the_gap_closes(page, logged_in, liv
     page.fill("#id_note", "Blodtryk målt.")
     page.locator("button[name=sign]").click()
     page.locator("#sign-confirm").click()  # "Save and sign" asks for confirmation first
+    # The signature asks a worker to re-evaluate the citizen's gaps (healthcenter.outbox); run here, as one would.
+    job = wait_for(Job.objects.first, timeout=5, what="the signature's job")
+    assert job_run(job_id=job.pk)
     page.goto(live_server.url + reverse("coordination:briefing", args=[citizen.public_id]))
     expect(page.locator("[data-testid=gaps]")).not_to_contain_text("Blodtryk ikke målt i 12 måneder")
     gap = CareGap.objects.get(patient=citizen, rule__code="bp-12m")
