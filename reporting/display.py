@@ -7,11 +7,13 @@ cells, with secondary suppression across each team breakdown and its centre tota
 - denominator 1-4: "<5", no rate, no numerator, no denominator;
 - numerator 1-4: the rate as a bound rounded outwards ("≤ 19 %" for 2 of 22), denominator shown;
 - denominator minus numerator 1-4: likewise (">= 96 %" for 98 of 100);
-- both 1-4: no rate at all;
+- both 1-4, or either under 9 counted: no rate at all (a bound of so few gives the count away);
 - a median over fewer than 5 referrals: not shown;
-- secondary suppression: where exactly one team of a breakdown hides its numerator (or its
-  denominator) and the centre's is shown, the next smallest team hides it too, so that no hidden
-  figure can be found by subtracting the others from the centre;
+- secondary suppression: no hidden figure can be worked out from the centre and the shown
+  teams by a reader who knows these rules. Every hidden count must be able to be one more or one
+  less, with another hidden one the other way, without anything shown changing; where one cannot
+  (a team hidden alone, two bounds of 1 whose sum 2 says so, a bound of 1 beside a hidden 5 that
+  cannot be 4), the smallest team that gives it room is hidden too, or, with none, the centre;
 - counts of stories are shown as they are.
 """
 
@@ -88,16 +90,37 @@ class Count:
 
 
 def counts(breakdown: dict, total: int | None) -> dict:
-    """Counts of a breakdown (teams) as they may be shown next to their total: 1-4 as "<5", and
-    where exactly one is hidden and the total is shown, the next smallest is hidden too (zeros are
-    no cover: hiding one still tells the hidden count)."""
+    """Counts of a breakdown (teams) as they may be shown next to their total: 1-4 as "<5", and,
+    where the total is shown, so that no hidden count can be worked out from it (as `figures` does
+    for shares): every hidden count must be able to trade one with another hidden one unseen, or
+    the smallest team that makes it so is hidden too ("not shown"). A count of 1 beside another of 1
+    under a total that leaves 2 is not protected; nor is one beside a hidden 5 or 0 (a hidden
+    count was shown before, so it is not 1-4, and 0 has nothing to give)."""
     shown = {key: Count(citizens(n), None if _small(n) else n) for key, n in breakdown.items()}
-    hidden = [key for key, n in breakdown.items() if _small(n)]
-    if len(hidden) == 1 and total is not None and not _small(total):
-        candidates = [key for key, n in breakdown.items() if n >= SMALL_CELL]
-        if candidates:
-            shown[min(candidates, key=breakdown.__getitem__)] = Count(_("not shown"))
+    if total is None or _small(total):
+        return shown
+    order = sorted(breakdown, key=lambda key: (breakdown[key], str(key)))
+    hidden = [key for key in order if _small(breakdown[key])]
+    while not _counts_protected(hidden, breakdown):
+        candidates = [key for key in order if key not in hidden]
+        if not candidates:
+            break
+        fits = [key for key in candidates if _counts_protected([*hidden, key], breakdown)]
+        cover = fits[0] if fits else next((key for key in candidates if breakdown[key]), candidates[0])
+        hidden.append(cover)
+        shown[cover] = Count(_("not shown"))
     return shown
+
+
+def _counts_protected(hidden: list, breakdown: dict) -> bool:
+    def could_be(key, count: int) -> bool:  # "<5" is 1-4; a hidden count was shown before: 0 or 5 and more
+        return _small(count) if _small(breakdown[key]) else count == 0 or count >= SMALL_CELL
+
+    room = {key: (could_be(key, breakdown[key] - 1), could_be(key, breakdown[key] + 1)) for key in hidden}
+    return all(
+        any((down and room[other][1]) or (up and room[other][0]) for other in hidden if other != key)
+        for key, (down, up) in room.items()
+    )
 
 
 def _small(count: int) -> bool:
@@ -140,9 +163,25 @@ def _median(row: IndicatorValue, indicator: Indicator) -> Figure:
     )
 
 
+# Under 9 counted, numerator and complement cannot both be 5 or more, and a reader who knows these
+# rules learns too much from a bound: "≤ 67 %" of 6 can only be 1 (2-4 leave a complement under 5,
+# which would show no rate), and no rate of 8 only 4. There no rate is shown for either side of 1-4.
+BOUND_FROM = 2 * SMALL_CELL - 1
+
+
+def _share_visibility(numerator: int, denominator: int) -> str:
+    """How much of a share of 5 or more counted is shown (EXACT, BOUND or WITHHELD)."""
+    complement = denominator - numerator
+    if not (_small(numerator) or _small(complement)):
+        return EXACT
+    if (_small(numerator) and _small(complement)) or denominator < BOUND_FROM:
+        return WITHHELD
+    return BOUND
+
+
 def _share(row: IndicatorValue, indicator: Indicator) -> Figure:
-    complement = row.denominator - row.numerator
-    if _small(row.numerator) and _small(complement):
+    visibility = _share_visibility(row.numerator, row.denominator)
+    if visibility == WITHHELD:
         return Figure(text=_("not shown"), visibility=WITHHELD, denominator=row.denominator)
     if _small(row.numerator):
         bound = Decimal(100 * (SMALL_CELL - 1)) / row.denominator
@@ -154,7 +193,7 @@ def _share(row: IndicatorValue, indicator: Indicator) -> Figure:
             bound_is_upper=True,
             met=_met_by_bound(indicator, bound, upper=True),
         )
-    if _small(complement):
+    if visibility == BOUND:
         bound = Decimal(100 * (row.denominator - SMALL_CELL + 1)) / row.denominator
         return Figure(
             text=f"≥ {percent_text(math.floor(bound), 0)}",
@@ -165,7 +204,9 @@ def _share(row: IndicatorValue, indicator: Indicator) -> Figure:
             met=_met_by_bound(indicator, bound, upper=False),
         )
     return Figure(
-        text=percent_text(row.value),
+        # From the counts, not the stored value: that has two decimals already, and rounding it again
+        # would make 3.347 % (8 of 239, stored 3.35) read "3,4 %".
+        text=percent_text(Decimal(100 * row.numerator) / row.denominator),
         visibility=EXACT,
         value=float(row.value),
         numerator=row.numerator,
@@ -195,30 +236,100 @@ def _withhold(shown: Figure, *, denominator_too: bool) -> Figure:
     )
 
 
-def _protect_breakdown(teams: dict[int, Figure], total: Figure | None) -> dict[int, Figure]:
-    """Secondary suppression of one breakdown (the teams of one indicator and month against the
-    centre). Repeated until stable: hiding one team's figure can expose another quantity."""
-    if total is None or total.visibility == EMPTY:
-        return teams
-    teams = dict(teams)
+CENTRE_UNIT = 0  # the centre's unit id, and its place among a breakdown's units
+
+
+def _protect_breakdown(
+    shown: dict[int, Figure], counts: dict[int, tuple[int, int]], primary: dict[int, Figure], *, kind: str
+) -> dict[int, Figure]:
+    """Secondary suppression of one breakdown: the teams of one indicator and month, and under
+    CENTRE_UNIT the centre, as shown so far, as counted, and as the rules of one cell show them.
+
+    No hidden count may be worked out by a reader who knows the rules (a bound is a count of 1-4,
+    "<5" a denominator of 1-4, a figure withheld to protect another was no bound) and that the
+    teams add up to the centre. That holds where every hidden count could be one more or one less,
+    with another hidden team's the other way or a hidden centre's the same way, and nothing shown
+    would change. Where one cannot (a lone hidden team, two bounds of 1 each, whose sum 2 says so,
+    or a bound of 1 beside a cover of 5, which cannot be 4), the smallest team that gives the
+    hidden ones room is withheld too; where none does, the centre's figure. Repeated until
+    stable: hiding one team's figure can expose another quantity."""
+    if CENTRE_UNIT not in shown or shown[CENTRE_UNIT].visibility == EMPTY:
+        return shown
+    shown = dict(shown)
+    teams = sorted((counts[unit][1], unit) for unit in shown if unit != CENTRE_UNIT)
+    # A median's numerator is its denominator: hidden and shown together.
+    quantities = ("denominator",) if kind == IndicatorKind.MEDIAN_DAYS else ("denominator", "numerator")
     changed = True
     while changed:
         changed = False
-        for hides, denominator_too in (("hides_denominator", True), ("hides_numerator", False)):
-            hidden = [unit for unit, shown in teams.items() if getattr(shown, hides)]
-            if len(hidden) != 1 or getattr(total, hides):
+        for quantity in quantities:
+            hides = f"hides_{quantity}"
+            hidden = [unit for _size, unit in teams if getattr(shown[unit], hides)]
+            if _protected(hidden, quantity, shown, counts, primary):
                 continue
-            candidates = [
-                (shown.denominator or 0, unit)
-                for unit, shown in teams.items()
-                if not getattr(shown, hides) and shown.visibility != EMPTY
-            ]
-            if not candidates:
-                continue
-            _size, unit = min(candidates)
-            teams[unit] = _withhold(teams[unit], denominator_too=denominator_too)
+            for _size, unit in teams:
+                if getattr(shown[unit], hides) or shown[unit].visibility == EMPTY:
+                    continue
+                trial = {**shown, unit: _withhold(shown[unit], denominator_too=quantity == "denominator")}
+                if _protected([*hidden, unit], quantity, trial, counts, primary):
+                    shown = trial
+                    break
+            else:
+                if shown[CENTRE_UNIT] != primary[CENTRE_UNIT] and getattr(shown[CENTRE_UNIT], hides):
+                    continue  # withheld already: nothing more to hide
+                centre = _withhold(shown[CENTRE_UNIT], denominator_too=quantity == "denominator")
+                shown = {**shown, CENTRE_UNIT: centre}
             changed = True
-    return teams
+    return shown
+
+
+def _protected(hidden: list[int], quantity: str, shown, counts, primary) -> bool:
+    """Whether each hidden team's count can trade one with another hidden team's, or move with a
+    hidden centre's, unseen."""
+    room = {unit: _room(quantity, shown[unit], primary[unit], *counts[unit]) for unit in hidden}
+    centre = shown[CENTRE_UNIT]
+    with_centre = (
+        _room(quantity, centre, primary[CENTRE_UNIT], *counts[CENTRE_UNIT])
+        if getattr(centre, f"hides_{quantity}")
+        else (False, False)
+    )
+    return all(
+        (down and with_centre[0])
+        or (up and with_centre[1])
+        or any((down and room[other][1]) or (up and room[other][0]) for other in hidden if other != unit)
+        for unit, (down, up) in room.items()
+    )
+
+
+def _room(quantity: str, shown: Figure, primary: Figure, numerator: int, denominator: int) -> tuple[bool, bool]:
+    """Whether the reader must allow this count one less, and one more, behind the figure."""
+    if quantity == "numerator":
+        return (
+            _could_be(shown, primary, numerator - 1, denominator),
+            _could_be(shown, primary, numerator + 1, denominator),
+        )
+    # A numerator as large as the denominator goes down with it, and may go up with it.
+    return (
+        any(_could_be(shown, primary, n, denominator - 1) for n in (numerator, numerator - 1)),
+        any(_could_be(shown, primary, n, denominator + 1) for n in (numerator, numerator + 1)),
+    )
+
+
+def _could_be(shown: Figure, primary: Figure, numerator: int, denominator: int) -> bool:
+    """Whether these counts would show as this figure, to a reader who knows the rules of one cell."""
+    if not 0 <= numerator <= denominator:
+        return False
+    if shown.visibility == SMALL or shown.denominator is None:
+        # "<5" is a denominator of 1-4; a figure withheld without its denominator any other size.
+        return _small(denominator) if shown.visibility == SMALL else denominator >= SMALL_CELL
+    if denominator != shown.denominator:
+        return False
+    visibility = _share_visibility(numerator, denominator)
+    if shown != primary:  # withheld to protect another: shown before, so no bound (the centre may have been)
+        return visibility != BOUND or primary.visibility == BOUND
+    if shown.visibility == BOUND:
+        return visibility == BOUND and _small(numerator) == shown.bound_is_upper
+    return visibility == shown.visibility and (visibility != EXACT or numerator == shown.numerator)
 
 
 Key = tuple[int, object, str, int]  # (indicator id, month, unit kind, unit id)
@@ -252,24 +363,35 @@ def figures(rows: Iterable[IndicatorValue], indicators: dict[int, Indicator]) ->
     Programmes overlap (a citizen can be in two), so they are not a breakdown of the centre and
     only the primary rules apply to them."""
     shown: dict[Key, Figure] = {}
+    counts: dict[Key, tuple[int, int]] = {}
     breakdowns: dict[tuple[int, object], list[Key]] = defaultdict(list)
     for row in rows:
         indicator = indicators[row.indicator_id]
         key = (row.indicator_id, row.month, row.unit_kind, row.unit_id)
         shown[key] = figure(row, indicator)
+        counts[key] = (row.numerator, row.denominator)
         if row.unit_kind == UnitKind.TEAM and indicator.kind != IndicatorKind.COUNT:
             breakdowns[(row.indicator_id, row.month)].append(key)
-    _protect_breakdowns(shown, breakdowns)
+    primary = dict(shown)
+    _protect_breakdowns(shown, breakdowns, counts, primary, indicators)
     if _protect_linked(shown, indicators):
-        _protect_breakdowns(shown, breakdowns)
+        _protect_breakdowns(shown, breakdowns, counts, primary, indicators)
     return shown
 
 
-def _protect_breakdowns(shown: dict[Key, Figure], breakdowns: dict) -> None:
+def _protect_breakdowns(shown: dict[Key, Figure], breakdowns: dict, counts: dict, primary: dict, indicators) -> None:
     for (indicator_id, month), keys in breakdowns.items():
-        total = shown.get((indicator_id, month, UnitKind.CENTRE, 0))
-        protected = _protect_breakdown({key[3]: shown[key] for key in keys}, total)
-        for key in keys:
+        centre = (indicator_id, month, UnitKind.CENTRE, CENTRE_UNIT)
+        if centre not in shown:
+            continue
+        units = [*keys, centre]
+        protected = _protect_breakdown(
+            {key[3]: shown[key] for key in units},
+            {key[3]: counts[key] for key in units},
+            {key[3]: primary[key] for key in units},
+            kind=indicators[indicator_id].kind,
+        )
+        for key in units:
             shown[key] = protected[key[3]]
 
 

@@ -96,13 +96,7 @@ class TestOneCell:
 
     def test_a_share_is_rounded_not_cut_off(self):
         assert display.figure(row(76, 82), indicator()).text == "92,7 %"  # 92.68 %
-        assert (
-            display.figure(
-                row(1, 8),
-                indicator(),
-            ).visibility
-            == display.BOUND
-        )
+        assert display.figure(row(1, 9), indicator()).visibility == display.BOUND  # under 9: no rate (issue 10)
         assert display.percent_text(Decimal("87.96")) == "88,0 %"
         assert display.percent_text(Decimal("84.75")) == "84,8 %"
 
