@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.checks import Tags, register
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,6 +8,10 @@ class HealthcenterConfig(AppConfig):
     name = "healthcenter"
 
     def ready(self):
+        from . import checks
+
+        register(checks.check_secret_key, Tags.security, deploy=True)
+
         # Database roles (issue 10): after every migrate, run as the owner, the runtime role's privileges
         # follow the tables as they now are (healthcenter/dbroles.py).
         from django.db.models.signals import post_migrate

@@ -212,9 +212,15 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Headers and deployment (issue 10) ---
+# X-Forwarded-Proto is believed only when the operator says a proxy sets it: otherwise any client could
+# send "https" over plain HTTP and pass for a secure request. Only trust it when the app can be reached
+# through the proxy alone (docker-compose.yml publishes gunicorn on 127.0.0.1 for that reason) and the
+# proxy overwrites the header.
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 # Only our own files run: no inline script, no inline event handler, no eval (htmx is told not to use
 # it, see <meta name="htmx-config"> in base.html). No inline styles either, except the two <style> elements
 # plotly.js adds itself, allowed by their hashes (healthcenter/content_security.py). img-src allows data: for
