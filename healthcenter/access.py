@@ -212,6 +212,18 @@ def _action_of(request: HttpRequest) -> AccessAction:
     return AccessAction.VIEW if request.method in ("GET", "HEAD", "OPTIONS") else AccessAction.UPDATE
 
 
+# The one query parameter that names a citizen (the task form and the board filtered to one citizen),
+# by public id only (STYLE.md rule 4).
+CITIZEN_PARAMETER = "citizen"
+
+
+def _citizen_named(request: HttpRequest) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.GET.get(CITIZEN_PARAMETER, ""))
+    except ValueError:
+        return None
+
+
 def requires(work: Work) -> Callable:
     """A view decorator: signed in (else the login page), never cached, and the role may do `work`.
 
@@ -219,7 +231,10 @@ def requires(work: Work) -> Callable:
     `public_id` (a citizen, or one of their encounters, tasks, referrals, stories...), the refusal is
     left to the view's `*_for` selector, which finds the citizen first and logs the refusal under
     them; the view must call it before anything else. Should a view ever return without having been
-    refused, it is refused here after all (and the matrix test of every URL would show it)."""
+    refused, it is refused here after all (tests/test_authorisation_matrix.py would show it), unless
+    it refused the method (405): that comes before anyone is looked up, for every role alike, so it
+    tells a manager no more than an outsider. Where the query names a citizen (`?citizen=`), the
+    refusal is logged under the citizen it names."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -228,8 +243,10 @@ def requires(work: Work) -> Callable:
             if may(user, work):
                 return view(request, *args, **kwargs)
             if "public_id" in kwargs:
-                view(request, *args, **kwargs)
-            deny(user, what=request.path, action=_action_of(request))
+                answer = view(request, *args, **kwargs)
+                if answer.status_code == 405:
+                    return answer
+            deny(user, what=request.path, action=_action_of(request), patient_public_id=_citizen_named(request))
 
         wrapper.access_work = work
         return never_cache(login_required(wrapper))
