@@ -327,11 +327,12 @@ def _hand_on(request: HttpRequest, team, member, *, form=None, result=None) -> H
     return render(request, "coordination/_hand_on.html", context)
 
 
-@citizen_work
+@triage_work
 @require_http_methods(["GET", "POST"])
 def hand_on(request: HttpRequest, team_public_id: uuid.UUID, member_key: str) -> HttpResponse:
     """A member's open tasks (or the team's unassigned ones), to hand on to a colleague: select
-    all or some, choose the colleague, one POST. Loaded into the workload page by htmx."""
+    all or some, choose the colleague, one POST. Loaded into the workload page by htmx. Balancing
+    the team's workload is the coordinator's work (DESIGN.md); professionals see the table only."""
     team, member = _team_and_member(request, team_public_id, member_key)
     _log_list(request, f"hand on tasks team={team.public_id} from={member_key}")
     if request.method == "GET":

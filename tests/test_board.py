@@ -278,6 +278,16 @@ class TestHandOn:
         data.update({f"version-{t.public_id}": t.version for t in tasks})
         return client.post(self.url(team, member), data, headers={"HX-Request": "true"})
 
+    def test_only_the_coordinator_hands_on_a_colleagues_tasks(self, as_member, member, colleague, team, on_leave):
+        """Balancing the team's workload is the coordinator's work: a professional sees the table
+        without the buttons, and the panel and the move answer 404 and change nothing."""
+        page = as_member.get(reverse("coordination:workload")).content.decode()
+        assert 'data-testid="hand-on"' not in page and 'data-testid="hand-out"' not in page
+        assert as_member.get(self.url(team, on_leave), headers={"HX-Request": "true"}).status_code == 404
+        tasks = list(Task.objects.filter(assignee=on_leave))
+        assert self.move(as_member, team, on_leave, tasks, colleague).status_code == 404
+        assert Task.objects.filter(assignee=on_leave).count() == 38
+
     def test_the_panel_lists_every_open_task_of_the_member(self, as_coordinator, team, on_leave):
         response = as_coordinator.get(self.url(team, on_leave), headers={"HX-Request": "true"})
         assert len(response.context["tasks"]) == 38
