@@ -25,7 +25,6 @@ from typing import NoReturn, Protocol
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.views.decorators.cache import never_cache
 
 from .models import AccessAction, AccessLog, AccessOutcome, Role, User
 
@@ -249,7 +248,8 @@ def requires(work: Work) -> Callable:
             deny(user, what=request.path, action=_action_of(request), patient_public_id=_citizen_named(request))
 
         wrapper.access_work = work
-        return never_cache(login_required(wrapper))
+        # No Cache-Control here: NoStoreWhenSignedInMiddleware sends no-store with every signed-in response.
+        return login_required(wrapper)
 
     return decorator
 

@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.conf import settings
 from django.core.management import call_command
 
 from .retention import access_log_archive
@@ -15,3 +16,11 @@ def archive_access_log() -> int:
     """Idempotent: archives only entries older than the retention period, as the owner (the worker's
     DATABASE_OWNER_URL). Also `manage.py archive_access_log`. Returns how many entries left the log."""
     return access_log_archive().entries
+
+
+@shared_task
+def forget_old_login_records() -> int:
+    """Idempotent: removes django-axes' sign-in records older than LOGIN_RECORD_RETENTION_DAYS."""
+    from .accounts.services import login_records_forget
+
+    return login_records_forget(older_than_days=settings.LOGIN_RECORD_RETENTION_DAYS)

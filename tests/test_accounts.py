@@ -136,6 +136,24 @@ class TestLockout:
         assert "blocked for 10 minutes" in log_in(client, "member").content.decode()
 
 
+class TestLoginRecordRetention:
+    def test_the_nightly_job_forgets_sign_in_records_older_than_the_retention_period(self, member, settings):
+        from axes.models import AccessAttempt, AccessLog
+
+        from healthcenter.tasks import forget_old_login_records
+
+        settings.LOGIN_RECORD_RETENTION_DAYS = 90
+        log_in(Client(), "nobody", "wrong-password", REMOTE_ADDR="10.0.0.9")
+        log_in(Client(), "member")
+        assert AccessLog.objects.count() == 1 and AccessAttempt.objects.count() == 1
+        long_ago = datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(days=91)
+        AccessAttempt.objects.update(attempt_time=long_ago)
+        assert forget_old_login_records() == 1
+        assert AccessAttempt.objects.count() == 0
+        assert AccessLog.objects.count() == 1  # yesterday's sign-in is kept
+        assert forget_old_login_records() == 0
+
+
 class TestClientAddress:
     def test_x_forwarded_for_is_ignored_without_a_trusted_proxy(self, member, colleague):
         # Each attempt claims another address; all come from one REMOTE_ADDR, which is what counts.

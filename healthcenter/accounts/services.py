@@ -102,3 +102,19 @@ def two_factor_verify(*, user: User, code: str) -> Verification:
             return Verification(device)
     log.info("second factor: wrong code for user %s", user.pk)
     return Verification(None, retry_after)
+
+
+def login_records_forget(*, older_than_days: int) -> int:
+    """Deletes django-axes' records of sign-ins and failed sign-ins (who, from which address, with
+    which browser) older than the retention period: they are personal data kept for security
+    follow-up only, and an open lockout never depends on them (its counts live in AccessAttempt,
+    cleared after the cool-off). Idempotent. Returns how many records went."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    cutoff = datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(days=older_than_days)
+    removed = 0
+    for model in (AccessLog, AccessFailureLog):
+        removed += model.objects.filter(attempt_time__lt=cutoff).delete()[0]
+    removed += AccessAttempt.objects.filter(attempt_time__lt=cutoff).delete()[0]
+    log.info("forgot %d sign-in records older than %d days", removed, older_than_days)
+    return removed
