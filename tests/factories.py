@@ -55,8 +55,10 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    first_name = factory.Faker("first_name", locale="da_DK")
-    last_name = factory.Faker("last_name", locale="da_DK")
+    # Staff names from short lists of their own, never a citizen's (the tests' citizens are Faker
+    # names and Karen Jensen): a page that must not show a citizen's name may show its user's.
+    first_name = factory.Iterator(["Astrid", "Bjarke", "Cecilie", "Dorthe", "Esben", "Frida", "Gorm", "Hjørdis"])
+    last_name = factory.Iterator(["Abildhauge", "Bundesen", "Dalhoff", "Fogtmann", "Mosbæk", "Tholstrup"])
     role = Role.PROFESSIONAL
     profession = Profession.NURSE
     password = factory.django.Password(PASSWORD)
