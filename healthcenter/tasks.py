@@ -20,7 +20,8 @@ def archive_access_log() -> int:
 
 @shared_task
 def forget_old_login_records() -> int:
-    """Idempotent: removes django-axes' sign-in records older than LOGIN_RECORD_RETENTION_DAYS."""
+    """Idempotent: removes django-axes' sign-in records older than LOGIN_RECORD_RETENTION_DAYS. Also
+    `manage.py forget_login_records`."""
     from .accounts.services import login_records_forget
 
     return login_records_forget(older_than_days=settings.LOGIN_RECORD_RETENTION_DAYS)

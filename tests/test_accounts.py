@@ -152,6 +152,9 @@ class TestLoginRecordRetention:
         assert AccessAttempt.objects.count() == 0
         assert AccessLog.objects.count() == 1  # yesterday's sign-in is kept
         assert forget_old_login_records() == 0
+        out = io.StringIO()
+        call_command("forget_login_records", stdout=out)
+        assert out.getvalue() == "Forgot 0 sign-in records older than 90 days.\n"
 
 
 class TestClientAddress:
