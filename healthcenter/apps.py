@@ -11,6 +11,7 @@ class HealthcenterConfig(AppConfig):
         from . import checks
 
         register(checks.check_secret_key, Tags.security, deploy=True)
+        register(checks.check_runtime_role, Tags.security, Tags.database, deploy=True)
 
         # Database roles (issue 10): after every migrate, run as the owner, the runtime role's privileges
         # follow the tables as they now are (healthcenter/dbroles.py).

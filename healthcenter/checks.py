@@ -48,3 +48,52 @@ def check_secret_key(app_configs=None, **kwargs) -> list[Error]:
         if problem is not None:
             errors.append(Error(f"{name} {problem}.", hint=HINT, id="healthcenter.E001"))
     return errors
+
+
+# What the process's own database login may do to the access log. The log is append-only because the
+# role the application runs as has no other privilege on it (healthcenter/dbroles.py); a process that
+# logs in as the owner or a superuser could switch the trigger off and delete. Run by
+# `manage.py check --deploy --database default`, which docker-compose.yml runs before gunicorn starts.
+ACCESS_LOG_PRIVILEGE_SQL = """
+SELECT r.rolsuper,
+       pg_catalog.pg_get_userbyid(c.relowner) = current_user,
+       has_table_privilege(c.oid, 'UPDATE'),
+       has_table_privilege(c.oid, 'DELETE'),
+       has_table_privilege(c.oid, 'TRUNCATE')
+  FROM pg_catalog.pg_class c, pg_catalog.pg_roles r
+ WHERE c.oid = 'healthcenter_accesslog'::regclass AND r.rolname = current_user
+"""
+
+
+def access_log_privilege_problems(cursor) -> list[str]:
+    """What the current database user could do to the access log beyond adding and reading rows."""
+    cursor.execute(ACCESS_LOG_PRIVILEGE_SQL)
+    superuser, owner, *privileges = cursor.fetchone()
+    problems = ["is a superuser"] if superuser else []
+    if owner:
+        problems.append("owns the access log (and may switch its trigger off)")
+    problems += [
+        f"may {verb} the access log"
+        for verb, held in zip(("UPDATE", "DELETE", "TRUNCATE"), privileges, strict=True)
+        if held
+    ]
+    return problems
+
+
+def check_runtime_role(app_configs=None, databases=None, **kwargs) -> list[Error]:
+    if not databases or "default" not in databases or settings.DEBUG:
+        return []
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        problems = access_log_privilege_problems(cursor)
+    if not problems:
+        return []
+    return [
+        Error(
+            f"The database user in DATABASE_URL {', '.join(problems)}.",
+            hint="Run the application as the runtime role (RUNTIME_DATABASE_URL; manage.py grant_runtime_role) and "
+            "keep the owner for migrate and the retention job (DATABASE_OWNER_URL). See README, Security.",
+            id="healthcenter.E002",
+        )
+    ]

@@ -328,11 +328,13 @@ if TRUSTED_PROXY_COUNT < 0:
 
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 # Locked per account and, apart from that, per address: guessing one password and trying one password
-# on many accounts are both stopped. A successful login clears the counts of its account and address,
-# so that the typos of everyone behind one municipal NAT address do not add up to a lockout.
+# on many accounts are both stopped. A successful login clears its own account's failures only
+# (healthcenter.accounts.signals), from every address, so that the typos of everyone behind one municipal
+# NAT address do not add up to a lockout. Not axes' reset on success, which also clears the address's
+# failures against other accounts: guess four times at a colleague, sign in as oneself, and again.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = False
 AXES_CLIENT_IP_CALLABLE = "healthcenter.accounts.lockout.client_ip_address"
 AXES_LOCKOUT_CALLABLE = "healthcenter.accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429

@@ -68,6 +68,26 @@ class TestLockout:
         assert not is_signed_in(client)
         assert client.get(reverse("coordination:my_tasks")).status_code == 302
 
+    def test_signing_in_as_oneself_does_not_forgive_guesses_at_a_colleague(self, member, colleague):
+        """Four guesses at the member, the guesser's own good login, four more: the member is locked
+        at the fifth wrong password whatever happened in between, and so is the address."""
+        guesser = Client()
+        for _attempt in range(4):
+            log_in(guesser, "member", "wrong-password")
+        assert log_in(guesser, colleague.username).status_code == 302
+        guesser.post(reverse("logout"))
+        assert log_in(guesser, "member", "wrong-password").status_code == 429
+        assert log_in(Client(), "member", REMOTE_ADDR="10.9.9.9").status_code == 429
+        assert log_in(guesser, colleague.username).status_code == 429
+
+    def test_ones_own_typos_end_with_ones_good_login(self, member):
+        for _attempt in range(4):
+            log_in(Client(), "member", "wrong-password", REMOTE_ADDR="10.1.1.1")
+        assert log_in(Client(), "member", REMOTE_ADDR="10.1.1.2").status_code == 302
+        for _attempt in range(4):
+            assert log_in(Client(), "member", "wrong-password", REMOTE_ADDR="10.1.1.3").status_code == 200
+        assert log_in(Client(), "member", REMOTE_ADDR="10.1.1.3").status_code == 302
+
     def test_it_still_lets_in_after_four_wrong_passwords(self, member):
         client = Client()
         for _attempt in range(4):

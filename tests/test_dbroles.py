@@ -291,3 +291,35 @@ def test_compose_migrates_as_the_owner_and_runs_the_app_as_the_runtime_role():
     assert services["worker"]["environment"]["DATABASE_OWNER_URL"].startswith(owner)
     assert "DATABASE_OWNER_URL" not in services["web"]["environment"]
     assert "DATABASE_OWNER_URL" not in services["beat"]["environment"]
+
+
+class TestDeployCheckOfTheDatabaseUser:
+    """`check --deploy --database default` refuses a process that logs in as a user who could change the
+    access log (healthcenter.E002); docker-compose.yml runs it before gunicorn."""
+
+    def test_the_runtime_role_passes(self, as_runtime):
+        from healthcenter.checks import access_log_privilege_problems
+
+        with as_runtime.cursor() as cursor:
+            assert access_log_privilege_problems(cursor) == []
+
+    def test_the_owner_and_a_superuser_are_refused(self, transactional_db):
+        from healthcenter.checks import access_log_privilege_problems
+
+        with connection.cursor() as cursor:  # the test suite's own login: postgres, superuser and owner
+            problems = access_log_privilege_problems(cursor)
+        assert "is a superuser" in problems
+        assert "owns the access log (and may switch its trigger off)" in problems
+
+    def test_check_deploy_fails_as_the_owner(self, transactional_db, settings):
+        from healthcenter.checks import check_runtime_role
+
+        settings.DEBUG = False
+        errors = check_runtime_role(databases=["default"])
+        assert [error.id for error in errors] == ["healthcenter.E002"]
+        assert check_runtime_role(databases=None) == []
+
+    def test_compose_checks_before_it_serves(self):
+        compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+        command = " ".join(compose["services"]["web"]["command"])
+        assert "manage.py check --deploy --database default --fail-level ERROR && exec gunicorn" in command
