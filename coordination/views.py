@@ -363,7 +363,10 @@ def task_create(request: HttpRequest) -> HttpResponse:
             citizen_uuid = uuid.UUID(citizen_id)
         except ValueError:
             raise Http404 from None
-        patient = patient_selectors.patient_for(request.user, citizen_uuid, what=gettext_noop("task form"))
+        action = AccessAction.CREATE if request.method == "POST" else AccessAction.VIEW
+        patient = patient_selectors.patient_for(
+            request.user, citizen_uuid, what=gettext_noop("task form"), action=action
+        )
     initial = {"due_on": timezone.localdate() + datetime.timedelta(days=7)}
     if patient is not None:
         initial["team"] = patient.team_id
@@ -387,6 +390,8 @@ def task_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("The task is created."))
             return redirect("coordination:task", public_id=task.public_id)
+    if request.method == "POST" and patient is not None:
+        access.rejected(request.user, patient.public_id, gettext_noop("task form"), action=AccessAction.CREATE)
     return render(request, "coordination/task_form.html", {"form": form, "patient": patient})
 
 
@@ -413,6 +418,8 @@ def _task_change(request: HttpRequest, public_id: uuid.UUID, change) -> HttpResp
     try:
         change(task)
     except ValidationError as error:
+        if task.patient is not None:
+            access.rejected(request.user, task.patient.public_id, gettext_noop("task change"))
         for message in error.messages:
             messages.error(request, message)
     next_url = request.POST.get("next", "")

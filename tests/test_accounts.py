@@ -13,10 +13,11 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib import admin
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from healthcenter.accounts.admin_site import VerifiedAdminSite
@@ -351,7 +352,15 @@ class TestSecondFactor:
 
 
 class TestDemoLogins:
+    def test_it_mints_no_second_factor_outside_the_demo(self, db, settings):
+        settings.DEBUG = False
+        UserFactory(username="admin", role=Role.ADMINISTRATOR, profession="")
+        with pytest.raises(CommandError, match="only for the demo"):
+            call_command("demo_logins", stdout=io.StringIO())
+        assert not StaticToken.objects.exists()
+
     def test_it_prints_one_fresh_backup_code_for_each_login_that_needs_one(self, db, settings):
+        settings.DEBUG = True
         leader = UserFactory(username="leder", role=Role.MANAGER, profession="")
         UserFactory(username="sygeplejerske")
         first = io.StringIO()

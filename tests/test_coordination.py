@@ -203,6 +203,24 @@ class TestTaskAccess:
         as_colleague.get(reverse("coordination:task", args=[task.public_id]))
         assert AccessLog.objects.filter(user=colleague, patient_public_id=patient.public_id).exists()
 
+    def test_a_refused_task_about_a_citizen_is_logged_as_rejected_under_them(self, as_member, member, patient):
+        url = reverse("coordination:task_create") + f"?citizen={patient.public_id}"
+        as_member.post(url, {"title": "Ring", "team": patient.team_id, "due_on": day(-1), "priority": 2})
+        rows = AccessLog.objects.filter(user=member, patient_public_id=patient.public_id).order_by("id")
+        assert [(row.action, row.outcome) for row in rows] == [("create", "allowed"), ("create", "rejected")]
+
+    def test_a_refused_change_of_a_task_about_a_citizen_is_logged_as_rejected(self, as_member, member, patient):
+        as_member.post(
+            reverse("coordination:task_create") + f"?citizen={patient.public_id}",
+            {"title": "Ring", "team": patient.team_id, "due_on": day(2), "priority": 2},
+        )
+        task = Task.objects.get()
+        url = reverse("coordination:task_status", args=[task.public_id])
+        as_member.post(url, {"status": "done", "version": 1})
+        as_member.post(url, {"status": "done", "version": 2})
+        last = AccessLog.objects.filter(user=member, patient_public_id=patient.public_id).latest("id")
+        assert (last.action, last.outcome, last.what) == ("update", "rejected", "task change")
+
     def test_a_comment_tells_the_assignee(self, as_member, as_colleague, colleague, member, team):
         make_task(as_member, team, assignee=colleague.id)
         task = Task.objects.get()

@@ -81,3 +81,13 @@ def test_jobs_done_long_ago_are_removed():
     assert jobs_clean_up() == 1
     assert set(Job.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
     assert not Job.objects.filter(pk=old.pk).exists()
+
+
+def test_a_job_given_up_on_is_reported_at_every_sweep(caplog):
+    from healthcenter.outbox.services import MAX_SENDS, jobs_relay
+
+    Job.objects.create(task="x", sends=MAX_SENDS, sent_at=timezone.now() - datetime.timedelta(days=1))
+    with caplog.at_level("ERROR", logger="healthcenter.outbox.services"):
+        assert jobs_relay().sent == 0
+    assert [record.levelname for record in caplog.records] == ["ERROR"]
+    assert "1 outbox job(s) handed over 5 times and still not done" in caplog.text

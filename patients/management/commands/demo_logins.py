@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from healthcenter.accounts.selectors import two_factor_required_by_role
 from healthcenter.accounts.services import demo_backup_code
@@ -13,6 +14,10 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        # A backup code is a second factor: printed only for the demo (`make demo` runs with DEBUG on), never
+        # for a production database whose administrator happens to be called "admin".
+        if not settings.DEBUG:
+            raise CommandError("demo_logins mints second factors and runs only for the demo (DEBUG=true).")
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
         needs_code = False
         for username, *_rest in NAMED_USERS:
