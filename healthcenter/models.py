@@ -97,6 +97,14 @@ class AccessLog(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            # The database's clock, not the writer's: the application's role cannot date an entry in the
+            # past (where the next retention run would move it out of sight) or in the future.
+            pgtrigger.Trigger(
+                name="stamped_by_the_database",
+                operation=pgtrigger.Insert,
+                when=pgtrigger.Before,
+                func="NEW.at := clock_timestamp(); RETURN NEW;",
+            ),
         ]
 
     def __str__(self):

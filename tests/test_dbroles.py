@@ -132,6 +132,17 @@ def test_the_runtime_role_adds_to_the_log_and_reads_it(as_runtime, entry):
     assert AccessLog.objects.filter(action=AccessAction.SEARCH).count() == 1
 
 
+def test_an_entry_is_dated_by_the_database_whatever_the_writer_says(as_runtime, entry):
+    """Backdated, the entry would leave with the next retention run; the database's clock dates it."""
+    before = as_runtime.execute("SELECT clock_timestamp()").fetchone()[0]
+    at = as_runtime.execute(
+        "INSERT INTO healthcenter_accesslog (at, user_id, role, patient_public_id, action, what, outcome) "
+        "VALUES ('2000-01-01', %s, %s, %s, %s, %s, %s) RETURNING at",
+        [entry.user_id, entry.role, entry.patient_public_id, AccessAction.SEARCH, "search", AccessOutcome.ALLOWED],
+    ).fetchone()[0]
+    assert at >= before
+
+
 def test_the_runtime_role_changes_a_citizen_and_the_history_records_it(as_runtime, entry):
     patient = Patient.objects.get(public_id=entry.patient_public_id)
 
