@@ -75,7 +75,8 @@ def trend_figure(
         "xaxis": {"type": "date", "gridcolor": "#eee", "tickformat": d3_month_format(), "hoverformat": day_format},
         # The decimal and thousands separators of the page's language: 84,5 in Danish.
         "separators": formats.get_format("DECIMAL_SEPARATOR") + formats.get_format("THOUSAND_SEPARATOR"),
-        "yaxis": {"title": {"text": unit}, "gridcolor": "#eee", "zeroline": False},
+        # automargin: a wide tick label (110,85 kg) pushes the axis title aside instead of running into it.
+        "yaxis": {"title": {"text": unit}, "gridcolor": "#eee", "zeroline": False, "automargin": True},
         "plot_bgcolor": "white",
         "paper_bgcolor": "white",
         "shapes": [],

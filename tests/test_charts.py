@@ -62,3 +62,9 @@ def test_the_figure_is_valid_for_plotly():
         {"s": [(at(1), 140.0)], "d": [(at(1), 85.0)]}, title="BP", unit="mmHg", band=Band(None, 140, "Own target")
     )
     go.Figure(figure)  # plotly's own validation raises on any unknown or misspelt property
+
+
+def test_the_value_axis_makes_room_for_wide_tick_labels():
+    # Without automargin plotly.js keeps the fixed left margin, and "110,85" ran into the axis title "kg".
+    figure = trend_figure({"weight": [(at(1), 110.8), (at(2), 110.9)]}, title="Vægt", unit="kg")
+    assert figure["layout"]["yaxis"]["automargin"] is True
