@@ -366,6 +366,16 @@ class TestOneAccessLayer:
         ]
         assert found == []
 
+    def test_the_templates_compare_no_roles_themselves(self):
+        """Menus and buttons ask the role table through `user|may:"work"` (access_tags)."""
+        import re
+        from pathlib import Path
+
+        comparison = re.compile(r"\.role\s*(==|!=|in\b|not in\b)")
+        root = Path(__file__).resolve().parent.parent / "templates"
+        found = [str(path) for path in root.rglob("*.html") if comparison.search(path.read_text(encoding="utf-8"))]
+        assert found == []
+
 
 def without_csrf(html: str) -> str:
     import re
