@@ -310,6 +310,9 @@ if "SESSION_COOKIE_AGE" in os.environ:
     raise ImproperlyConfigured("SESSION_COOKIE_AGE is replaced by SESSION_IDLE_MINUTES and SESSION_MAX_HOURS")
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 30)
+# Failures from one address, against any accounts, before the address is locked; raise it where the PCs
+# reach the app through one NAT address (healthcenter.accounts.lockout.AccountAndAddressHandler).
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", LOGIN_FAILURE_LIMIT)
 # How many proxies of ours stand in front of the app, each adding to X-Forwarded-For. 0 (the default):
 # none, the client is REMOTE_ADDR and X-Forwarded-For is ignored, since anyone can send it.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
@@ -318,6 +321,7 @@ SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_MAX_HOURS", 12) * 60 * 60
 for _name, _value in [
     ("LOGIN_FAILURE_LIMIT", LOGIN_FAILURE_LIMIT),
     ("LOGIN_LOCKOUT_MINUTES", LOGIN_LOCKOUT_MINUTES),
+    ("LOGIN_ADDRESS_FAILURE_LIMIT", LOGIN_ADDRESS_FAILURE_LIMIT),
     ("SESSION_IDLE_MINUTES", SESSION_IDLE_TIMEOUT),
     ("SESSION_MAX_HOURS", SESSION_ABSOLUTE_TIMEOUT),
 ]:
@@ -333,6 +337,7 @@ AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 # NAT address do not add up to a lockout. Not axes' reset on success, which also clears the address's
 # failures against other accounts: guess four times at a colleague, sign in as oneself, and again.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "healthcenter.accounts.lockout.AccountAndAddressHandler"
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_RESET_ON_SUCCESS = False
 AXES_CLIENT_IP_CALLABLE = "healthcenter.accounts.lockout.client_ip_address"

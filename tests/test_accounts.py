@@ -89,6 +89,18 @@ class TestLockout:
             assert log_in(Client(), "member", "wrong-password", REMOTE_ADDR="10.1.1.3").status_code == 200
         assert log_in(Client(), "member", REMOTE_ADDR="10.1.1.3").status_code == 302
 
+    def test_a_centre_behind_one_address_can_raise_the_addresss_limit(self, member, colleague, settings):
+        settings.LOGIN_ADDRESS_FAILURE_LIMIT = 20
+        for attempt in range(5):  # five people's typos at one NAT address
+            log_in(Client(), f"nobody{attempt}", "wrong-password", REMOTE_ADDR="10.2.2.2")
+        assert log_in(Client(), colleague.username, REMOTE_ADDR="10.2.2.2").status_code == 302
+        for attempt in range(15):  # a script trying one password on many accounts
+            log_in(Client(), f"guess{attempt}", "wrong-password", REMOTE_ADDR="10.2.2.2")
+        assert log_in(Client(), "member", REMOTE_ADDR="10.2.2.2").status_code == 429
+        for _attempt in range(5):  # the account's own limit is still 5, from anywhere
+            log_in(Client(), colleague.username, "wrong-password", REMOTE_ADDR="10.3.3.3")
+        assert log_in(Client(), colleague.username, REMOTE_ADDR="10.4.4.4").status_code == 429
+
     def test_it_still_lets_in_after_four_wrong_passwords(self, member):
         client = Client()
         for _attempt in range(4):

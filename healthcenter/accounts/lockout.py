@@ -3,9 +3,11 @@ person sees (settings AXES_CLIENT_IP_CALLABLE and AXES_LOCKOUT_CALLABLE)."""
 
 import ipaddress
 
+from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -43,3 +45,21 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
         "next": safe_next(request, default=""),
     }
     return render(request, "registration/login.html", context, status=429)
+
+
+class AccountAndAddressHandler(AxesDatabaseHandler):
+    """django-axes' database handler with a limit of its own for an address (AXES_HANDLER).
+
+    An account is locked at LOGIN_FAILURE_LIMIT failures from anywhere; an address at
+    LOGIN_ADDRESS_FAILURE_LIMIT failures against any accounts (by default the same 5). A centre whose
+    PCs reach the app through one NAT address raises the second, so that a few people's typos do not
+    lock everyone out, while a script trying one password on many accounts is still stopped. Axes
+    compares one count with one limit: the address's count is expressed on the account's scale."""
+
+    def get_failures(self, request, credentials=None) -> int:
+        counts = {}
+        attempts_list = self.get_user_attempts(request, credentials)
+        for parameter, attempts in zip(settings.AXES_LOCKOUT_PARAMETERS, attempts_list, strict=True):
+            counts[parameter] = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+        address = counts["ip_address"] * settings.LOGIN_FAILURE_LIMIT // settings.LOGIN_ADDRESS_FAILURE_LIMIT
+        return max(counts["username"], address)
