@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods
@@ -424,7 +424,10 @@ def access_log_export(request: HttpRequest) -> HttpResponse:
             response = HttpResponse(content_type="text/csv; charset=utf-8")
             stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
             response["Content-Disposition"] = f'attachment; filename="access-log-{patient.public_id}-{stamp}.csv"'
-            writer = csv.writer(response)
+            # Like the figures' exports: a byte-order mark and, where the decimal separator is a comma (Danish),
+            # semicolons, so that a spreadsheet opens it in columns with æ, ø and å intact.
+            response.write("\ufeff")
+            writer = csv.writer(response, delimiter=";" if formats.get_format("DECIMAL_SEPARATOR") == "," else ",")
             writer.writerow([_("When"), _("Username"), _("Name"), _("Role"), _("Action"), _("What"), _("Outcome")])
             for entry in access_log_for_patient(patient_public_id=patient.public_id).iterator(chunk_size=2000):
                 # Names and logged texts are typed by people: none may run as a formula in a spreadsheet.

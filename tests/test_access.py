@@ -135,8 +135,9 @@ class TestAccessLog:
         response = client.post(reverse("patients:access_log_export"), {"cpr": patient.cpr_formatted})
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/csv")
-        lines = response.content.decode().strip().splitlines()
-        assert lines[0] == "Tidspunkt,Brugernavn,Navn,Rolle,Handling,Hvad,Resultat"
+        assert response.content.startswith("\ufeff".encode())  # a spreadsheet reads æøå as UTF-8
+        lines = response.content.decode("utf-8-sig").strip().splitlines()
+        assert lines[0] == "Tidspunkt;Brugernavn;Navn;Rolle;Handling;Hvad;Resultat"
         assert any("member" in line and "borgerens side" in line and "Tilladt" in line for line in lines[1:])
         assert AccessLog.objects.filter(
             user=administrator, action="export", patient_public_id=patient.public_id

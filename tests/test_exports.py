@@ -269,7 +269,7 @@ class TestAccessLogExport:
         client_for(staff).get(reverse("patients:detail", args=[patient.public_id]))
         assert AccessLog.objects.filter(user=staff).exists()
         response = client_for(administrator).post(reverse("patients:access_log_export"), {"cpr": patient.cpr_formatted})
-        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
         by_staff = [row for row in rows[1:] if "cmd" in row[1]]
         assert by_staff and all(row[1] == "'=cmd" for row in by_staff)
         assert all(row[2].startswith("'=cmd") for row in by_staff)
