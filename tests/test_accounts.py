@@ -239,6 +239,7 @@ class TestSecondFactor:
         page = client.get(reverse("accounts:setup"))
         assert page.status_code == 200
         body = page.content.decode()
+        assert reverse("reporting:overview") not in body  # no menu of pages that lead back here
         assert "<svg" in body
         assert 'data-testid="totp-secret"' in body
         device = TOTPDevice.objects.get(user=manager, confirmed=False)
@@ -259,7 +260,9 @@ class TestSecondFactor:
         verify_url = response["Location"]
         assert verify_url.startswith(reverse("accounts:verify"))
         assert client.get(reverse("reporting:overview"))["Location"].startswith(reverse("accounts:verify"))
-        assert client.get(verify_url).status_code == 200
+        verify_page = client.get(verify_url)
+        assert verify_page.status_code == 200
+        assert reverse("reporting:quarterly") not in verify_page.content.decode()
         response = client.post(verify_url, {"code": current_code(authenticator)})
         assert response.status_code == 302
         assert client.get(reverse("reporting:overview")).status_code == 200
