@@ -57,6 +57,11 @@ WORK_ROLES: dict[Work, frozenset[str]] = {
 # administrator exports any citizen's access log, without one.
 NEEDS_CARE_RELATION = frozenset({Work.CITIZENS, Work.TRIAGE})
 
+# Managers see the whole centre's figures and administrators can give anyone access: a stolen
+# password alone must not be enough for either. Staff reach the Django admin, so they count too
+# (healthcenter.accounts asks `two_factor_required_by_role`).
+TWO_FACTOR_ROLES = frozenset({Role.MANAGER, Role.ADMINISTRATOR})
+
 
 class Citizen(Protocol):
     """What a decision needs to know about a citizen, found by the calling app's selector."""

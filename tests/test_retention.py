@@ -15,9 +15,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from healthcenter import retention
+from healthcenter.access import record as access_record
 from healthcenter.models import AccessAction, AccessLog, AccessLogArchive, AccessOutcome
 from healthcenter.retention import ArchiveError, access_log_archive, access_log_cutoff
-from healthcenter.services import access_record
 from healthcenter.tasks import archive_access_log
 
 from .factories import UserFactory

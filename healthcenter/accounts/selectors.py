@@ -1,11 +1,8 @@
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from healthcenter.models import Role, User
-
-# Managers see the whole centre's figures and administrators can give anyone access: a stolen
-# password alone must not be enough for either. Staff reach the Django admin, so they count too.
-TWO_FACTOR_ROLES = frozenset({Role.MANAGER, Role.ADMINISTRATOR})
+from healthcenter.access import TWO_FACTOR_ROLES
+from healthcenter.models import User
 
 
 def two_factor_required_by_role(user: User) -> bool:
