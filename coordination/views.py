@@ -61,6 +61,24 @@ def citizen_register(request: HttpRequest) -> HttpResponse:
 # --- the encounter form, which also turns agreed actions into tasks -----------------------------------------
 
 
+def _encounter_submitted(request: HttpRequest, form, patient: Patient, *, what: str, save) -> HttpResponse | None:
+    """A posted encounter form, new or draft: saved (and signed when asked) with its agreed actions'
+    tasks, answered by a redirect with what was done; or refused (None), the form carrying the
+    errors and the refusal logged under the citizen. `save(sign)` is the service call."""
+    if form.is_valid():
+        sign = "sign" in request.POST
+        try:
+            _encounter, tasks = save(sign)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            planned = sum(plan is not None for plan in form.action_tasks())
+            _saved_message(request, signed=sign, tasks=tasks, planned=planned)
+            return redirect("patients:detail", public_id=patient.public_id)
+    access.rejected(request.user, patient.public_id, what)
+    return None
+
+
 @citizen_work
 @require_http_methods(["GET", "POST"])
 def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
@@ -75,23 +93,21 @@ def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
         actor=request.user,
     )
     if request.method == "POST":
-        if form.is_valid():
-            sign = "sign" in request.POST
-            try:
-                _encounter, tasks = services.encounter_log(
-                    actor=request.user,
-                    patient=patient,
-                    data=form.to_data(),
-                    sign=sign,
-                    action_tasks=form.action_tasks(),
-                )
-            except ValidationError as error:
-                apply_errors(form, error)
-            else:
-                planned = sum(plan is not None for plan in form.action_tasks())
-                _saved_message(request, signed=sign, tasks=tasks, planned=planned)
-                return redirect("patients:detail", public_id=patient.public_id)
-        access.rejected(request.user, patient.public_id, gettext_noop("encounter form"))
+        saved = _encounter_submitted(
+            request,
+            form,
+            patient,
+            what=gettext_noop("encounter form"),
+            save=lambda sign: services.encounter_log(
+                actor=request.user,
+                patient=patient,
+                data=form.to_data(),
+                sign=sign,
+                action_tasks=form.action_tasks(),
+            ),
+        )
+        if saved is not None:
+            return saved
     return render(
         request, "patients/encounter_form.html", {"form": form, "patient": patient, "title": _("Log encounter")}
     )
@@ -117,24 +133,22 @@ def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         actor=request.user,
     )
     if request.method == "POST":
-        if form.is_valid():
-            sign = "sign" in request.POST
-            try:
-                _encounter, tasks = services.encounter_draft_save(
-                    actor=request.user,
-                    encounter=encounter,
-                    expected_version=form.cleaned_data["version"],
-                    data=form.to_data(),
-                    sign=sign,
-                    action_tasks=form.action_tasks(),
-                )
-            except ValidationError as error:
-                apply_errors(form, error)
-            else:
-                planned = sum(plan is not None for plan in form.action_tasks())
-                _saved_message(request, signed=sign, tasks=tasks, planned=planned)
-                return redirect("patients:detail", public_id=patient.public_id)
-        access.rejected(request.user, patient.public_id, gettext_noop("encounter draft"))
+        saved = _encounter_submitted(
+            request,
+            form,
+            patient,
+            what=gettext_noop("encounter draft"),
+            save=lambda sign: services.encounter_draft_save(
+                actor=request.user,
+                encounter=encounter,
+                expected_version=form.cleaned_data["version"],
+                data=form.to_data(),
+                sign=sign,
+                action_tasks=form.action_tasks(),
+            ),
+        )
+        if saved is not None:
+            return saved
     return render(
         request,
         "patients/encounter_form.html",
