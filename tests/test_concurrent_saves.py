@@ -90,6 +90,28 @@ def save_at_once(load, *saves) -> list[Outcome]:
     return outcomes
 
 
+def post_at_once(url: str, *people, follow: bool = False) -> list:
+    """Each (user, form data) posted to `url` by a signed-in browser of its own, in a thread with its own
+    database connection, released together at a barrier. The responses, in the order given."""
+    barrier = threading.Barrier(len(people))
+    responses = [None] * len(people)
+
+    def person(index, user, data):
+        try:
+            browser = client_for(user)
+            barrier.wait(timeout=20)
+            responses[index] = browser.post(url, data, follow=follow)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=person, args=(i, user, data)) for i, (user, data) in enumerate(people)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return responses
+
+
 def the_winner(outcomes: list[Outcome], conflict: ValidationError) -> int:
     """Exactly one saved, while the other was waiting; the other got the message the form shows."""
     assert [o.saved for o in outcomes].count(True) == 1, outcomes
@@ -147,25 +169,13 @@ class TestTask:
     def test_the_person_who_lost_sees_the_conflict_on_the_task_page(self, task, member, coordinator):
         """Through the web: both forms were loaded at version 1 and are sent at the same moment."""
         url = reverse("coordination:task_status", args=[task.public_id])
-        barrier = threading.Barrier(2)
-        pages = [None, None]
-
-        def person(index, user, status):
-            try:
-                browser = client_for(user)
-                barrier.wait(timeout=20)
-                pages[index] = browser.post(url, {"status": status, "version": 1}, follow=True).content.decode()
-            finally:
-                connection.close()
-
-        people = [
-            threading.Thread(target=person, args=(0, member, "done")),
-            threading.Thread(target=person, args=(1, coordinator, "cancelled")),
-        ]
-        for thread in people:
-            thread.start()
-        for thread in people:
-            thread.join(timeout=60)
+        responses = post_at_once(
+            url,
+            (member, {"status": "done", "version": 1}),
+            (coordinator, {"status": "cancelled", "version": 1}),
+            follow=True,
+        )
+        pages = [response.content.decode() for response in responses]
 
         task.refresh_from_db()
         conflict = stale_task_message().messages[0]
@@ -209,25 +219,11 @@ class TestGoal:
             "status": "active",
             "version": 1,
         }
-        barrier = threading.Barrier(2)
-        responses = [None, None]
-
-        def person(index, user, text):
-            try:
-                browser = client_for(user)
-                barrier.wait(timeout=20)
-                responses[index] = browser.post(url, {**form, "text": text})
-            finally:
-                connection.close()
-
-        people = [
-            threading.Thread(target=person, args=(0, member, "Gå en tur på 30 minutter hver dag")),
-            threading.Thread(target=person, args=(1, colleague, "Cykle til træning to gange om ugen")),
-        ]
-        for thread in people:
-            thread.start()
-        for thread in people:
-            thread.join(timeout=60)
+        responses = post_at_once(
+            url,
+            (member, {**form, "text": "Gå en tur på 30 minutter hver dag"}),
+            (colleague, {**form, "text": "Cykle til træning to gange om ugen"}),
+        )
 
         assert sorted(r.status_code for r in responses) == [200, 302], [r.content.decode()[:2000] for r in responses]
         refused = next(r for r in responses if r.status_code == 200)
