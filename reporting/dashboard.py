@@ -4,6 +4,7 @@ draws a point only where the Figure has a `value`, and its hover text is the Fig
 rate, numerator or median that the display function hides reaches the page."""
 
 import datetime
+import functools
 import html
 import math
 from collections import defaultdict
@@ -29,9 +30,15 @@ POPULATIONS = {"diabetes": "DM-HBA1C-MEASURED", "dementia": "DEM-SPECIFIC-DIAGNO
 
 
 def month_label(month: datetime.date) -> str:
+    return _month_label(translation.get_language() or "da", month)
+
+
+@functools.lru_cache(maxsize=2048)
+def _month_label(language: str, month: datetime.date) -> str:
+    # A page labels the same few dozen months some 500 times (hover texts, axes, tables), and Django's
+    # date formatting is slow enough for that to show; `language` is the active one, the cache's key.
     # Danish writes month names in lower case ("mar 2026"), English capitalises them ("Mar 2026").
-    danish = (translation.get_language() or "da").startswith("da")
-    return formats.date_format(month, "b Y" if danish else "M Y")
+    return formats.date_format(month, "b Y" if language.startswith("da") else "M Y")
 
 
 @dataclass(frozen=True)
