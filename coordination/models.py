@@ -413,3 +413,45 @@ class CareGap(models.Model):
 
     def __str__(self):
         return f"{self.rule.code} {self.patient_id}"
+
+
+class CareGapReview(models.Model):
+    """When the care-gap rules last looked at a citizen, and the first day on which their answer can
+    change without anything being recorded (an interval running out, an enrolment starting or
+    ending). The job re-evaluates only citizens whose day has come, whose data changed since
+    (CareGapChange), or who were reviewed under other rules."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    reviewed_on = models.DateField()
+    # Null: only a change to the citizen's data can change the answer.
+    recheck_on = models.DateField(null=True)
+    # The fingerprint of the rules, programmes and measurement codes the answer came from.
+    rules = models.CharField(max_length=32)
+
+    class Meta:
+        indexes = [
+            # The daily job: the citizens whose recheck day has come.
+            models.Index(fields=["recheck_on"], name="caregapreview_recheck_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.patient_id} {self.recheck_on}"
+
+
+class CareGapChange(models.Model):
+    """A change to data the care-gap rules read (measurements, encounters, conditions, enrolments,
+    relatives), written by database triggers so that the admin, bulk updates and raw SQL count as
+    well as the services. The job consumes them; no foreign key, so that writing one never waits
+    for a lock on the citizen's row."""
+
+    patient_id = models.BigIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The job: the changes of one batch of citizens.
+            models.Index(fields=["patient_id"], name="caregapchange_patient"),
+        ]
+
+    def __str__(self):
+        return f"{self.patient_id} {self.at}"
