@@ -133,13 +133,21 @@ def _measurement_due(rule, ids, as_of, now, recheck) -> list[Gap]:
     limit = cutoff(rule, as_of)
     calendar = _Calendar(rule, as_of)
     gaps = []
-    last = dict(
+    last = {}
+    for pid, latest, first_ahead in (
         counted_measurements()
-        .filter(patient_id__in=ids, type__code=rule.measurement_code, measured_at__lte=now)
+        .filter(patient_id__in=ids, type__code=rule.measurement_code)
         .values("patient_id")
-        .annotate(last=Max("measured_at"))
-        .values_list("patient_id", "last")
-    )
+        .annotate(
+            latest=Max("measured_at", filter=Q(measured_at__lte=now)),
+            ahead=Min("measured_at", filter=Q(measured_at__gt=now)),
+        )
+        .values_list("patient_id", "latest", "ahead")
+    ):
+        last[pid] = latest
+        if first_ahead is not None:
+            # A value dated ahead (bypassing the services, which refuse one) counts from its day.
+            _sooner(recheck, pid, _local_date(first_ahead))
     for pid in ids:
         day = _local_date(last.get(pid))
         if day is None:
@@ -212,7 +220,18 @@ def _encounter_due(rule, ids, as_of, now, recheck) -> list[Gap]:
     return gaps
 
 
-def _trend_gaps(rule: CareGapRule, ids: list[int], now: datetime.datetime) -> list[Gap]:
+def _trend_gaps(
+    rule: CareGapRule, ids: list[int], now: datetime.datetime, recheck: dict[int, datetime.date]
+) -> list[Gap]:
+    ahead = (
+        counted_measurements()
+        .filter(patient_id__in=ids, type__code=rule.measurement_code, measured_at__gt=now)
+        .values("patient_id")
+        .annotate(first=Min("measured_at"))
+        .values_list("patient_id", "first")
+    )
+    for pid, first_ahead in ahead:
+        _sooner(recheck, pid, _local_date(first_ahead))
     latest_two = (
         counted_measurements()
         .filter(patient_id__in=ids, type__code=rule.measurement_code, value__isnull=False, measured_at__lte=now)
@@ -255,7 +274,7 @@ def _examine(rules: list[CareGapRule], as_of: datetime.date, patient_ids, *, rec
         if not ids:
             continue
         if rule.check_kind in (CareGapCheck.RISING, CareGapCheck.FALLING):
-            gaps += _trend_gaps(rule, ids, now)
+            gaps += _trend_gaps(rule, ids, now, recheck)
         else:
             gaps += _due_gaps(rule, ids, as_of, now, recheck)
     return gaps
@@ -263,8 +282,9 @@ def _examine(rules: list[CareGapRule], as_of: datetime.date, patient_ids, *, rec
 
 def _dated_ahead(ids: list[int], as_of: datetime.date) -> dict[int, datetime.date]:
     """Per citizen, the first day after `as_of` on which something already recorded takes effect: a
-    diagnosis, an enrolment starting or ending, a caregiver role beginning or ending, a value or an
-    encounter dated ahead. Who is followed, and what counts, can change on that day."""
+    diagnosis, an enrolment starting or ending, a caregiver role beginning or ending, an encounter
+    dated ahead. Who is followed, and what counts, can change on that day. (Values dated ahead are
+    found by the rules that read them, from the rows they read anyway.)"""
     tomorrow = as_of + datetime.timedelta(days=1)
     from_tomorrow = day_start(tomorrow)
     zone = str(timezone.get_current_timezone())
@@ -284,15 +304,19 @@ def _dated_ahead(ids: list[int], as_of: datetime.date) -> dict[int, datetime.dat
             UNION ALL
             SELECT patient_id, primary_caregiver_until FROM patients_relative
              WHERE patient_id = ANY(%(ids)s) AND primary_caregiver_until >= %(tomorrow)s
-            UNION ALL
-            SELECT patient_id, (min(measured_at) AT TIME ZONE %(zone)s)::date FROM patients_measurement
-             WHERE patient_id = ANY(%(ids)s) AND measured_at >= %(from_tomorrow)s GROUP BY patient_id
+
             UNION ALL
             SELECT patient_id, (min(started_at) AT TIME ZONE %(zone)s)::date FROM patients_encounter
              WHERE patient_id = ANY(%(ids)s) AND started_at >= %(from_tomorrow)s GROUP BY patient_id
         ) ahead GROUP BY patient_id
     """
-    params = {"ids": ids, "as_of": as_of, "tomorrow": tomorrow, "from_tomorrow": from_tomorrow, "zone": zone}
+    params = {
+        "ids": ids,
+        "as_of": as_of,
+        "tomorrow": tomorrow,
+        "from_tomorrow": from_tomorrow,
+        "zone": zone,
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return dict(cursor.fetchall())

@@ -116,6 +116,15 @@ class TestCalendarPosition:
         evaluate_care_gaps(as_of=due)
         assert "contact-8w" in open_codes(patient)
 
+    def test_a_value_dated_ahead_makes_the_citizen_due_on_its_day(self, diabetic):
+        ahead = timezone.now() + datetime.timedelta(days=5)
+        measure(diabetic, "hba1c", Decimal(50), when=ahead)  # bypassing the services, which refuse it
+        evaluate_care_gaps()
+        assert recheck_on(diabetic) == timezone.localdate(ahead)
+        assert "hba1c-12m" in open_codes(diabetic)
+        evaluate_care_gaps(as_of=timezone.localdate(ahead))
+        assert "hba1c-12m" not in open_codes(diabetic)
+
     def test_an_enrolment_ending_ahead_closes_the_gaps_the_day_after(self, diabetic):
         end = timezone.localdate() + datetime.timedelta(days=10)
         Enrolment.objects.filter(patient=diabetic).update(end_on=end, end_reason="completed")
