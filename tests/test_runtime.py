@@ -129,3 +129,35 @@ def test_a_given_runtime_url_is_used_as_it_is(fresh_clone):
     )
     assert "RUNTIME_DATABASE_URL" not in app
     assert not fresh_clone.exists()  # no password made
+
+
+def test_the_embedded_server_gets_the_settings_it_lacks_and_restarts_only_for_those_read_at_its_start():
+    lacking = [("shared_buffers", "128MB", "postmaster"), ("work_mem", "32MB", "user"), ("jit", "on", "user")]
+
+    assert runtime.settings_to_change(lacking) == ({"shared_buffers": "1GB", "jit": "off"}, True)
+    assert runtime.settings_to_change([("jit", "on", "user")]) == ({"jit": "off"}, False)
+    assert runtime.settings_to_change([("shared_buffers", "1GB", "postmaster")]) == ({}, False)
+
+
+@pytest.mark.django_db
+def test_postgresql_shows_each_setting_as_it_is_written_so_that_a_second_start_changes_nothing():
+    """current_setting() must give back the value as written, or every start would write it again and
+    restart the server. The settings a session cannot set are compared through their units."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, context, unit FROM pg_settings WHERE name = ANY(%s)", [list(runtime.POSTGRES_SETTINGS)]
+        )
+        known = {name: (context, unit) for name, context, unit in cursor.fetchall()}
+        assert set(known) == set(runtime.POSTGRES_SETTINGS)
+        for name, value in runtime.POSTGRES_SETTINGS.items():
+            context, unit = known[name]
+            if context in ("user", "superuser"):
+                cursor.execute("SELECT set_config(%s, %s, true), current_setting(%s)", [name, value, name])
+                assert cursor.fetchone()[1] == value, name
+            elif unit:  # a size: written in the largest unit that divides it, as PostgreSQL shows it
+                cursor.execute("SELECT pg_size_bytes(%s)", [value])
+                size = cursor.fetchone()[0]
+                units = [("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)]
+                assert next(f"{size // f}{u}" for u, f in units if size % f == 0) == value, name
+            else:
+                assert value.isdigit(), name
