@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone, translation
@@ -103,11 +104,14 @@ class RollupRun(models.Model):
 
 class StaleDay(models.Model):
     """A change to a source of the figures: from `from_day` on, months may have changed. Database
-    triggers on every source table write these rows (see the migration that installs them), so
-    bulk updates and raw SQL mark months stale too; the incremental run consumes them."""
+    triggers on every source table write these rows (see the migrations that install them), so
+    bulk updates and raw SQL mark months stale too; the incremental run consumes them. `patient`
+    names the citizen whose facts changed (none: a change that is nobody's own, such as a task's or
+    a programme's), so that the run recomputes only that citizen's facts."""
 
     from_day = models.DateField()
     source = models.CharField(max_length=40)
+    patient_id = models.IntegerField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
@@ -145,6 +149,46 @@ class IndicatorValue(models.Model):
     def is_suppressed(self) -> bool:
         """Fewer than 5 citizens behind a figure: it never leaves the system as a number."""
         return 0 < self.denominator < SMALL_CELL
+
+
+class CitizenMonth(models.Model):
+    """One citizen's facts for one month, as of the month's last day: the populations they are
+    counted in (with the programmes that qualify them), their team, and what each indicator asks
+    about them. Computed once per citizen and month in SQL (reporting.facts) and aggregated into
+    the IndicatorValue rows of every unit in one pass; an incremental run recomputes only the
+    citizens whose data changed. Internal: never shown, never exported. A row exists only for a
+    citizen in at least one population that month."""
+
+    month = models.DateField()
+    patient_id = models.IntegerField()
+    team_id = models.IntegerField(null=True)
+    # The qualifying programmes; none when the citizen is not in the population that month.
+    diabetes_programmes = ArrayField(models.IntegerField(), null=True)
+    dementia_programmes = ArrayField(models.IntegerField(), null=True)
+    latest_hba1c = models.DecimalField(max_digits=8, decimal_places=2, null=True)
+    goal_low = models.DecimalField(max_digits=8, decimal_places=2, null=True)
+    goal_high = models.DecimalField(max_digits=8, decimal_places=2, null=True)
+    bp_measured = models.BooleanField(default=False)
+    albumin_screened = models.BooleanField(default=False)
+    eye_screened = models.BooleanField(default=False)
+    foot_examined = models.BooleanField(default=False)
+    cognition_tested = models.BooleanField(default=False)
+    latest_dementia = models.CharField(max_length=20, blank=True)
+    caregiver_registered = models.BooleanField(default=False)
+    caregiver_spoken_with = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            # Also serves the incremental run: one citizen's months from a month on.
+            models.UniqueConstraint(fields=["patient_id", "month"], name="one_fact_row_per_citizen_month"),
+        ]
+        indexes = [
+            # The aggregation of the months a run recomputes: WHERE month = ANY(...).
+            models.Index(fields=["month"], name="citizenmonth_month"),
+        ]
+
+    def __str__(self):
+        return f"{self.month} {self.patient_id}"
 
 
 class MonthlyActivity(models.Model):

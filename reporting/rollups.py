@@ -14,34 +14,31 @@ import datetime
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery
+from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models.sql import Query
 from django.utils import timezone
 
-from coordination.models import Referral, ReferralStatus, Task, TaskOrigin, TaskStatus, TaskTransition
+from coordination.models import Referral, ReferralStatus, Task, TaskOrigin, TaskStatus
 from patients.definitions import (
-    DEMENTIA,
-    counted_measurements,
     day_start,
     has_own_range,
-    hba1c_goal_range,
-    in_window,
-    latest_value,
     month_end,
     months_between,
-    primary_caregiver_on,
-    qualifying_enrolments,
     signed_encounters,
     team_on,
     within_own_range,
 )
-from patients.models import Condition, ConditionGroup, ConditionKind
+from patients.models import ConditionGroup, ConditionKind, Encounter
 
+from .facts import Statement, month_index, refresh_facts, team_periods_sql, utc_month_index
 from .models import (
+    CitizenMonth,
     Indicator,
     IndicatorValue,
     MonthlyActivity,
@@ -93,18 +90,15 @@ class Row:
     value: Decimal | None
 
 
-def _measured(code: str, as_of: datetime.date, months: int) -> Exists:
-    return Exists(
-        counted_measurements()
-        .filter(patient=OuterRef("patient_id"), type__code=code)
-        .filter(in_window("measured_at", as_of, months))
-    )
+class MonthRow(NamedTuple):
+    month: datetime.date
+    row: Row
 
 
 @dataclass(frozen=True)
 class Share:
     """One share indicator of a population: who of the population is counted (`among`) and who of
-    them meets it (`meets`), both conditions on the facts annotated by `_facts`."""
+    them meets it (`meets`), both conditions on a citizen's facts of the month (CitizenMonth)."""
 
     code: str
     meets: Q
@@ -129,174 +123,250 @@ SHARES: dict[str, list[Share]] = {
     ConditionGroup.DEMENTIA: [
         Share("DEM-SPECIFIC-DIAGNOSIS", ~Q(latest_dementia=ConditionKind.DEMENTIA_UNSPECIFIED)),
         Share("DEM-COGNITION-TESTED", Q(cognition_tested=True)),
-        Share("DEM-CAREGIVER-CONTACT", Q(caregiver_contact=True)),
+        Share("DEM-CAREGIVER-CONTACT", Q(caregiver_registered=True, caregiver_spoken_with=True)),
     ],
 }
+SHARE_CODES = [share.code for shares in SHARES.values() for share in shares]
 
 
-def _facts(group: str, as_of: datetime.date):
-    """The population's qualifying enrolments on `as_of`, one row per enrolment, with each
-    citizen's facts for the month: the team on the day, and what each indicator asks about."""
-    enrolments = qualifying_enrolments(group, as_of).annotate(team=team_on(as_of, patient="patient_id"))
-    if group == ConditionGroup.DIABETES:
-        goal_low, goal_high = hba1c_goal_range(as_of, patient="patient_id")
-        return enrolments.annotate(
-            latest_hba1c=latest_value("hba1c", as_of, months=12, patient="patient_id"),
-            goal_low=goal_low,
-            goal_high=goal_high,
-            bp_measured=_measured("systolic_bp", as_of, 12),
-            albumin_screened=_measured("urine_acr", as_of, 24),
-            eye_screened=_measured("eye_screening", as_of, 24),
-            foot_examined=_measured("foot_exam", as_of, 24),
-        )
-    latest_dementia = (
-        Condition.objects.filter(patient=OuterRef("patient_id"), kind__in=DEMENTIA, diagnosed_on__lte=as_of)
-        .order_by("-diagnosed_on", "-id")
-        .values("kind")[:1]
-    )
-    spoken_with = signed_encounters().filter(patient=OuterRef("patient_id"), caregiver_present=True)
-    return enrolments.annotate(
-        latest_dementia=Subquery(latest_dementia),
-        cognition_tested=_measured("mmse", as_of, 12),
-        caregiver_contact=primary_caregiver_on(as_of, patient="patient_id")
-        & Exists(spoken_with.filter(in_window("started_at", as_of, 6))),
-    )
+def _condition(statement: Statement, name: str, condition: Q) -> str:
+    """A condition on CitizenMonth's columns as SQL, compiled by the ORM from the Q above."""
+    query = Query(CitizenMonth)
+    compiler = query.get_compiler(connection=connection)
+    return statement.fragment(name, *compiler.compile(query.build_where(condition)))
 
 
-def _share_rows(group: str, as_of: datetime.date) -> list[Row]:
-    """Three queries per population: the centre, the teams and the programmes. A citizen counts once
-    for the centre and their team, and once in each programme they qualify through."""
-    facts = _facts(group, as_of)
-    counts = {}
-    for share in SHARES[group]:
-        counted = share.meets if share.among is None else share.among & share.meets
-        counts[f"d_{share.code}"] = Count("patient_id", distinct=True, filter=share.among)
-        counts[f"n_{share.code}"] = Count("patient_id", distinct=True, filter=counted)
-
-    def rows(unit_kind: str, unit_id: int, totals: dict, *, always: bool = False) -> list[Row]:
-        found = []
-        for share in SHARES[group]:
-            n, d = totals[f"n_{share.code}"], totals[f"d_{share.code}"]
-            if d or always:
-                found.append(Row(share.code, unit_kind, unit_id, n, d, percent(n, d)))
-        return found
-
-    result = rows(UnitKind.CENTRE, 0, facts.aggregate(**counts), always=True)
-    for totals in facts.values("team").annotate(**counts).order_by():
-        result += rows(UnitKind.TEAM, totals["team"], totals)
-    for totals in facts.values("programme_id").annotate(**counts).order_by():
-        result += rows(UnitKind.PROGRAMME, totals["programme_id"], totals)
-    return result
+def share_rows(months: list[datetime.date]) -> list[MonthRow]:
+    """Every share indicator of these months for the centre, each team and each programme, in one
+    pass over the citizens' facts (GROUP BY GROUPING SETS). A citizen counts once for the centre
+    and their team (the first of their qualifying programmes stands for them), and once in each
+    programme they qualify through."""
+    if not months:
+        return []
+    s = Statement()
+    flags, sums = [], []
+    for group, shares in SHARES.items():
+        for index, share in enumerate(shares):
+            among = "TRUE" if share.among is None else _condition(s, f"a{group}{index}", share.among)
+            meets = _condition(s, f"m{group}{index}", share.meets)
+            label = f"s_{group}_{index}"
+            inside = f"u.population = '{group}' AND ({among})"
+            flags.append(f"CASE WHEN {inside} THEN 1 ELSE 0 END AS d_{label}")
+            flags.append(f"CASE WHEN {inside} AND ({meets}) THEN 1 ELSE 0 END AS n_{label}")
+            for part in ("d", "n"):
+                sums.append(
+                    f"CASE WHEN GROUPING(programme_id) = 0 THEN sum({part}_{label}) "
+                    f"ELSE sum({part}_{label} * first) END AS {part}_{label}"
+                )
+    sql = f"""
+        SELECT month, GROUPING(team_id, programme_id), team_id, programme_id, {", ".join(sums)}
+        FROM (
+            SELECT reporting_citizenmonth.month, reporting_citizenmonth.team_id, u.programme_id,
+                   CASE WHEN u.ord = 1 THEN 1 ELSE 0 END AS first, {", ".join(flags)}
+            FROM reporting_citizenmonth
+            CROSS JOIN LATERAL (
+                SELECT 'diabetes', p, o FROM unnest(reporting_citizenmonth.diabetes_programmes) WITH ORDINALITY x (p, o)
+                UNION ALL
+                SELECT 'dementia', p, o FROM unnest(reporting_citizenmonth.dementia_programmes) WITH ORDINALITY x (p, o)
+            ) AS u (population, programme_id, ord)
+            WHERE reporting_citizenmonth.month = ANY({s.param("months", months)}::date[])
+        ) AS flagged
+        GROUP BY GROUPING SETS ((month), (month, team_id), (month, programme_id))
+    """  # noqa: S608  # nosec B608  # the text is ours; the values are parameters
+    codes = [
+        (share.code, f"s_{group}_{index}") for group, shares in SHARES.items() for index, share in enumerate(shares)
+    ]
+    rows, centres = [], set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, s.params)
+        for month, level, team_id, programme_id, *counts in cursor.fetchall():
+            unit = {3: (UnitKind.CENTRE, 0), 1: (UnitKind.TEAM, team_id), 2: (UnitKind.PROGRAMME, programme_id)}[level]
+            if unit[1] is None:
+                continue  # a citizen without a team (there is none: every citizen has one from the start)
+            for index, (code, _label) in enumerate(codes):
+                d, n = counts[2 * index], counts[2 * index + 1]
+                if d or unit[0] == UnitKind.CENTRE:
+                    rows.append(MonthRow(month, Row(code, unit[0], unit[1], n, d, percent(n, d))))
+            if level == 3:
+                centres.add(month)
+    # The centre row exists for every indicator and month, also when nobody is counted.
+    for month in months:
+        if month not in centres:
+            rows += [MonthRow(month, Row(code, UnitKind.CENTRE, 0, 0, 0, None)) for code in SHARE_CODES]
+    return rows
 
 
 def _median(days: list[int]) -> Decimal | None:
     return Decimal(str(statistics.median(days))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if days else None
 
 
-def _waiting_rows(month: datetime.date) -> list[Row]:
+def _moments(months: list[datetime.date]) -> tuple[datetime.datetime, datetime.datetime]:
+    """The first moment of the first month and the first moment after the last one."""
+    return day_start(months[0]), day_start(month_end(months[-1]) + datetime.timedelta(days=1))
+
+
+def _waiting_rows(months: list[datetime.date]) -> list[MonthRow]:
     """OPS-WAIT-DAYS: referrals (not declined) whose first signed encounter with the citizen on or
     after the day received falls in the month; the median of the days between. n is both the
     numerator and the denominator. Unit: the citizen's team on the encounter's day, and the
-    referral's programme."""
+    referral's programme. One query for every month of the run."""
     first_encounter = (
         signed_encounters()
         .filter(patient=OuterRef("patient_id"), started_at__date__gte=OuterRef("received_on"))
         .order_by("started_at", "id")
         .values("started_at")[:1]
     )
+    start, end = _moments(months)
     referrals = (
         Referral.objects.exclude(status=ReferralStatus.DECLINED)
         .annotate(first=Subquery(first_encounter))
-        .filter(first__gte=day_start(month), first__lt=day_start(month_end(month) + datetime.timedelta(days=1)))
+        .filter(first__gte=start, first__lt=end)
         .annotate(first_day=TruncDate("first"))
         .annotate(unit_team=team_on(OuterRef("first_day"), patient="patient_id"))
         .values_list("unit_team", "programme_id", "received_on", "first_day")
     )
-    days: dict[tuple[str, int], list[int]] = defaultdict(list)
+    days: dict[tuple[datetime.date, str, int], list[int]] = defaultdict(list)
     for team_id, programme_id, received_on, first_day in referrals:
-        waited = (first_day - received_on).days
-        days[(UnitKind.CENTRE, 0)].append(waited)
-        days[(UnitKind.TEAM, team_id)].append(waited)
+        waited, month = (first_day - received_on).days, first_day.replace(day=1)
+        days[(month, UnitKind.CENTRE, 0)].append(waited)
+        days[(month, UnitKind.TEAM, team_id)].append(waited)
         if programme_id is not None:
-            days[(UnitKind.PROGRAMME, programme_id)].append(waited)
-    rows = [Row("OPS-WAIT-DAYS", kind, unit, len(v), len(v), _median(v)) for (kind, unit), v in days.items()]
-    if (UnitKind.CENTRE, 0) not in days:
-        rows.append(Row("OPS-WAIT-DAYS", UnitKind.CENTRE, 0, 0, 0, None))
+            days[(month, UnitKind.PROGRAMME, programme_id)].append(waited)
+    rows = [
+        MonthRow(month, Row("OPS-WAIT-DAYS", kind, unit, len(v), len(v), _median(v)))
+        for (month, kind, unit), v in days.items()
+    ]
+    rows += [
+        MonthRow(month, Row("OPS-WAIT-DAYS", UnitKind.CENTRE, 0, 0, 0, None))
+        for month in months
+        if (month, UnitKind.CENTRE, 0) not in days
+    ]
     return rows
 
 
-def status_at_end_of(day: datetime.date) -> Coalesce:
-    """A task's status at the end of a day: the status its latest transition before midnight set;
-    with no transition by then, the state it was created in (open)."""
-    latest = (
-        TaskTransition.objects.filter(task=OuterRef("pk"), at__lt=day_start(day + datetime.timedelta(days=1)))
-        .order_by("-at", "-id")
-        .values("to_status")[:1]
-    )
-    return Coalesce(Subquery(latest), Value(TaskStatus.OPEN.value))
+def _months_table(statement: Statement, months: list[datetime.date]) -> str:
+    statement.param("m_idx", [month_index(m) for m in months])
+    statement.param("m_month", months)
+    statement.param("m_last_day", [month_end(m) for m in months])
+    statement.param("m_day_after", [day_start(month_end(m) + datetime.timedelta(days=1)) for m in months])
+    return """
+        SELECT * FROM unnest(%(m_idx)s::int[], %(m_month)s::date[], %(m_last_day)s::date[],
+                             %(m_day_after)s::timestamptz[]) AS m (idx, month, last_day, day_after)
+    """
 
 
-def _task_rows(month: datetime.date) -> list[Row]:
+def _task_rows(months: list[datetime.date]) -> list[MonthRow]:
     """OPS-TASKS-OVERDUE: tasks open at the end of the month's last day, by the task's own team;
-    numerator: due before that day. OPS-LOOP-CLOSED: tasks made from agreed actions due in the
-    month, cancelled ones left out; numerator: done on or before the due date."""
-    as_of = month_end(month)
-    open_then = (
-        Task.objects.filter(created_at__lt=day_start(as_of + datetime.timedelta(days=1)))
-        .annotate(then=status_at_end_of(as_of))
-        .filter(then__in=[TaskStatus.OPEN, TaskStatus.IN_PROGRESS])
+    numerator: due before that day. A task's status at a moment is the one its latest transition
+    before it set, and open before any: each task is open from its creation to its first
+    transition and from every transition to an open status to the next transition, and is counted
+    in the months whose end falls in one of those spells. OPS-LOOP-CLOSED: tasks made from agreed
+    actions due in the month, cancelled ones left out; numerator: done on or before the due date."""
+    s = Statement()
+    months_table = _months_table(s, months)
+    start, end = _moments(months)
+    s.param("start", start)
+    s.param("end", end)
+    s.param("open", [TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value])
+    s.param("first_idx", month_index(months[0]))
+    s.param("last_idx", month_index(months[-1]))
+    sql = f"""
+        WITH months AS ({months_table}),
+        transitions AS (
+            SELECT tr.task_id, tr.at, tr.to_status,
+                   lead(tr.at) OVER (PARTITION BY tr.task_id ORDER BY tr.at, tr.id) AS next_at,
+                   row_number() OVER (PARTITION BY tr.task_id ORDER BY tr.at, tr.id) AS position
+            FROM coordination_tasktransition tr
+        ),
+        open_spells AS (
+            SELECT t.id, t.team_id, t.due_on, t.created_at, t.created_at AS since, first.at AS until
+            FROM coordination_task t
+            LEFT JOIN transitions first ON first.task_id = t.id AND first.position = 1
+            WHERE t.created_at < %(end)s
+            UNION ALL
+            SELECT t.id, t.team_id, t.due_on, t.created_at, tr.at, tr.next_at
+            FROM transitions tr JOIN coordination_task t ON t.id = tr.task_id
+            WHERE tr.to_status = ANY(%(open)s::text[]) AND t.created_at < %(end)s
+        )
+        SELECT m.month, GROUPING(o.team_id), o.team_id,
+               count(*) FILTER (WHERE o.due_on < m.last_day), count(*)
+        FROM open_spells o
+        CROSS JOIN LATERAL generate_series(
+            GREATEST({utc_month_index("GREATEST(o.since, o.created_at)")}, %(first_idx)s),
+            LEAST(COALESCE({utc_month_index("o.until")} + 1, %(last_idx)s), %(last_idx)s)
+        ) AS g (idx)
+        JOIN months m ON m.idx = g.idx
+        WHERE (o.until IS NULL OR o.until >= %(start)s)
+          AND o.created_at < m.day_after AND o.since < m.day_after
+          AND (o.until IS NULL OR o.until >= m.day_after)
+        GROUP BY GROUPING SETS ((m.month), (m.month, o.team_id))
+    """  # noqa: S608  # nosec B608  # the text is ours; the values are parameters
+    counted: dict[tuple[datetime.date, str, int], tuple[int, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, s.params)
+        for month, level, team_id, n, d in cursor.fetchall():
+            counted[(month, UnitKind.CENTRE, 0) if level else (month, UnitKind.TEAM, team_id)] = (n, d)
+    loops = (
+        Task.objects.filter(origin=TaskOrigin.AGREED_ACTION, due_on__gte=months[0], due_on__lte=month_end(months[-1]))
+        .exclude(status=TaskStatus.CANCELLED)
+        .annotate(month=TruncMonth("due_on"))
+        .values("month", "team_id")
+        # completed_at__date is the day in the centre's time zone (Django converts it in SQL).
+        .annotate(n=Count("id", filter=Q(status=TaskStatus.DONE, completed_at__date__lte=F("due_on"))), d=Count("id"))
+        .order_by()
     )
-    due_in_month = Task.objects.filter(origin=TaskOrigin.AGREED_ACTION, due_on__gte=month, due_on__lte=as_of).exclude(
-        status=TaskStatus.CANCELLED
-    )
-    # completed_at__date is the day in the centre's time zone (Django converts it in SQL).
-    closed_in_time = Q(status=TaskStatus.DONE, completed_at__date__lte=F("due_on"))
+    closed: dict[tuple[datetime.date, str, int], tuple[int, int]] = {}
+    for r in loops:
+        month = r["month"]
+        closed[(month, UnitKind.TEAM, r["team_id"])] = (r["n"], r["d"])
+        n, d = closed.get((month, UnitKind.CENTRE, 0), (0, 0))
+        closed[(month, UnitKind.CENTRE, 0)] = (n + r["n"], d + r["d"])
     rows = []
-    for code, tasks, hit in (
-        ("OPS-TASKS-OVERDUE", open_then, Q(due_on__lt=as_of)),
-        ("OPS-LOOP-CLOSED", due_in_month, closed_in_time),
-    ):
-        per_team = list(tasks.values("team_id").annotate(n=Count("id", filter=hit), d=Count("id")).order_by())
-        rows += [Row(code, UnitKind.TEAM, r["team_id"], r["n"], r["d"], percent(r["n"], r["d"])) for r in per_team]
-        n, d = sum(r["n"] for r in per_team), sum(r["d"] for r in per_team)
-        rows.append(Row(code, UnitKind.CENTRE, 0, n, d, percent(n, d)))
+    for code, found in (("OPS-TASKS-OVERDUE", counted), ("OPS-LOOP-CLOSED", closed)):
+        for month in months:
+            found.setdefault((month, UnitKind.CENTRE, 0), (0, 0))
+        rows += [
+            MonthRow(month, Row(code, kind, unit, n, d, percent(n, d)))
+            for (month, kind, unit), (n, d) in found.items()
+            if month in months
+        ]
     return rows
 
 
-def _stories_rows(month: datetime.date) -> list[Row]:
+def _stories_rows(months: list[datetime.date]) -> list[MonthRow]:
     """STORIES-APPROVED: stories approved from the first day of the month's quarter through its
     last day whose story consent is in force now; unit: the citizen's team on the approval day."""
     from .stories import with_consent
 
-    as_of = month_end(month)
-    per_team = (
+    _start, end = _moments(months)
+    approved = (
         Story.objects.filter(
-            status=StoryStatus.APPROVED,
-            decided_at__gte=day_start(quarter_start(month)),
-            decided_at__lt=day_start(as_of + datetime.timedelta(days=1)),
+            status=StoryStatus.APPROVED, decided_at__gte=day_start(quarter_start(months[0])), decided_at__lt=end
         )
         .filter(with_consent())
         .annotate(decided_day=TruncDate("decided_at"))
         .annotate(unit_team=team_on(OuterRef("decided_day"), patient="patient_id"))
-        .values("unit_team")
-        .annotate(n=Count("id"))
-        .order_by()
+        .values_list("decided_day", "unit_team")
     )
-    rows = [Row("STORIES-APPROVED", UnitKind.TEAM, r["unit_team"], r["n"], r["n"], Decimal(r["n"])) for r in per_team]
-    total = sum(r.numerator for r in rows)
-    rows.append(Row("STORIES-APPROVED", UnitKind.CENTRE, 0, total, total, Decimal(total)))
-    return rows
+    counts: dict[tuple[datetime.date, str, int], int] = {(m, UnitKind.CENTRE, 0): 0 for m in months}
+    for day, team_id in approved:
+        for month in months:
+            if quarter_start(month) <= day <= month_end(month):
+                for unit in ((month, UnitKind.CENTRE, 0), (month, UnitKind.TEAM, team_id)):
+                    counts[unit] = counts.get(unit, 0) + 1
+    return [
+        MonthRow(month, Row("STORIES-APPROVED", kind, unit, n, n, Decimal(n)))
+        for (month, kind, unit), n in counts.items()
+    ]
 
 
-def compute_month(month: datetime.date) -> list[Row]:
-    as_of = month_end(month)
-    rows = []
-    for group in SHARES:
-        rows += _share_rows(group, as_of)
-    rows += _waiting_rows(month)
-    rows += _task_rows(month)
-    rows += _stories_rows(month)
-    return rows
+OPERATIONAL_CODES = ["OPS-WAIT-DAYS", "OPS-TASKS-OVERDUE", "OPS-LOOP-CLOSED", "STORIES-APPROVED"]
+
+
+def operational_rows(months: list[datetime.date]) -> list[MonthRow]:
+    if not months:
+        return []
+    return _waiting_rows(months) + _task_rows(months) + _stories_rows(months)
 
 
 @dataclass(frozen=True)
@@ -307,24 +377,39 @@ class Activity:
     citizens: int
 
 
-def compute_activity(month: datetime.date) -> list[Activity]:
-    """Signed contacts in the month and the citizens they were with, for the centre and by the
-    citizen's team on the day of the contact."""
+def compute_activity(months: list[datetime.date]) -> dict[datetime.date, list[Activity]]:
+    """Signed contacts in each month and the citizens they were with, for the centre and by the
+    citizen's team on the day of the contact; one pass for every month and unit."""
+    s = Statement()
+    months_table = _months_table(s, months)
+    start, end = _moments(months)
     encounters = (
         signed_encounters()
-        .filter(
-            started_at__gte=day_start(month),
-            started_at__lt=day_start(month_end(month) + datetime.timedelta(days=1)),
-        )
+        .filter(started_at__gte=start, started_at__lt=end)
         .annotate(day=TruncDate("started_at"))
-        .annotate(unit_team=team_on(OuterRef("day"), patient="patient_id"))
+        .values_list("patient_id", "day")
     )
-    counts = {"contacts": Count("id"), "citizens": Count("patient_id", distinct=True)}
-    centre = encounters.aggregate(**counts)
-    result = [Activity(UnitKind.CENTRE, 0, centre["contacts"], centre["citizens"])]
-    for r in encounters.values("unit_team").annotate(**counts).order_by():
-        result.append(Activity(UnitKind.TEAM, r["unit_team"], r["contacts"], r["citizens"]))
-    return result
+    sql = f"""
+        WITH months AS ({months_table}),
+        team_periods AS ({team_periods_sql()}),
+        contacts AS ({s.queryset("contacts", encounters)})
+        SELECT m.month, GROUPING(t.team_id), t.team_id, count(*), count(DISTINCT c.patient_id)
+        FROM contacts c (patient_id, day)
+        JOIN months m ON m.month = date_trunc('month', c.day)::date
+        JOIN team_periods t ON t.patient_id = c.patient_id AND t.from_day <= c.day
+                           AND (t.until_day IS NULL OR t.until_day > c.day)
+        GROUP BY GROUPING SETS ((m.month), (m.month, t.team_id))
+    """  # noqa: S608  # nosec B608  # the text is ours; the values are parameters
+    found: dict[datetime.date, list[Activity]] = {m: [] for m in months}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, s.params)
+        for month, level, team_id, contacts, citizens in cursor.fetchall():
+            unit = (UnitKind.CENTRE, 0) if level else (UnitKind.TEAM, team_id)
+            found[month].append(Activity(*unit, contacts, citizens))
+    for activity in found.values():
+        if not any(a.unit_kind == UnitKind.CENTRE for a in activity):
+            activity.append(Activity(UnitKind.CENTRE, 0, 0, 0))
+    return found
 
 
 Key = tuple[str, str, int]
@@ -352,9 +437,17 @@ def differences(rows: list[Row], month: datetime.date, stored: dict) -> list[str
 
 
 @transaction.atomic
-def store_month(month: datetime.date, rows: list[Row], activity: list[Activity], indicators: dict) -> int:
-    """Upserts one month's rows and removes the month's rows no longer produced, so that the
-    stored month equals the computed month exactly."""
+def store_month(
+    month: datetime.date,
+    rows: list[Row],
+    activity: list[Activity] | None,
+    indicators: dict,
+    *,
+    codes: list[str] | None = None,
+) -> int:
+    """Upserts one month's rows of the indicators `codes` (None: all) and removes the month's rows
+    of those indicators no longer produced, so that they equal the computed month exactly; the
+    month's activity is replaced too unless it is None (not recomputed)."""
     now = timezone.now()
     objects = [
         IndicatorValue(
@@ -376,29 +469,33 @@ def store_month(month: datetime.date, rows: list[Row], activity: list[Activity],
         unique_fields=["indicator", "month", "unit_kind", "unit_id"],
         update_fields=["numerator", "denominator", "value", "computed_at"],
     )
-    keep = Q()
-    for o in objects:
-        keep |= Q(indicator_id=o.indicator.id, unit_kind=o.unit_kind, unit_id=o.unit_id)
-    IndicatorValue.objects.filter(month=month).exclude(keep).delete()
-    MonthlyActivity.objects.filter(month=month).delete()
-    MonthlyActivity.objects.bulk_create(
-        MonthlyActivity(
-            month=month,
-            unit_kind=a.unit_kind,
-            unit_id=a.unit_id,
-            contacts=a.contacts,
-            citizens=a.citizens,
-            computed_at=now,
+    replaced = IndicatorValue.objects.filter(month=month)
+    if codes is not None:
+        replaced = replaced.filter(indicator__code__in=codes)
+    replaced.exclude(pk__in=[o.pk for o in objects]).delete()
+    if activity is not None:
+        MonthlyActivity.objects.filter(month=month).delete()
+        MonthlyActivity.objects.bulk_create(
+            MonthlyActivity(
+                month=month,
+                unit_kind=a.unit_kind,
+                unit_id=a.unit_id,
+                contacts=a.contacts,
+                citizens=a.citizens,
+                computed_at=now,
+            )
+            for a in activity
         )
-        for a in activity
-    )
     return len(objects)
 
 
-def _without_jit() -> None:
-    # The rollup's queries are many and short: compiling them costs more than it saves.
+def _settings_for_the_job() -> None:
+    """For the run's transaction: a few large statements, not many short ones. Compiling them (JIT)
+    cost a second a statement at 50,000 citizens and saved nothing; the sorts and hashes of the
+    set-based facts fit in memory with more than the default 4 MB."""
     with connection.cursor() as cursor:
-        cursor.execute("SET jit = off")
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
 
 
 # One rollup run at a time (coordination.caregaps serialises its job with 4_202_611).
@@ -410,8 +507,9 @@ def _one_run_at_a_time() -> Iterator[None]:
     """Holds a session advisory lock on this process's database connection while a run lasts,
     after any run under way has finished. PostgreSQL releases the lock when the connection ends,
     also when the process holding it is killed: a run still 'running' once the lock is ours was
-    left by a process that died, and is marked interrupted (the next incremental run redoes its
-    months, see take_stale_months). No clock is involved, so a long run is never taken for dead."""
+    left by a process that died, and is marked interrupted. Its transaction died with it, so the
+    marks it had taken are back for the next run. No clock is involved, so a long run is never
+    taken for dead."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [RUN_LOCK_ID])
     try:
@@ -438,6 +536,29 @@ def _start_run(first_month: datetime.date, last_month: datetime.date, *, kind: s
     )
 
 
+@dataclass
+class Plan:
+    """What a run recomputes: the facts of every citizen in some months, of some citizens from a
+    month on, and the share and operational rows of the months those touch."""
+
+    everyone: list[datetime.date] = field(default_factory=list)
+    citizens: list[int] = field(default_factory=list)
+    citizens_months: list[datetime.date] = field(default_factory=list)
+    operational: list[datetime.date] = field(default_factory=list)
+
+    @classmethod
+    def all_of(cls, months: list[datetime.date]) -> "Plan":
+        return cls(everyone=list(months), operational=list(months))
+
+    @property
+    def share_months(self) -> list[datetime.date]:
+        return sorted(set(self.everyone) | set(self.citizens_months))
+
+    @property
+    def months(self) -> list[datetime.date]:
+        return sorted(set(self.share_months) | set(self.operational))
+
+
 def run_rollups(
     first_month: datetime.date,
     last_month: datetime.date,
@@ -450,23 +571,49 @@ def run_rollups(
     With `compare`, the stored rows are compared with the computed ones first and every
     difference is recorded in the run (a full recomputation should find none)."""
     with _one_run_at_a_time():
-        return _compute(_start_run(first_month, last_month, kind=kind), compare=compare, progress=progress)
+        run = _start_run(first_month, last_month, kind=kind)
+        months = months_between(run.first_month, run.last_month)
+        return _compute(run, lambda: Plan.all_of(months), compare=compare, progress=progress)
 
 
 def _compute(
-    run: RollupRun, *, compare: bool = False, progress: Callable[[datetime.date], None] | None = None
+    run: RollupRun,
+    plan_from_marks: Callable[[], Plan],
+    *,
+    compare: bool = False,
+    progress: Callable[[datetime.date], None] | None = None,
 ) -> RollupRun:
+    """One transaction: the marks the plan takes come back if the run fails or its process dies,
+    and readers see the old rows until the new ones are all stored."""
     indicators = {i.code: i for i in Indicator.objects.all()}
     found: list[str] = []
     try:
-        _without_jit()
-        for month in months_between(run.first_month, run.last_month):
-            rows = compute_month(month)
-            if compare:
-                found += differences([r for r in rows if r.code in indicators], month, _stored(month))
-            run.rows += store_month(month, rows, compute_activity(month), indicators)
-            if progress is not None:
-                progress(month)
+        with transaction.atomic():
+            _settings_for_the_job()
+            plan = plan_from_marks()
+            refresh_facts(plan.everyone)
+            refresh_facts(plan.citizens_months, plan.citizens)
+            shares, operational = share_rows(plan.share_months), operational_rows(plan.operational)
+            activity = compute_activity(plan.operational) if plan.operational else {}
+            by_month: dict[datetime.date, list[Row]] = defaultdict(list)
+            for month, row in shares + operational:
+                by_month[month].append(row)
+            for month in plan.months:
+                rows = by_month[month]
+                codes = (SHARE_CODES if month in plan.share_months else []) + (
+                    OPERATIONAL_CODES if month in plan.operational else []
+                )
+                if compare:
+                    found += differences(
+                        [r for r in rows if r.code in indicators],
+                        month,
+                        {k: v for k, v in _stored(month).items() if k[0] in codes},
+                    )
+                run.rows += store_month(month, rows, activity.get(month), indicators, codes=codes)
+                if progress is not None:
+                    progress(month)
+            if plan.months:
+                run.first_month, run.last_month = plan.months[0], plan.months[-1]
     except Exception as error:
         run.status, run.error = RunStatus.FAILED, f"{type(error).__name__}: {error}"
         run.finished_at = timezone.now()
@@ -474,7 +621,9 @@ def _compute(
         raise
     run.status, run.finished_at = RunStatus.SUCCEEDED, timezone.now()
     run.differences, run.difference_detail = len(found), "\n".join(found[:200])
-    run.save(update_fields=["status", "finished_at", "rows", "differences", "difference_detail"])
+    run.save(
+        update_fields=["status", "finished_at", "rows", "differences", "difference_detail", "first_month", "last_month"]
+    )
     return run
 
 
@@ -484,46 +633,158 @@ def oldest_month_kept(today: datetime.date | None = None) -> datetime.date:
     return datetime.date(month_index // 12, month_index % 12 + 1, 1)
 
 
-@transaction.atomic
-def take_stale_months() -> datetime.date:
-    """The first month to recompute: the earliest day marked stale since the last run (the marks
-    are consumed here, in the same transaction that reads them), the first month of any run that
-    did not succeed since the last one that did, and at least this month (a new month needs its
-    rows). Before any successful run: the oldest month kept."""
-    today = timezone.localdate()
-    floor = oldest_month_kept(today)
-    last = RollupRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-started_at").first()
-    if last is None:
-        StaleDay.objects.all().delete()
-        return floor
+# The tables whose changes can move a citizen's own facts, and those that feed the operational
+# figures (waiting times, tasks, stories, activity). A team change is both: the citizen's team on a
+# month's last day, and the team their contacts and stories count for.
+FACT_SOURCES = {
+    "patients_measurement",
+    "patients_encounter",
+    "patients_condition",
+    "patients_enrolment",
+    "patients_teamresponsibility",
+    "patients_relative",
+    "patients_goal",
+    "patients_programme",
+    "reporting_citizenmonth",
+}
+OPERATIONAL_SOURCES = {
+    "patients_encounter",
+    "patients_teamresponsibility",
+    "patients_consent",
+    "coordination_task",
+    "coordination_tasktransition",
+    "coordination_referral",
+    "reporting_story",
+}
+
+
+@dataclass(frozen=True)
+class Mark:
+    from_day: datetime.date
+    source: str
+    patient_id: int | None
+
+
+def _take_marks() -> list[Mark]:
+    """Consumes the stale marks, in the transaction that acts on them."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH taken AS (DELETE FROM reporting_staleday RETURNING from_day) SELECT min(from_day) FROM taken"
-        )
-        (earliest,) = cursor.fetchone()
-    unfinished = (
-        RollupRun.objects.filter(started_at__gt=last.started_at)
-        .exclude(status=RunStatus.SUCCEEDED)
-        .aggregate(first=Min("first_month"))["first"]
+        cursor.execute("DELETE FROM reporting_staleday RETURNING from_day, source, patient_id")
+        return [Mark(*row) for row in cursor.fetchall()]
+
+
+def _months_never_computed(kept: list[datetime.date]) -> list[datetime.date]:
+    """Kept months without rows yet (a new month, or everything before the first run): every
+    month's centre rows exist once it has been computed."""
+    computed = set(
+        IndicatorValue.objects.filter(month__in=kept, unit_kind=UnitKind.CENTRE, unit_id=0)
+        .values_list("month", flat=True)
+        .distinct()
     )
-    candidates = [today.replace(day=1)] + [d.replace(day=1) for d in (earliest, unfinished) if d is not None]
-    return max(floor, min(candidates))
+    return [m for m in kept if m not in computed]
+
+
+def _first_contact_months(patients: set[int]) -> dict[int, datetime.date]:
+    """The month of each citizen's first contact or story: a team change can move the operational
+    figures (counted by the team on the day) only from then on."""
+    firsts: dict[int, datetime.datetime] = {}
+    for model, moment, extra in (
+        (Encounter, "started_at", Q()),
+        (Story, "decided_at", Q(decided_at__isnull=False)),
+    ):
+        for patient_id, first in (
+            model.objects.filter(extra, patient_id__in=patients)
+            .values("patient_id")
+            .annotate(first=Min(moment))
+            .values_list("patient_id", "first")
+        ):
+            firsts[patient_id] = min(first, firsts.get(patient_id, first))
+    return {p: timezone.localdate(first).replace(day=1) for p, first in firsts.items()}
+
+
+def _plan(marks: list[Mark], today: datetime.date) -> Plan:
+    """From the marks taken: the citizens whose facts to recompute from which month, whether
+    everyone's must be, and the months of the operational figures; and every kept month never
+    computed, in full."""
+    kept = months_between(oldest_month_kept(today), today)
+    floor, this_month = kept[0], kept[-1]
+
+    def month_of(day: datetime.date) -> datetime.date:
+        return max(floor, day.replace(day=1))
+
+    everyone_from = operational_from = citizens_from = None
+    citizens: set[int] = set()
+    team_changes: dict[int, datetime.date] = {}
+    for mark in marks:
+        if mark.from_day.replace(day=1) > this_month:
+            continue  # nothing kept can depend on it yet
+        month = month_of(mark.from_day)
+        known = mark.source in FACT_SOURCES or mark.source in OPERATIONAL_SOURCES
+        if mark.source in FACT_SOURCES or not known:
+            if mark.patient_id is None:
+                everyone_from = min(month, everyone_from or month)
+            else:
+                citizens.add(mark.patient_id)
+                citizens_from = min(month, citizens_from or month)
+        if mark.source == "patients_teamresponsibility" and mark.patient_id is not None:
+            team_changes[mark.patient_id] = min(month, team_changes.get(mark.patient_id, month))
+        elif mark.source in OPERATIONAL_SOURCES or not known:
+            operational_from = min(month, operational_from or month)
+    if team_changes:
+        first_contacts = _first_contact_months(set(team_changes))
+        for patient_id, changed in team_changes.items():
+            if patient_id in first_contacts:
+                month = max(changed, first_contacts[patient_id])
+                operational_from = min(month, operational_from or month)
+    missing = _months_never_computed(kept)
+    everyone = sorted(set(missing) | set(months_between(everyone_from, this_month) if everyone_from else []))
+    plan = Plan(
+        everyone=everyone,
+        operational=sorted(
+            set(missing) | set(months_between(operational_from, this_month) if operational_from else [])
+        ),
+    )
+    if citizens:
+        plan.citizens = sorted(citizens)
+        plan.citizens_months = [m for m in months_between(citizens_from, this_month) if m not in set(everyone)]
+    return plan
+
+
+def take_stale_months() -> datetime.date:
+    """Consumes the stale marks and answers the first month they (or a kept month never computed)
+    make stale; at least this month. Before any run: the oldest month kept."""
+    today = timezone.localdate()
+    with transaction.atomic():
+        plan = _plan(_take_marks(), today)
+    return min([today.replace(day=1), *plan.months])
 
 
 def run_incremental(*, progress=None) -> RollupRun:
-    """Recomputes the months that changes since the last run can affect, up to this month. The
-    marks are taken and the run answering for them recorded in one transaction, so that a run killed
-    later leaves its first month behind for the next one."""
+    """Recomputes what changes since the last run can affect, up to this month: the facts of the
+    citizens whose data changed and the figures of the months those move, the operational figures
+    from the first month a change to their sources can move, and any kept month never computed.
+    With nothing changed it computes nothing. The marks are taken in the run's own transaction."""
     with _one_run_at_a_time():
+        today = timezone.localdate()
         with transaction.atomic():
-            run = _start_run(take_stale_months(), timezone.localdate(), kind=RunKind.INCREMENTAL)
-        return _compute(run, progress=progress)
+            # Recorded first, so that a run that dies is seen; the months come from a look at the marks.
+            marks = [Mark(*row) for row in StaleDay.objects.values_list("from_day", "source", "patient_id")]
+            peek = _plan(marks, today)
+            first = peek.months[0] if peek.months else today
+            run = _start_run(first, today, kind=RunKind.INCREMENTAL)
+        return _compute(run, lambda: _plan(_take_marks(), today), progress=progress)
 
 
 def run_full(*, progress=None) -> RollupRun:
-    """Recomputes every month kept, comparing with the stored rows first (nightly)."""
+    """Recomputes every month kept for everyone, comparing with the stored rows first (nightly);
+    drops the facts of months no longer kept."""
     with _one_run_at_a_time():
-        with transaction.atomic():
-            StaleDay.objects.all().delete()
-            run = _start_run(oldest_month_kept(), timezone.localdate(), kind=RunKind.FULL)
-        return _compute(run, compare=True, progress=progress)
+        today = timezone.localdate()
+        run = _start_run(oldest_month_kept(today), today, kind=RunKind.FULL)
+        months = months_between(run.first_month, run.last_month)
+
+        def everything() -> Plan:
+            _take_marks()
+            CitizenMonth.objects.filter(month__lt=months[0]).delete()
+            return Plan.all_of(months)
+
+        return _compute(run, everything, compare=True, progress=progress)
