@@ -410,6 +410,11 @@ class Enrolment(models.Model):
         indexes = [
             # Patient list filter by programme, and active enrolments on a date for the indicators.
             models.Index(fields=["programme", "patient"], name="enrolment_programme_patient"),
+            # patients.definitions.followed_up(): "has this citizen an enrolment active on a day", asked per
+            # citizen by the worklist, the caseload figures and the care-gap job, answered from the index alone.
+            models.Index(
+                fields=["patient", "start_on"], include=["end_on", "programme"], name="enrolment_patient_active"
+            ),
         ]
 
     def __str__(self):
