@@ -118,6 +118,12 @@ def latest_table(series: list[IndicatorSeries]) -> list[dict]:
 # Charts ----------------------------------------------------------------------------------------
 
 
+def _rounded(values) -> list[float]:
+    """Coordinates to a hundredth: a hundredth of a percentage point or of a citizen is far below a
+    pixel, and full floats ("76.04097131960528") made up most of a funnel plot's JSON."""
+    return [round(value, 2) for value in values]
+
+
 def _escape(text: str) -> str:
     # plotly reads a subset of HTML in its texts: "<5" must not start a tag.
     return html.escape(str(text), quote=False)
@@ -169,7 +175,7 @@ def _hidden_months_trace(hidden: list[tuple[datetime.date, str]]) -> dict:
 
 
 STRIP = 0.1  # of the plot's height, under the values, for the hidden months
-HIDDEN_AXIS = {"domain": [0, STRIP * 0.8], "range": [0, 1], "visible": False, "fixedrange": True}
+HIDDEN_AXIS = {"domain": [0, round(STRIP * 0.8, 3)], "range": [0, 1], "visible": False, "fixedrange": True}
 
 
 def _value_text(indicator: Indicator, value: float) -> str:
@@ -198,7 +204,7 @@ def run_chart(series: IndicatorSeries, found: runcharts.RunChartSignal | None = 
 
     low, high = min([*values, target]), max([*values, target])
     pad = max((high - low) * 0.15, 2.0 if is_share else 1.0)
-    y_range = [max(0.0, low - pad), min(high + pad, 102.0) if is_share else high + pad]
+    y_range = _rounded([max(0.0, low - pad), min(high + pad, 102.0) if is_share else high + pad])
 
     data = [
         {
@@ -216,7 +222,6 @@ def run_chart(series: IndicatorSeries, found: runcharts.RunChartSignal | None = 
                 for m, f in zip(series.months, series.figures, strict=True)
             ],
             "hovertemplate": "%{customdata}<extra></extra>",
-            "showlegend": False,
         }
     ]
     if len(points) >= 2:
@@ -229,7 +234,6 @@ def run_chart(series: IndicatorSeries, found: runcharts.RunChartSignal | None = 
                 "line": {"color": DANGER if found.found else MUTED, "width": 2 if found.found else 1}
                 | ({"dash": "dash"} if found.found else {}),
                 "hovertemplate": _escape(f"{_('Median')}: {_value_text(indicator, found.median)}") + "<extra></extra>",
-                "showlegend": False,
             }
         )
     if hidden:
@@ -253,7 +257,6 @@ def run_chart(series: IndicatorSeries, found: runcharts.RunChartSignal | None = 
             "yaxis2": HIDDEN_AXIS,
             "plot_bgcolor": "white",
             "showlegend": False,
-            "hovermode": "closest",
             "shapes": [
                 {
                     "type": "line",
@@ -397,10 +400,9 @@ def funnel_plot(indicator: Indicator, teams: list[tuple[str, Figure]], centre: F
                     "type": "scatter",
                     "mode": "lines",
                     "x": ns,
-                    "y": [100 * b for b in bound],
+                    "y": _rounded(100 * b for b in bound),
                     "line": {"color": "#999", "dash": dash, "width": 1},
                     "hoverinfo": "skip",
-                    "showlegend": False,
                 }
             )
     shares = [f.value for _name, f in drawn]
@@ -423,10 +425,9 @@ def funnel_plot(indicator: Indicator, teams: list[tuple[str, Figure]], centre: F
                     "type": "scatter",
                     "mode": "lines",
                     "x": [ns[0], ns[-1]],
-                    "y": [100 * p, 100 * p],
+                    "y": _rounded([100 * p, 100 * p]),
                     "line": {"color": LINE, "width": 1},
                     "hovertemplate": _escape(f"{_('The whole centre')}: {centre.text}") + "<extra></extra>",
-                    "showlegend": False,
                 },
                 {
                     "type": "scatter",
@@ -451,7 +452,6 @@ def funnel_plot(indicator: Indicator, teams: list[tuple[str, Figure]], centre: F
                         for name, f in drawn
                     ],
                     "hovertemplate": "%{customdata}<extra></extra>",
-                    "showlegend": False,
                 },
             ],
             "layout": {
@@ -460,14 +460,13 @@ def funnel_plot(indicator: Indicator, teams: list[tuple[str, Figure]], centre: F
                 "separators": _separators(),
                 "xaxis": {
                     "title": {"text": _("citizens counted"), "font": {"size": 11}, "standoff": 4},
-                    "range": list(x_range),
+                    "range": _rounded(x_range),
                     "gridcolor": "#eee",
                     "fixedrange": True,
                 },
-                "yaxis": {"range": list(y_range), "ticksuffix": " %", "gridcolor": "#eee", "fixedrange": True},
+                "yaxis": {"range": _rounded(y_range), "ticksuffix": " %", "gridcolor": "#eee", "fixedrange": True},
                 "plot_bgcolor": "white",
                 "showlegend": False,
-                "hovermode": "closest",
             },
         },
     )
@@ -591,7 +590,6 @@ def activity_chart(months: list[Activity]) -> dict:
             "plot_bgcolor": "white",
             "showlegend": True,
             "legend": {"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top", "font": {"size": 11}},
-            "hovermode": "closest",
         },
     }
 

@@ -30,12 +30,12 @@ from django.utils.translation import gettext_lazy
 
 from healthcenter.formatting import number
 from healthcenter.spreadsheets import neutralise, starts_like_formula
+from patients.definitions import months_between
 
 from . import dashboard as board
 from . import display
 from .dashboard import target_text
 from .models import SMALL_CELL, Indicator, IndicatorKind
-from .rollups import months_between
 from .selectors import Unit
 
 # The definitions of DESIGN.md ("Quality indicators" and "Indicator definitions, exactly") in the

@@ -14,13 +14,12 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from healthcenter.formatting import number
-from patients.definitions import add_months, day_start, team_on
+from patients.definitions import add_months, day_start, month_end, team_on
 
 from . import dashboard as board
 from . import display, runcharts, stories
 from .exports import measured_in, unit_figures
 from .models import Indicator, IndicatorKind, RollupRun, Story, UnitKind
-from .rollups import month_end, quarter_start
 from .selectors import Unit, last_run
 
 QUARTERS_OFFERED = 8
@@ -72,7 +71,7 @@ class Quarter:
 
 def finished_quarters(*, today: datetime.date, count: int = QUARTERS_OFFERED) -> list[Quarter]:
     """The last `count` finished quarters, the latest first."""
-    quarters = [Quarter.of(quarter_start(today)).previous()]
+    quarters = [Quarter.of(today).previous()]
     while len(quarters) < count:
         quarters.append(quarters[-1].previous())
     return quarters
