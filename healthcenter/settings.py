@@ -197,6 +197,26 @@ STATICFILES_FINDERS = [
 ]
 WHITENOISE_USE_FINDERS = DEBUG
 
+# --- Caches and sessions (issue 11) ---
+# Pages never need Redis (tests/test_faults_redis_down.py: with Redis down people still work), so the
+# caches are each process's own memory. That suits what is cached: rendered fragments of a citizen's
+# record, whose keys hold the user, the language and a version of the record read from PostgreSQL on
+# every request (patients.selectors.patient_record_version), so a worker never serves a fragment from
+# before a change another worker made, nor one user's fragment to another. The tags' timeout (ten
+# minutes) only bounds what the version does not cover (a colleague's renamed account, a catalogue label).
+# Sessions stay in PostgreSQL (one primary-key read per request, a write at most once a minute): a
+# session in one worker's memory would outlive a logout handled by the other, and a cookie session
+# would put the search term (a name or a CPR number) and flash messages into the browser.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "template_fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "template-fragments",
+        # About 40 kB per patient page: at most ~40 MB per worker.
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
+}
+
 # Flash messages can name a citizen: keep them server-side, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True

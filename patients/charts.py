@@ -44,6 +44,17 @@ def d3_month_format() -> str:
     return re.sub(r"^%-?d\W|\W%-?d$", "", d3_date_format())
 
 
+def plotly_time(at: datetime.datetime) -> str:
+    """A moment as plotly.js reads it, to the minute: plotly.js ignores UTC offsets, so the centre's
+    wall-clock time goes out, and no chart shows seconds."""
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
+def plotly_value(value: float) -> float | int:
+    """69 rather than 69.0: whole values, most of them, go out without a decimal."""
+    return int(value) if value.is_integer() else value
+
+
 def trend_figure(
     series: dict[str, Points], *, title: str, unit: str, band: Band | None = None, labels: dict[str, str] | None = None
 ) -> dict:
@@ -55,9 +66,8 @@ def trend_figure(
         {
             "type": "scatter",
             "mode": "lines+markers",
-            # plotly.js ignores UTC offsets, so dates go out as the centre's wall-clock time.
-            "x": [timezone.localtime(at).replace(tzinfo=None).isoformat() for at, _value in points],
-            "y": [value for _at, value in points],
+            "x": [plotly_time(at) for at, _value in points],
+            "y": [plotly_value(value) for _at, value in points],
             "name": (labels or {}).get(name, name),
             "line": {"color": colours[index % len(colours)], "width": 2},
             "marker": {"size": 6},
@@ -70,7 +80,6 @@ def trend_figure(
         "margin": {"l": 48, "r": 10, "t": 36, "b": 30},
         "height": 240,
         "showlegend": len(series) > 1,
-        "legend": {"orientation": "h", "y": -0.2},
         # Numeric dates as the page's language writes them (plotly.js ships no Danish month names).
         "xaxis": {"type": "date", "gridcolor": "#eee", "tickformat": d3_month_format(), "hoverformat": day_format},
         # The decimal and thousands separators of the page's language: 84,5 in Danish.
@@ -80,16 +89,16 @@ def trend_figure(
         "plot_bgcolor": "white",
         "paper_bgcolor": "white",
         "shapes": [],
-        "annotations": [],
     }
+    if len(series) > 1:
+        layout["legend"] = {"orientation": "h", "y": -0.2}
     moments = {at for points in series.values() for at, _value in points}
     if len(moments) == 1:
         # One measurement so far: show it in a readable stretch of time, not a fraction of a second.
         (only,) = moments
-        centre = timezone.localtime(only).replace(tzinfo=None)
         layout["xaxis"]["range"] = [
-            (centre - datetime.timedelta(days=90)).isoformat(),
-            (centre + datetime.timedelta(days=90)).isoformat(),
+            plotly_time(only - datetime.timedelta(days=90)),
+            plotly_time(only + datetime.timedelta(days=90)),
         ]
     if band is not None and (band.low is not None or band.high is not None):
         # An open end reaches a little beyond the data, so the band always has a visible height.
@@ -112,7 +121,7 @@ def trend_figure(
                 "layer": "below",
             }
         )
-        layout["annotations"].append(
+        layout["annotations"] = [
             {
                 "text": band.label,
                 "xref": "paper",
@@ -124,7 +133,7 @@ def trend_figure(
                 "showarrow": False,
                 "font": {"size": 11, "color": "#38761d"},
             }
-        )
+        ]
     return {"data": traces, "layout": layout}
 
 

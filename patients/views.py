@@ -1,7 +1,9 @@
 import csv
 import datetime
+import operator
 import uuid
 from collections.abc import Callable
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -9,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods
@@ -101,15 +104,21 @@ def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_GET
 def patient_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     patient = selectors.patient_for(request.user, public_id, what=gettext_noop("citizen page"))
-    series = selectors.measurement_series(patient, selectors.CHARTED_MEASUREMENTS)
-    overview = selectors.patient_overview(patient)
-    figures = charts.patient_trend_figures(series, goals=overview["goals"])
+    # The record's parts are read only if the template's fragment cache (keyed by this version, the
+    # user and the language) does not have them: on a repeated view none of their queries run.
+    record_version = selectors.patient_record_version(patient)
+    overview = SimpleLazyObject(lambda: selectors.patient_overview(patient))
     context = {
         "patient": patient,
-        "timeline": selectors.patient_timeline(patient),
-        "figures": figures,
+        "record_version": record_version,
+        "timeline": SimpleLazyObject(lambda: selectors.patient_timeline(patient)),
+        "figures": SimpleLazyObject(
+            lambda: charts.patient_trend_figures(
+                selectors.measurement_series(patient, selectors.CHARTED_MEASUREMENTS), goals=overview["goals"]
+            )
+        ),
         "viewers": list(access_log_for_patient(patient_public_id=patient.public_id)[:10]),
-        **overview,
+        **{name: SimpleLazyObject(partial(operator.getitem, overview, name)) for name in selectors.OVERVIEW_PARTS},
     }
     return render(request, "patients/patient_detail.html", context)
 
