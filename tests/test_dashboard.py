@@ -3,10 +3,13 @@ rules, honest funnel plots, the unit's own activity, and a filter that the whole
 
 import datetime
 import json
+import re
 from decimal import Decimal
 
 import plotly.graph_objects as go
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -443,6 +446,44 @@ class TestDashboard:
                 )
         with django_assert_max_num_queries(len(small)):
             client.get(reverse("reporting:overview"), params)
+
+
+def tables_in(queries: list[dict]) -> set[str]:
+    """The tables the SQL read or wrote (FROM, JOIN, INTO, UPDATE)."""
+    return {table for query in queries for table in re.findall(r'(?:FROM|JOIN|INTO|UPDATE)\s+"(\w+)"', query["sql"])}
+
+
+# What the dashboard may read outside the rollup tables: the programmes (a dimension table, for the
+# unit filter), and for the good stories the story's consent and the citizen's public id (the
+# access log records under each citizen that a manager's page showed their story).
+CLINICAL_TABLES_ALLOWED = {"patients_programme", "patients_consent", "patients_patient"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("unit", ["centre", "team"])
+def test_the_dashboard_reads_rollups_and_no_clinical_table(manager, member, team, unit):
+    from .factories import ConsentFactory, StoryFactory, TaskFactory
+
+    citizen = diabetic_citizens(team, 1, measured=1)[0]
+    EncounterFactory(patient=citizen, professional=member)
+    TaskFactory(team=team, patient=citizen)
+    ConsentFactory(patient=citizen)
+    StoryFactory(patient=citizen, status="approved", decided_at=timezone.now())
+    stored("DM-HBA1C-MEASURED", 30, 40, unit=team)
+    stored("DM-HBA1C-MEASURED", 30, 40)
+    activity(12, 6, unit=team)
+    computed()
+    client = client_for(manager)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("reporting:overview"), team_param(team) if unit == "team" else {})
+    assert response.status_code == 200 and response.context["stories"]
+    tables = tables_in(captured.captured_queries)
+    assert {"reporting_indicatorvalue", "reporting_monthlyactivity"} <= tables
+    clinical = {t for t in tables if t.startswith(("patients_", "coordination_"))}
+    assert clinical <= CLINICAL_TABLES_ALLOWED, clinical - CLINICAL_TABLES_ALLOWED
+    # The citizen and the consent are read by the stories' one query and nowhere else.
+    reading_citizens = [q["sql"] for q in captured.captured_queries if '"patients_patient"' in q["sql"]]
+    assert len(reading_citizens) == 1 and '"reporting_story"' in reading_citizens[0]
 
 
 def test_reporting_reads_go_to_the_replica_only_when_there_is_one(monkeypatch):

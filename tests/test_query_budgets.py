@@ -111,3 +111,28 @@ def test_the_timeline_pages_back_through_all_of_the_history(as_member, member, p
         seen += timeline.encounters
     assert len(seen) == 60
     assert len({e.pk for e in seen}) == 60
+
+
+@pytest.mark.django_db
+def test_the_dashboard_has_a_budget_that_does_not_grow_with_stories_or_history(manager, member, team):
+    """The rollup rows' part is held in tests/test_dashboard.py (teams and months) and
+    tests/test_exports.py; here the rest of the page: the good stories (five shown, one access-log
+    write for all of them) and the citizens' history behind the figures (never read)."""
+    from reporting.models import StoryStatus
+
+    from .conftest import client_for
+    from .factories import ConsentFactory, StoryFactory
+
+    def approved_story():
+        citizen = PatientFactory(team=team)
+        ConsentFactory(patient=citizen)
+        StoryFactory(patient=citizen, status=StoryStatus.APPROVED, decided_at=timezone.now())
+        return citizen
+
+    client = client_for(manager)
+    url = reverse("reporting:overview")
+    add_history(approved_story(), member, 2)
+    small = count_queries(client, url)
+    for _story in range(7):
+        add_history(approved_story(), member, 20)
+    assert count_queries(client, url) == small
