@@ -216,15 +216,21 @@ def facts_sql(months: list[datetime.date], patients: list[int] | None = None) ->
         FROM ({events}) AS e
         WHERE e.patient_id IN (SELECT patient_id FROM citizens)
     ),
-    latest AS (
-        SELECT m.month, s.patient_id, {pivot}
+    expanded AS MATERIALIZED (
+        -- The months whose end can fall between an event and the next one (a few more: the bounds
+        -- are taken in UTC); materialized, so that each event is expanded once before any join.
+        SELECT s.patient_id, s.what, s.at, s.next_at, s.value, g.idx
         FROM series s
         CROSS JOIN LATERAL generate_series(
             GREATEST({utc_month_index("s.at")}, %(first_idx)s),
             LEAST(COALESCE({utc_month_index("s.next_at")} + 1, %(last_idx)s), %(last_idx)s)
         ) AS g (idx)
-        JOIN months m ON m.idx = g.idx
-        JOIN windows w ON w.idx = g.idx AND w.what = s.what
+    ),
+    latest AS (
+        SELECT m.month, s.patient_id, {pivot}
+        FROM expanded s
+        JOIN months m ON m.idx = s.idx
+        JOIN windows w ON w.idx = s.idx AND w.what = s.what
         WHERE s.at < m.day_after AND (s.next_at IS NULL OR s.next_at >= m.day_after) AND s.at >= w.since
         GROUP BY 1, 2
     ),

@@ -804,3 +804,150 @@ def test_every_stored_row_of_a_year_equals_the_independent_recomputation():
     assert sum(1 for key, (_n, d, _v) in expected.items() if key[2] == ref.TEAM and d in (4, 5)) > 10
     problems = ref.differences(expected, stored)
     assert not problems, "\n" + problems
+
+
+def facts_by_the_one_day_definitions(month: D) -> dict[int, dict]:
+    """Each counted citizen's facts on the month's last day, asked one day at a time through the
+    expressions of patients.definitions that the care-gap rules use (one look-up per citizen)."""
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from patients.definitions import (
+        DEMENTIA,
+        counted_measurements,
+        hba1c_goal_range,
+        in_window,
+        latest_value,
+        month_end,
+        primary_caregiver_on,
+        qualifying_enrolments,
+        signed_encounters,
+        team_on,
+    )
+    from patients.models import Condition
+    from reporting.facts import CAREGIVER_CONTACT, DATED_FACTS, VALUE_FACT
+
+    last_day = month_end(month)
+    facts: dict[int, dict] = {}
+    for group in ("diabetes", "dementia"):
+        dated = {}
+        for column, (what, months) in DATED_FACTS.items():
+            if column == VALUE_FACT:
+                dated[column] = latest_value(what, last_day, months=months, patient="patient_id")
+            elif what == CAREGIVER_CONTACT:
+                contacts = signed_encounters().filter(patient=OuterRef("patient_id"), caregiver_present=True)
+                dated[column] = Exists(contacts.filter(in_window("started_at", last_day, months)))
+            else:
+                measured = counted_measurements().filter(patient=OuterRef("patient_id"), type__code=what)
+                dated[column] = Exists(measured.filter(in_window("measured_at", last_day, months)))
+        low, high = hba1c_goal_range(last_day, patient="patient_id")
+        latest_dementia = (
+            Condition.objects.filter(patient=OuterRef("patient_id"), kind__in=DEMENTIA, diagnosed_on__lte=last_day)
+            .order_by("-diagnosed_on", "-id")
+            .values("kind")[:1]
+        )
+        for row in (
+            qualifying_enrolments(group, last_day)
+            .annotate(
+                team=team_on(last_day, patient="patient_id"),
+                goal_low=low,
+                goal_high=high,
+                latest_dementia=Subquery(latest_dementia),
+                caregiver_registered=primary_caregiver_on(last_day, patient="patient_id"),
+                **dated,
+            )
+            .values(
+                "patient_id",
+                "programme_id",
+                "team",
+                "goal_low",
+                "goal_high",
+                "latest_dementia",
+                "caregiver_registered",
+                *dated,
+            )
+        ):
+            citizen_facts = facts.setdefault(row["patient_id"], {"team_id": row["team"]})
+            citizen_facts.setdefault(f"{group}_programmes", set()).add(row["programme_id"])
+            citizen_facts["caregiver_spoken_with"] = row["caregiver_spoken_with"]
+            citizen_facts["cognition_tested"] = row["cognition_tested"]
+            if group == "diabetes":
+                citizen_facts |= {
+                    c: row[c] for c in DATED_FACTS if c not in ("caregiver_spoken_with", "cognition_tested")
+                }
+                citizen_facts |= {"goal_low": row["goal_low"], "goal_high": row["goal_high"]}
+            else:
+                citizen_facts |= {
+                    "latest_dementia": row["latest_dementia"],
+                    "caregiver_registered": row["caregiver_registered"],
+                }
+    return facts
+
+
+def stored_facts(month: D) -> dict[int, dict]:
+    from reporting.models import CitizenMonth
+
+    stored = {}
+    for row in CitizenMonth.objects.filter(month=month).values():
+        facts = {
+            "team_id": row["team_id"],
+            "caregiver_spoken_with": row["caregiver_spoken_with"],
+            "cognition_tested": row["cognition_tested"],
+        }
+        if row["diabetes_programmes"] is not None:
+            facts |= {
+                "diabetes_programmes": set(row["diabetes_programmes"]),
+                "latest_hba1c": row["latest_hba1c"],
+                "bp_measured": row["bp_measured"],
+                "albumin_screened": row["albumin_screened"],
+                "eye_screened": row["eye_screened"],
+                "foot_examined": row["foot_examined"],
+                "goal_low": row["goal_low"],
+                "goal_high": row["goal_high"],
+            }
+        if row["dementia_programmes"] is not None:
+            facts |= {
+                "dementia_programmes": set(row["dementia_programmes"]),
+                "latest_dementia": row["latest_dementia"],
+                "caregiver_registered": row["caregiver_registered"],
+            }
+        stored[row["patient_id"]] = facts
+    return stored
+
+
+@pytest.mark.django_db
+def test_every_stored_citizen_fact_equals_the_one_day_definitions_the_care_gap_rules_use(team, other_team):
+    """The rollup's facts are computed set-based for many months at once (reporting.facts); asked one
+    day at a time through patients.definitions they are the same, citizen by citizen, on the edges
+    that matter: windows' first days, ties, moves on the last day, goals created on it, caregivers
+    replaced on it."""
+    staff = clerk()
+    staff.teams.set([team, other_team])
+    dem = (("dementia-follow-up", D(2020, 1, 1), None), ("caregiver-support", D(2021, 1, 1), None))
+    a = citizen(team)
+    b = citizen(
+        team,
+        programmes=(("diabetes-follow-up", D(2020, 1, 1), None), ("diabetes-course", D(2024, 3, 1), D(2024, 6, 30))),
+    )
+    c = citizen(
+        other_team, conditions=(("dem_unspecified", D(2020, 1, 1)), ("dem_alzheimer", D(2024, 6, 30))), programmes=dem
+    )
+    measure(a, "hba1c", at(D(2023, 7, 1), 0, 30), 60)  # the first day of June 2024's window
+    measure(a, "hba1c", at(D(2024, 3, 3)), 80)
+    measure(a, "hba1c", at(D(2024, 3, 3)), 50)  # the same moment: the later record
+    measure(b, "foot_exam", at(D(2022, 7, 1), 0, 30))
+    measure(b, "systolic_bp", at(D(2024, 6, 30), 23, 30))
+    goal(a, at(D(2024, 6, 30), 23, 30), 55, 65)
+    goal(a, at(D(2023, 1, 1)), 40, 50, status="dropped", dropped_on=D(2024, 6, 30))
+    caregiver(c, D(2020, 1, 1), D(2024, 6, 30))
+    caregiver(c, D(2024, 6, 30))
+    encounter(c, at(D(2023, 12, 31), 23, 30), caregiver_present=True, staff=staff)
+    measure(c, "mmse", at(D(2023, 7, 1), 0, 30), 24)
+    move(b, other_team, D(2024, 6, 30))
+    move(a, other_team, D(2024, 7, 1))
+
+    run_rollups(D(2024, 5, 1), D(2024, 8, 1))
+
+    for month in (D(2024, 5, 1), D(2024, 6, 1), D(2024, 7, 1), D(2024, 8, 1)):
+        expected = facts_by_the_one_day_definitions(month)
+        assert expected.keys() == {a.id, b.id, c.id}
+        assert stored_facts(month) == expected, month
