@@ -136,3 +136,48 @@ def test_the_dashboard_has_a_budget_that_does_not_grow_with_stories_or_history(m
     for _story in range(7):
         add_history(approved_story(), member, 20)
     assert count_queries(client, url) == small
+
+
+# --- per-request overhead (issue 11): the patient page's fragment cache and the menu's badges ---
+
+# Session, user, citizen, care teams, the access-log row, the record's version, who viewed the record,
+# and the citizen's stories: everything else of a repeated view comes from the fragment cache.
+PATIENT_PAGE_REPEATED_BUDGET = 8
+# The "new for you" badge: session, user, care teams, unread news, returned stories.
+NEWS_BADGE_BUDGET = 5
+
+
+def badge_queries(sql: list[str]) -> list[str]:
+    """The counts behind the menu's "new for you" badge: unread news and stories returned to the author."""
+    return [q for q in sql if '"coordination_notification"' in q or ('"reporting_story"' in q and "'returned'" in q)]
+
+
+@pytest.mark.django_db
+def test_a_repeated_patient_page_reads_the_record_from_the_fragment_cache(
+    as_member, member, patient, django_assert_max_num_queries
+):
+    add_history(patient, member, 30)
+    url = reverse("patients:detail", args=[patient.public_id])
+    first = count_queries(as_member, url)
+    with django_assert_max_num_queries(PATIENT_PAGE_REPEATED_BUDGET):
+        as_member.get(url)
+    assert count_queries(as_member, url) < first
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url_name", ["patients:list", "patients:detail", "coordination:worklist", "coordination:my_tasks"]
+)
+def test_a_signed_in_page_spends_at_most_one_query_on_the_menus_badges(as_member, patient, url_name):
+    args = [patient.public_id] if url_name == "patients:detail" else []
+    with CaptureQueriesContext(connection) as context:
+        response = as_member.get(reverse(url_name, args=args))
+    assert response.status_code == 200
+    assert len(badge_queries([q["sql"] for q in context.captured_queries])) <= 1
+
+
+@pytest.mark.django_db
+def test_the_news_badge_has_a_budget(as_member, django_assert_max_num_queries):
+    with django_assert_max_num_queries(NEWS_BADGE_BUDGET):
+        response = as_member.get(reverse("coordination:news_badge"), headers={"HX-Request": "true"})
+    assert response.status_code == 200
