@@ -80,7 +80,8 @@ class AccessLog(models.Model):
     accountability layer below the patient records, and its rows must outlive any change to them."""
 
     at = models.DateTimeField(_("when"), auto_now_add=True)
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("who"))
+    # No index of its own: accesslog_user_at leads with the user, and every page view inserts a row here.
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("who"), db_index=False)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     patient_public_id = models.UUIDField(_("citizen"), null=True, blank=True)
     action = models.CharField(_("action"), max_length=10, choices=AccessAction.choices)

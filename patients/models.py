@@ -175,7 +175,8 @@ class TeamResponsibility(models.Model):
     """Which team was responsible for a citizen from which day. Written by a trigger on the
     citizen's row; the first row has no date: that team is responsible from the start."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="team_history")
+    # No index of its own: teamresp_patient_from leads with the citizen and serves every query by it.
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="team_history", db_index=False)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
     valid_from = models.DateField(_("from"), null=True, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
@@ -325,7 +326,8 @@ def conditions_in_group(group: str) -> list[str]:
 @tracked
 class Condition(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="conditions")
+    # No index of its own: condition_once_per_patient leads with the citizen and serves every query by it.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="conditions", db_index=False)
     kind = models.CharField(_("condition"), max_length=20, choices=ConditionKind.choices)
     icd10 = models.CharField(_("ICD-10 code"), max_length=10)
     diagnosed_on = models.DateField(_("diagnosed on"))
@@ -377,7 +379,8 @@ class EndReason(models.TextChoices):
 @tracked
 class Enrolment(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="enrolments")
+    # No index of its own: enrolment_patient_active leads with the citizen and serves every query by it.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="enrolments", db_index=False)
     programme = models.ForeignKey(
         Programme, on_delete=models.PROTECT, related_name="enrolments", verbose_name=_("programme")
     )
@@ -475,7 +478,8 @@ class EncounterKind(models.TextChoices):
 @tracked
 class Encounter(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
+    # No index of its own: encounter_patient_time leads with the citizen and serves every query by it.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters", db_index=False)
     professional = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="encounters", verbose_name=_("professional")
     )
@@ -574,7 +578,8 @@ class ProcedureResult(models.TextChoices):
 @tracked
 class Measurement(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="measurements")
+    # No index of its own: measurement_patient_type_time leads with the citizen and serves every query by it.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="measurements", db_index=False)
     type = models.ForeignKey(MeasurementType, on_delete=models.PROTECT, related_name="+", verbose_name=_("measurement"))
     value = models.DecimalField(_("value"), max_digits=8, decimal_places=2, null=True, blank=True)
     result = models.CharField(_("result"), max_length=10, choices=ProcedureResult.choices, blank=True)
