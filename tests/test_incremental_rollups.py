@@ -25,8 +25,8 @@ from patients.services import (
     enrolment_end,
     measurement_record,
 )
-from reporting.models import Story
-from reporting.rollups import MONTHS_KEPT, oldest_month_kept, run_incremental, run_rollups
+from reporting.models import CitizenMonth, IndicatorValue, Story
+from reporting.rollups import MONTHS_KEPT, OPERATIONAL_CODES, oldest_month_kept, run_incremental, run_rollups
 
 from . import reference_indicators as ref
 from .factories import RelativeFactory, TeamFactory, UserFactory
@@ -256,4 +256,33 @@ def test_an_incremental_run_after_every_kind_of_change_equals_run_rollups_over_a
 
     assert full != history["before"]
     problems = ref.differences(full, incremental, expected_name="full", actual_name="incremental")
+    assert not problems, "\n" + problems
+
+
+@pytest.mark.django_db
+def test_with_nothing_changed_an_incremental_run_computes_nothing(history):
+    run = run_incremental()
+    assert run.rows == 0
+    assert ref.stored_rows() == history["before"]
+
+
+@pytest.mark.django_db
+def test_a_new_measurement_recomputes_only_its_citizens_facts_and_the_shares_of_the_months_it_moves(history):
+    facts = dict(CitizenMonth.objects.values_list("id", "patient_id"))
+    operational = set(
+        IndicatorValue.objects.filter(indicator__code__in=OPERATIONAL_CODES).values_list("id", "computed_at")
+    )
+    insert_measurement(history)  # for a citizen never measured, 70 days ago
+    run = run_incremental()
+    remade = {patient for pk, patient in facts.items() if not CitizenMonth.objects.filter(pk=pk).exists()}
+    assert remade == {history["unmeasured"].id}
+    assert run.first_month == ago(70).replace(day=1)
+    assert set(CitizenMonth.objects.values_list("month", flat=True)) == {
+        month for _code, month, _kind, _unit in history["before"]
+    }
+    # The operational figures have no source among measurements: not one of their rows was touched.
+    assert operational == set(
+        IndicatorValue.objects.filter(indicator__code__in=OPERATIONAL_CODES).values_list("id", "computed_at")
+    )
+    problems = ref.differences(ref.reference_rows(**months_kept()), ref.stored_rows())
     assert not problems, "\n" + problems
