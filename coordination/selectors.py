@@ -6,6 +6,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -81,27 +82,49 @@ def team_for(user: User, public_id: uuid.UUID, *, what: str) -> Team:
     return team
 
 
+MY_TASKS_PAGE = 50
+DONE_RECENTLY_SHOWN = 20
+TASK_ORDER = ("due_on", "-priority", "id")
+
+
 @dataclass
 class MyTasks:
+    """One page of the user's open tasks, in the order they are due, split by when they are due;
+    each bucket's count is over all pages."""
+
+    page: Page
     overdue: list[Task]
     today: list[Task]
     this_week: list[Task]
     later: list[Task]
+    counts: dict[str, int]
     done_recently: list[Task]
 
     @property
     def open_count(self) -> int:
-        return len(self.overdue) + len(self.today) + len(self.this_week) + len(self.later)
+        return self.counts["overdue"] + self.counts["today"] + self.counts["this_week"] + self.counts["later"]
 
 
-def my_tasks(user: User) -> MyTasks:
-    """The user's open tasks by when they are due, and what they finished in the last 7 days:
-    two queries whatever the number of tasks."""
+def my_tasks(user: User, *, page_number=None) -> MyTasks:
+    """The user's open tasks by when they are due, a page at a time, and the latest they finished
+    in the last 7 days: four queries whatever the number of tasks (the counts in one aggregate
+    over the user's tasks by the assignee's index, the page, and the finished ones)."""
     today = timezone.localdate()
     week_end = today + datetime.timedelta(days=7)
-    buckets = MyTasks([], [], [], [], [])
+    since = timezone.now() - datetime.timedelta(days=7)
     mine = visible_tasks(user).filter(assignee=user)
-    for task in mine.filter(status__in=OPEN_STATUSES).order_by("due_on", "-priority", "id"):
+    open_tasks = mine.filter(status__in=OPEN_STATUSES)
+    counts = open_tasks.aggregate(
+        overdue=Count("id", filter=Q(due_on__lt=today)),
+        today=Count("id", filter=Q(due_on=today)),
+        this_week=Count("id", filter=Q(due_on__gt=today, due_on__lte=week_end)),
+        later=Count("id", filter=Q(due_on__gt=week_end)),
+    )
+    paginator = Paginator(open_tasks.order_by(*TASK_ORDER), MY_TASKS_PAGE)
+    paginator.count = sum(counts.values())  # the buckets just counted: no second COUNT
+    page = paginator.get_page(page_number)
+    buckets = MyTasks(page, [], [], [], [], counts, [])
+    for task in page.object_list:
         if task.due_on < today:
             buckets.overdue.append(task)
         elif task.due_on == today:
@@ -110,8 +133,11 @@ def my_tasks(user: User) -> MyTasks:
             buckets.this_week.append(task)
         else:
             buckets.later.append(task)
-    since = timezone.now() - datetime.timedelta(days=7)
-    buckets.done_recently = list(mine.filter(status=TaskStatus.DONE, completed_at__gte=since).order_by("-completed_at"))
+    buckets.done_recently = list(
+        mine.filter(status=TaskStatus.DONE, completed_at__gte=since).order_by("-completed_at", "-id")[
+            :DONE_RECENTLY_SHOWN
+        ]
+    )
     return buckets
 
 
@@ -261,39 +287,80 @@ class Workload:
     caseload: int
 
 
-def team_workload(user: User, team: Team) -> list[Workload]:
-    """Open and overdue tasks and active caseload per professional in the team: three queries."""
-    access.authorise_team(user, team.id, what=gettext_noop("team workload"))
+@dataclass(frozen=True)
+class TeamWorkload:
+    team: Team
+    members: list[Workload]
+    unassigned: int  # open tasks nobody holds
+
+
+def _open_tasks_by_team_and_assignee(team_ids: list[int]) -> dict[tuple[int, int | None], tuple[int, int]]:
+    """Open and overdue tasks per (team responsible now, assignee) in one statement: the citizens'
+    tasks reached from the teams' citizens, the tasks about no one from the teams' own, so that
+    neither half reads another team's tasks (a condition across both would scan them all)."""
     today = timezone.localdate()
-    members = list(
-        team.members.filter(is_active=True, role__in=access.roles_for(access.Work.CITIZENS)).order_by(
-            "first_name", "last_name"
-        )
-    )
-    tasks = {
-        row["assignee_id"]: row
-        for row in Task.objects.filter(Q(patient__isnull=True, team=team) | Q(patient__team=team))
-        .filter(status__in=OPEN_STATUSES)
-        .values("assignee_id")
-        .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_on__lt=today)))
+    figures = {"open": Count("id"), "overdue": Count("id", filter=Q(due_on__lt=today))}
+    about_citizens = (
+        Task.objects.filter(patient__team_id__in=team_ids, status__in=OPEN_STATUSES)
+        .values("assignee_id", current_team=F("patient__team_id"))
+        .annotate(**figures)
         .order_by()
-    }
-    caseload = dict(
-        Patient.objects.filter(team=team, status=PatientStatus.ACTIVE)
-        .values("responsible_professional_id")
+    )
+    about_no_one = (
+        Task.objects.filter(patient__isnull=True, team_id__in=team_ids, status__in=OPEN_STATUSES)
+        .values("assignee_id", current_team=F("team_id"))
+        .annotate(**figures)
+        .order_by()
+    )
+    counts: dict[tuple[int, int | None], tuple[int, int]] = {}
+    for row in about_citizens.union(about_no_one, all=True):
+        key = (row["current_team"], row["assignee_id"])
+        open_tasks, overdue = counts.get(key, (0, 0))
+        counts[key] = (open_tasks + row["open"], overdue + row["overdue"])
+    return counts
+
+
+def team_workloads(user: User, teams: list[Team]) -> list[TeamWorkload]:
+    """Per team: each professional's open and overdue tasks and active caseload, and the open tasks
+    nobody holds. Three queries whatever the number of teams, members, citizens and tasks."""
+    for team in teams:
+        access.authorise_team(user, team.id, what=gettext_noop("team workload"))
+    team_ids = [team.id for team in teams]
+    members: dict[int, list[User]] = {}
+    for member in (
+        User.objects.filter(teams__id__in=team_ids, is_active=True, role__in=access.roles_for(access.Work.CITIZENS))
+        .annotate(member_of=F("teams__id"))
+        .order_by("first_name", "last_name", "id")
+    ):
+        members.setdefault(member.member_of, []).append(member)
+    tasks = _open_tasks_by_team_and_assignee(team_ids)
+    caseload = {
+        (row["team_id"], row["responsible_professional_id"]): row["n"]
+        for row in Patient.objects.filter(team_id__in=team_ids, status=PatientStatus.ACTIVE)
+        .values("team_id", "responsible_professional_id")
         .annotate(n=Count("id"))
         .order_by()
-        .values_list("responsible_professional_id", "n")
-    )
+    }
     return [
-        Workload(
-            member=m,
-            open_tasks=tasks.get(m.id, {}).get("open", 0),
-            overdue_tasks=tasks.get(m.id, {}).get("overdue", 0),
-            caseload=caseload.get(m.id, 0),
+        TeamWorkload(
+            team=team,
+            members=[
+                Workload(
+                    member=m,
+                    open_tasks=tasks.get((team.id, m.id), (0, 0))[0],
+                    overdue_tasks=tasks.get((team.id, m.id), (0, 0))[1],
+                    caseload=caseload.get((team.id, m.id), 0),
+                )
+                for m in members.get(team.id, [])
+            ],
+            unassigned=tasks.get((team.id, None), (0, 0))[0],
         )
-        for m in members
+        for team in teams
     ]
+
+
+def team_workload(user: User, team: Team) -> TeamWorkload:
+    return team_workloads(user, [team])[0]
 
 
 def member_open_tasks(user: User, team: Team, *, member: User | None) -> list[Task]:
@@ -304,14 +371,6 @@ def member_open_tasks(user: User, team: Team, *, member: User | None) -> list[Ta
         .filter(Q(patient__isnull=True, team=team) | Q(patient__team=team))
         .filter(status__in=OPEN_STATUSES, assignee=member)
         .order_by("due_on", "-priority", "id")
-    )
-
-
-def unassigned_open_count(team: Team) -> int:
-    return (
-        Task.objects.filter(Q(patient__isnull=True, team=team) | Q(patient__team=team))
-        .filter(status__in=OPEN_STATUSES, assignee__isnull=True)
-        .count()
     )
 
 

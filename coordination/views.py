@@ -3,7 +3,6 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -229,7 +228,8 @@ def encounter_action_row(request: HttpRequest, public_id: uuid.UUID, index: int)
 @require_GET
 def my_tasks(request: HttpRequest) -> HttpResponse:
     _log_list(request, "my tasks")
-    return render(request, "coordination/my_tasks.html", {"tasks": selectors.my_tasks(request.user)})
+    tasks = selectors.my_tasks(request.user, page_number=request.GET.get("page"))
+    return render(request, "coordination/my_tasks.html", {"tasks": tasks})
 
 
 def _log_list(request: HttpRequest, what: str) -> None:
@@ -304,10 +304,7 @@ def board_column(request: HttpRequest, status: str) -> HttpResponse:
 @require_GET
 def workload(request: HttpRequest) -> HttpResponse:
     teams = list(request.user.teams.order_by("name"))
-    rows = [
-        (team, selectors.team_workload(request.user, team), selectors.unassigned_open_count(team)) for team in teams
-    ]
-    return render(request, "coordination/workload.html", {"rows": rows})
+    return render(request, "coordination/workload.html", {"workloads": selectors.team_workloads(request.user, teams)})
 
 
 def _team_and_member(request: HttpRequest, team_public_id: uuid.UUID, member_key: str):
@@ -336,8 +333,9 @@ def _hand_on(request: HttpRequest, team, member, *, form=None, result=None) -> H
     }
     if result is not None:
         # The team's figures changed: the table is swapped out of band, in the same response.
-        context["workload_rows"] = selectors.team_workload(request.user, team)
-        context["unassigned"] = selectors.unassigned_open_count(team)
+        workload = selectors.team_workload(request.user, team)
+        context["workload_rows"] = workload.members
+        context["unassigned"] = workload.unassigned
     return render(request, "coordination/_hand_on.html", context)
 
 
@@ -706,14 +704,16 @@ def worklist(request: HttpRequest) -> HttpResponse:
         scope = c["scope"] or "mine"
         programme_id = c["programme"].id if c["programme"] else None
         rule_id = c["gap"].id if c["gap"] else None
-    rows = briefing_selectors.worklist(request.user, scope=scope, programme_id=programme_id, rule_id=rule_id)
+    page = briefing_selectors.worklist(
+        request.user, scope=scope, programme_id=programme_id, rule_id=rule_id, page_number=request.GET.get("page")
+    )
     access.listed(request.user, f"worklist scope={scope} programme={programme_id or '-'} gap={rule_id or '-'}")
-    teams = Patient.objects.filter(team_id__in=access.care_team_ids(request.user), status="active")
-    figures = [
-        briefing_selectors.caseload_figures(teams.filter(responsible_professional=request.user), _("My citizens")),
-        briefing_selectors.caseload_figures(teams, _("My teams")),
-    ]
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    # The user's own citizens are counted live (a caseload is small); the teams' and the centre's
+    # figures come from the rollup rows, through the display function (reporting's centre_comparison).
+    mine = Patient.objects.filter(
+        team_id__in=access.care_team_ids(request.user), status="active", responsible_professional=request.user
+    )
+    figures = [briefing_selectors.caseload_figures(mine, _("My citizens"))]
     filters = request.GET.copy()
     filters.pop("page", None)
     return render(

@@ -1,15 +1,32 @@
 import datetime
+import itertools
+import random
+import re
 from decimal import Decimal
 
 import pytest
+from django.db.models import Count, Max, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
+from coordination import briefing
+from coordination.briefing import TREND_CHECKS, worklist_ranked, worklist_rows
 from coordination.caregaps import evaluate_care_gaps
-from coordination.models import Task
-from patients.models import AgreedAction, Consent, Goal, Measurement, MeasurementType, Relative
+from coordination.models import OPEN_STATUSES, CareGap, CareGapRule, Task
+from healthcenter import access
+from patients.models import (
+    AgreedAction,
+    Consent,
+    Goal,
+    Measurement,
+    MeasurementType,
+    Patient,
+    Programme,
+    Relative,
+)
 
-from .factories import ConditionFactory, EncounterFactory, MeasurementFactory, PatientFactory
+from .factories import ConditionFactory, EncounterFactory, MeasurementFactory, PatientFactory, TeamFactory
 from .test_caregaps import at_days_ago, enrolled, measure
 
 
@@ -192,7 +209,41 @@ class TestWorklist:
         page = as_member.get(reverse("coordination:worklist")).content.decode()
         assert "≤ 19 %" in page
         assert "9,09" not in page and "9,1" not in page
-        assert len(as_member.get(reverse("coordination:worklist")).context["figures"]) == 2  # mine, my teams
+        assert len(as_member.get(reverse("coordination:worklist")).context["figures"]) == 1  # mine, counted live
+
+    def test_the_teams_figure_comes_from_the_rollup_with_the_breakdowns_suppression(
+        self, as_member, member, team, other_team, citizen
+    ):
+        from reporting.models import Indicator, IndicatorValue
+
+        third = TeamFactory(name="Demens Øst")
+        month = timezone.localdate().replace(day=1)
+        for unit_kind, unit_id, numerator, denominator in [
+            ("centre", 0, 60, 100),
+            ("team", team.id, 30, 50),
+            ("team", other_team.id, 28, 47),
+            ("team", third.id, 2, 3),  # "<5": hidden, so the next smallest team is hidden too
+        ]:
+            IndicatorValue.objects.create(
+                indicator=Indicator.objects.get(code="DM-AT-OWN-TARGET"),
+                month=month,
+                unit_kind=unit_kind,
+                unit_id=unit_id,
+                numerator=numerator,
+                denominator=denominator,
+                value=Decimal(100 * numerator) / denominator,
+                computed_at=timezone.now(),
+            )
+        member.teams.add(other_team)
+        page = as_member.get(reverse("coordination:worklist")).content.decode()
+        cards = re.findall(r'data-testid="team-comparison">(.*?)</div></div></div>', page, re.S)
+        assert [re.search(r"<strong>(.*?)</strong>", card).group(1) for card in cards] == ["60,0 %", "vises ikke"]
+        assert "Diabetes Syd" in cards[1] and "Demens Øst" not in page
+
+    def test_a_team_without_this_months_rollup_says_so(self, as_member, citizen):
+        page = as_member.get(reverse("coordination:worklist")).content.decode()
+        (card,) = re.findall(r'data-testid="team-comparison">(.*?)</div></div></div>', page, re.S)
+        assert "Diabetes Nord" in card and "<strong>" not in card
 
     def test_the_budget_does_not_grow_with_the_caseload(self, as_member, member, team, django_assert_max_num_queries):
         def add(count):
@@ -208,3 +259,166 @@ class TestWorklist:
         add(25)
         with django_assert_max_num_queries(len(small)):
             as_member.get(reverse("coordination:worklist"))
+
+
+def reference_ranking(user, *, scope="mine", programme_id=None, rule_id=None):
+    """The worklist's definition as it was computed in Python before it moved into SQL, kept here
+    only to check the SQL against: (citizen id, score, reasons) in rank order."""
+    today = timezone.localdate()
+    patients = Patient.objects.filter(status="active", team_id__in=access.care_team_ids(user))
+    if scope == "mine":
+        patients = patients.filter(responsible_professional=user)
+    if programme_id:
+        patients = patients.filter(enrolments__programme_id=programme_id, enrolments__end_on__isnull=True).distinct()
+    if rule_id:
+        patients = patients.filter(care_gaps__rule_id=rule_id, care_gaps__closed_at__isnull=True).distinct()
+    patients = list(
+        patients.annotate(
+            last_contact=Max("encounters__started_at", filter=Q(encounters__started_at__lte=timezone.now()))
+        )
+    )
+    rows = []
+    for patient in patients:
+        gaps = list(CareGap.objects.filter(patient=patient, closed_at__isnull=True).select_related("rule"))
+        trends = [g for g in gaps if g.rule.check_kind in TREND_CHECKS]
+        others = [g for g in gaps if g.rule.check_kind not in TREND_CHECKS]
+        overdue = Task.objects.filter(patient=patient, status__in=OPEN_STATUSES, due_on__lt=today).count()
+        days = (today - timezone.localdate(patient.last_contact)).days if patient.last_contact else None
+        reasons = [g.rule.name for g in trends] + [g.rule.name for g in others]
+        if overdue:
+            reasons.append(ngettext("%(count)d overdue task", "%(count)d overdue tasks", overdue) % {"count": overdue})
+        if days is None:
+            reasons.append(gettext("no encounter yet"))
+        elif days > 42:
+            reasons.append(gettext("last contact %(days)d days ago") % {"days": days})
+        since_contact = days if days is not None else 180
+        score = 4 * len(trends) + 3 * len(others) + 2 * overdue + min(since_contact / 30, 6)
+        rows.append((patient, round(score, 1), reasons))
+    rows.sort(key=lambda r: (-r[1], r[0].last_name, r[0].id))
+    return [(p.id, score, reasons) for p, score, reasons in rows]
+
+
+@pytest.fixture
+def varied_caseload(team, other_team, member, colleague):
+    """Citizens whose scores differ in every part of the definition, and tie where the name and
+    then the id must decide (names in upper and lower case and with Danish letters)."""
+    rng = random.Random(11)
+    trend_rules = list(CareGapRule.objects.filter(check_kind__in=TREND_CHECKS))
+    other_rules = list(CareGapRule.objects.exclude(check_kind__in=TREND_CHECKS))
+    names = ["Andersen", "andersen", "Åberg", "Ærø", "Østergaard", "Zahle", "Aagaard", "Andersen"]
+    today = timezone.localdate()
+    people = []
+    for i in range(40):
+        patient = PatientFactory(
+            team=other_team if i % 13 == 12 else team,
+            responsible_professional=member if i % 3 else colleague,
+            last_name=names[i % len(names)],
+            status="discharged" if i % 17 == 16 else "active",
+        )
+        if i % 4 == 0:
+            enrolled(patient)
+        for rule in rng.sample(trend_rules, rng.choice([0, 0, 1, 2])):
+            CareGap.objects.create(patient=patient, rule=rule)
+        for rule in rng.sample(other_rules, rng.choice([0, 0, 1, 3])):
+            gap = CareGap.objects.create(patient=patient, rule=rule)
+            if rng.random() < 0.2:  # filled since: no longer counts
+                CareGap.objects.filter(pk=gap.pk).update(closed_at=timezone.now())
+        for _ in range(rng.choice([0, 0, 1, 3])):
+            status = rng.choice(["open", "in_progress", "done", "cancelled"])
+            Task.objects.create(
+                title="Ring",
+                team=team,
+                patient=patient,
+                due_on=today - datetime.timedelta(days=rng.choice([1, 30])),
+                status=status,
+                completed_at=timezone.now() if status == "done" else None,
+                created_by=member,
+            )
+        Task.objects.create(title="Senere", team=team, patient=patient, due_on=today, created_by=member)
+        if i % 5:
+            for days in rng.sample([1, 7, 29, 31, 43, 44, 45, 90, 179, 181, 400], rng.choice([1, 2])):
+                EncounterFactory(patient=patient, professional=member, started_at=at_days_ago(days, hour=12))
+        if i % 7 == 1:
+            # Just after midnight, local time: the day before in UTC, which must not count.
+            EncounterFactory(
+                patient=patient,
+                professional=member,
+                started_at=at_days_ago(43, hour=0) + datetime.timedelta(minutes=30),
+            )
+        if i % 9 == 2:
+            EncounterFactory(
+                patient=patient, professional=member, started_at=timezone.now() + datetime.timedelta(days=3)
+            )
+        people.append(patient)
+    return people
+
+
+@pytest.mark.django_db
+class TestWorklistRankingInSQL:
+    def test_the_ranking_and_reasons_are_the_python_definitions(self, member, varied_caseload):
+        narrowed = {
+            "everyone": {},
+            "programme": {"programme_id": Programme.objects.get(code="diabetes-follow-up").id},
+            # The rule most citizens fail.
+            "gap": {
+                "rule_id": CareGap.objects.filter(closed_at__isnull=True)
+                .values("rule_id")
+                .annotate(n=Count("id"))
+                .order_by("-n", "rule_id")[0]["rule_id"]
+            },
+        }
+        for scope in ("mine", "team"):
+            for label, filters in narrowed.items():
+                with translation.override("da"):
+                    expected = reference_ranking(member, scope=scope, **filters)
+                    rows = worklist_rows(list(worklist_ranked(member, scope=scope, **filters)))
+                assert len(expected) >= 3, (scope, label)
+                assert [(r.patient.id, r.score, r.reasons) for r in rows] == expected, (scope, label)
+
+    def test_the_scores_tie_where_the_name_and_then_the_id_decide(self, member, varied_caseload):
+        ranked = list(worklist_ranked(member, scope="team"))
+        ties = [(a, b) for a, b in itertools.pairwise(ranked) if a.score == b.score]
+        assert any(a.last_name != b.last_name for a, b in ties)
+        assert any(a.last_name == b.last_name for a, b in ties)
+
+    def test_the_pages_follow_the_ranking(self, as_member, member, varied_caseload, monkeypatch):
+        monkeypatch.setattr(briefing, "WORKLIST_PAGE", 4)
+        expected = [patient_id for patient_id, _score, _reasons in reference_ranking(member, scope="team")]
+        shown = []
+        for number in range(1, len(expected) // 4 + 2):
+            page = as_member.get(reverse("coordination:worklist"), {"scope": "team", "page": number}).context["page"]
+            shown += [row.patient.id for row in page.object_list]
+            if not page.has_next():
+                break
+        assert shown == expected
+
+
+@pytest.mark.django_db
+def test_the_worklist_reads_as_many_rows_for_sixty_citizens_as_for_ten(
+    as_member, member, team, django_assert_max_num_queries
+):
+    rules = list(CareGapRule.objects.all()[:3])
+
+    def add(count):
+        for i in range(count):
+            patient = PatientFactory(team=team, responsible_professional=member)
+            CareGap.objects.create(patient=patient, rule=rules[i % 3])
+            Task.objects.create(
+                title="Ring",
+                team=team,
+                patient=patient,
+                due_on=timezone.localdate() - datetime.timedelta(days=2),
+                created_by=member,
+            )
+            EncounterFactory(patient=patient, professional=member, started_at=at_days_ago(50 + i))
+
+    add(10)
+    url = reverse("coordination:worklist")
+    with django_assert_max_num_queries(20) as small:
+        as_member.get(url, {"scope": "team"})
+    add(50)
+    with django_assert_max_num_queries(len(small)):
+        response = as_member.get(url, {"scope": "team"})
+    assert len(response.context["page"].object_list) == 50
+    with django_assert_max_num_queries(len(small)):
+        as_member.get(url, {"scope": "team", "page": 2})

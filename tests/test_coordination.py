@@ -2,6 +2,8 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -273,6 +275,54 @@ class TestBoards:
         with django_assert_max_num_queries(len(small)):
             as_member.get(reverse(url_name))
 
+    def test_my_tasks_come_fifty_a_page_in_due_order_with_every_buckets_count(self, as_member, member, team):
+        today = timezone.localdate()
+        Task.objects.bulk_create(
+            Task(
+                title=f"T{i:02d}",
+                team=team,
+                assignee=member,
+                created_by=member,
+                due_on=today + datetime.timedelta(days=i - 40),
+                priority=2,
+            )
+            for i in range(60)
+        )
+        first = as_member.get(reverse("coordination:my_tasks")).context["tasks"]
+        assert first.counts == {"overdue": 40, "today": 1, "this_week": 7, "later": 12}
+        assert first.open_count == 60
+        assert [t.title for t in first.overdue] == [f"T{i:02d}" for i in range(40)]
+        assert [t.title for t in first.today + first.this_week + first.later] == [f"T{i:02d}" for i in range(40, 50)]
+        second = as_member.get(reverse("coordination:my_tasks"), {"page": 2})
+        tasks = second.context["tasks"]
+        assert not tasks.overdue and not tasks.today
+        assert [t.title for t in tasks.this_week + tasks.later] == [f"T{i:02d}" for i in range(50, 60)]
+        assert "51–60" in second.content.decode()
+
+    def test_the_workload_of_two_teams_takes_as_many_queries_as_one(
+        self, member, team, other_team, django_assert_num_queries
+    ):
+        coordinator = UserFactory(username="two_teams", role="coordinator", teams=[team])
+        client = client_for(coordinator)
+        for t in (team, other_team):
+            patient = PatientFactory(team=t, responsible_professional=member)
+            Task.objects.create(title="a", team=t, patient=patient, assignee=member, created_by=member, due_on=day(-1))
+            Task.objects.create(title="b", team=t, created_by=member, due_on=day(2))
+        with CaptureQueriesContext(connection) as one:
+            client.get(reverse("coordination:workload"))
+        coordinator.teams.add(other_team)
+        with django_assert_num_queries(len(one)):
+            loads = client.get(reverse("coordination:workload")).context["workloads"]
+        assert [(w.team, w.unassigned) for w in loads] == sorted([(team, 1), (other_team, 1)], key=lambda x: x[0].name)
+
+    def test_a_moved_citizens_open_task_counts_for_the_new_team(self, as_member, member, team, other_team):
+        patient = PatientFactory(team=team, responsible_professional=member)
+        Task.objects.create(title="a", team=team, patient=patient, created_by=member, due_on=day(-1))
+        before = as_member.get(reverse("coordination:workload")).context["workloads"][0]
+        Patient.objects.filter(pk=patient.pk).update(team=other_team)
+        after = as_member.get(reverse("coordination:workload")).context["workloads"][0]
+        assert (before.unassigned, after.unassigned) == (1, 0)
+
     def test_the_workload_counts_open_and_overdue_tasks_and_caseload(self, as_member, member, colleague, team):
         PatientFactory.create_batch(3, team=team, responsible_professional=colleague)
         Task.objects.create(title="a", team=team, assignee=colleague, created_by=member, due_on=timezone.localdate())
@@ -283,8 +333,8 @@ class TestBoards:
             created_by=member,
             due_on=timezone.localdate() - datetime.timedelta(days=1),
         )
-        (team_row,) = as_member.get(reverse("coordination:workload")).context["rows"]
-        by_member = {row.member: row for row in team_row[1]}
+        (team_load,) = as_member.get(reverse("coordination:workload")).context["workloads"]
+        by_member = {row.member: row for row in team_load.members}
         row = by_member[colleague]
         assert (row.open_tasks, row.overdue_tasks, row.caseload) == (2, 1, 3)
 
