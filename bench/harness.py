@@ -413,42 +413,54 @@ def run_job(name: str) -> None:
     print("done", flush=True)
 
 
-def saves_under_jobs(*, pause: float = 0.25, minimum: int = 20) -> dict:
+def saves_under_jobs(*, pause: float = 0.25, minimum: int = 40, rounds: int = 5) -> dict:
     """Encounter saves, one every `pause` seconds, while the care-gap job and a full rollup run in
-    processes of their own; each save is counted under the jobs running when it started."""
+    processes of their own, as the worker runs them; each save is counted under the jobs running when it
+    started. Jobs that finish before `minimum` saves are run again, at most `rounds` times."""
     cast = choose_cast()
     client = signed_in(cast.professional)
     page = next(p for p in pages(cast) if p.key == "encounter_save")
     checked(page, client)  # warm-up
-    env = dict(os.environ)
+    seconds = {"caregaps": [], "rollup": []}
+    during = {"caregaps": [], "rollup": [], "any": []}
+    for _round in range(rounds):
+        save_while_jobs_run(page, client, pause=pause, seconds=seconds, during=during)
+        if len(during["any"]) >= minimum:
+            break
+    return {
+        "job_seconds": {name: max(took) for name, took in seconds.items() if took},
+        "rounds": len(seconds["rollup"]),
+        "saves": {name: summary(samples) for name, samples in during.items() if samples},
+    }
+
+
+def save_while_jobs_run(page: Page, client, *, pause: float, seconds: dict, during: dict) -> None:
     jobs_running = {
         name: subprocess.Popen(  # noqa: S603  # our own script
             [sys.executable, str(Path(__file__).resolve()), "job", name],
-            env=env,
+            env=dict(os.environ),
             stdout=subprocess.PIPE,
             text=True,
             cwd=ROOT,
         )
         for name in ("caregaps", "rollup")
     }
+    # Django starting up is not part of the job: saves begin when both say they have started.
     for process in jobs_running.values():
         if process.stdout.readline().strip() != "started":
             raise PageError("a job did not start")
     started = time.perf_counter()
-    seconds = {}
-    during = {"caregaps": [], "rollup": [], "any": []}
+    finished = set()
     while True:
-        running = {name for name, process in jobs_running.items() if process.poll() is None}
         for name, process in jobs_running.items():
-            if name not in running and name not in seconds:
-                seconds[name] = round(time.perf_counter() - started, 1)
+            if name not in finished and process.poll() is not None:
+                finished.add(name)
+                seconds[name].append(round(time.perf_counter() - started, 1))
                 if process.returncode != 0:
                     raise PageError(f"the {name} job failed (exit {process.returncode})")
-        if not running and len(during["any"]) >= minimum:
-            break
+        running = set(jobs_running) - finished
         if not running:
-            # The jobs finished before enough saves: the rest are counted alone, not under the jobs.
-            break
+            return
         before = time.perf_counter()
         checked(page, client)
         took = (time.perf_counter() - before) * 1000
@@ -456,10 +468,6 @@ def saves_under_jobs(*, pause: float = 0.25, minimum: int = 20) -> dict:
         for name in running:
             during[name].append(took)
         time.sleep(max(0.0, pause - took / 1000))
-    return {
-        "job_seconds": seconds,
-        "saves": {name: summary(samples) for name, samples in during.items() if samples},
-    }
 
 
 # --- sessions for the load test ----------------------------------------------------------------------------

@@ -16,14 +16,36 @@ import itertools
 import json
 import os
 import random
+from collections import defaultdict
 from zoneinfo import ZoneInfo
 
-from locust import between, constant, task
+from locust import between, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 SESSIONS = json.loads(open(os.environ["BENCH_SESSIONS"], encoding="utf-8").read())  # noqa: SIM115
 CENTRE_ZONE = ZoneInfo("Europe/Copenhagen")
 _next = {role: itertools.count() for role in ("professional", "coordinator", "manager")}
+# Every response time once all users have started, by request name, written to BENCH_SAMPLES at the end:
+# exact percentiles (locust's own round to two significant digits) and the reads' percentiles together.
+SAMPLES = defaultdict(list)
+
+
+@events.spawning_complete.add_listener
+def measure_from_now(**_kwargs):
+    SAMPLES.clear()
+
+
+@events.request.add_listener
+def sample(name, response_time, exception=None, **_kwargs):
+    if exception is None:
+        SAMPLES[name].append(response_time)
+
+
+@events.quitting.add_listener
+def write_samples(**_kwargs):
+    if os.environ.get("BENCH_SAMPLES"):
+        with open(os.environ["BENCH_SAMPLES"], "w", encoding="utf-8") as out:
+            json.dump(SAMPLES, out)
 
 
 def think_time():
