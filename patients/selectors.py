@@ -215,11 +215,14 @@ class Timeline:
     next_after: Encounter | None  # the cursor for the next (older) page, if there is one
 
 
-def patient_timeline(patient: Patient, *, after: Encounter | None = None, limit: int = TIMELINE_PAGE) -> Timeline:
+def patient_timeline(
+    patient: Patient, *, after: Encounter | None = None, limit: int = TIMELINE_PAGE, overview: dict | None = None
+) -> Timeline:
     """One page of the patient's history, newest first: encounters with their measurements, actions
     and amendments, merged with measurements made outside encounters, goals, consents and
     enrolments in the same period. Pages are cut after an encounter (keyset on time and id), and a
-    page costs a fixed number of queries whatever the history's length."""
+    page costs a fixed number of queries whatever the history's length. The patient page passes its
+    `patient_overview`, whose goals, consents and enrolments are then not read a second time."""
     measurements = Measurement.objects.select_related("type", "recorded_by").annotate(is_superseded=_superseded())
     encounters_qs = patient.encounters.select_related("professional").prefetch_related(
         Prefetch("measurements", queryset=measurements.order_by("type__display_order", "id")),
@@ -247,8 +250,13 @@ def patient_timeline(patient: Patient, *, after: Encounter | None = None, limit:
     standalone = measurements.filter(patient=patient, encounter__isnull=True).order_by("-measured_at", "id")
     for m in in_window(standalone, "measured_at"):
         events.append((m.measured_at, "measurement", m))
-    for g in in_window(patient.goals.select_related("measurement_type", "created_by"), "created_at"):
-        events.append((g.created_at, "goal", g))
+    # A citizen has a handful of goals, consents and enrolments: all are read, and the page's are picked here.
+    facts = overview or {
+        "every_goal": patient.goals.select_related("measurement_type", "created_by"),
+        "consents": patient.consents.all(),
+        "enrolments": patient.enrolments.select_related("programme"),
+    }
+    events += [(g.created_at, "goal", g) for g in facts["every_goal"] if _moment_in(g.created_at, newest, oldest)]
     tz = timezone.get_current_timezone()
 
     def at_midday(day: datetime.date) -> datetime.datetime:
@@ -260,17 +268,21 @@ def patient_timeline(patient: Patient, *, after: Encounter | None = None, limit:
         date_window["lt"] = timezone.localdate(newest)
     if oldest is not None:
         date_window["gte"] = timezone.localdate(oldest)
-    for c in patient.consents.all():
+    for c in facts["consents"]:
         for day, kind in ((c.given_on, "consent_given"), (c.withdrawn_on, "consent_withdrawn")):
             if day and _date_in(day, date_window):
                 events.append((at_midday(day), kind, c))
-    for e in patient.enrolments.select_related("programme"):
+    for e in facts["enrolments"]:
         for day, kind in ((e.start_on, "enrolment_started"), (e.end_on, "enrolment_ended")):
             if day and _date_in(day, date_window):
                 events.append((at_midday(day), kind, e))
     # Stable: a correction stays right after the value it corrects (same time, later id).
     events.sort(key=lambda item: item[0], reverse=True)
     return Timeline(encounters=encounters, events=events, next_after=encounters[-1] if has_more else None)
+
+
+def _moment_in(at: datetime.datetime, newest: datetime.datetime | None, oldest: datetime.datetime | None) -> bool:
+    return (newest is None or at < newest) and (oldest is None or at >= oldest)
 
 
 def _date_in(day: datetime.date, window: dict) -> bool:
@@ -299,15 +311,16 @@ OVERVIEW_PARTS = ("conditions", "enrolments", "relatives", "consents", "goals")
 
 
 def patient_overview(patient: Patient) -> dict:
-    """The patient page's side panels, each in one query."""
+    """The patient page's side panels, each in one query; every goal, not only the active ones the
+    panel shows, for the timeline."""
+    every_goal = list(patient.goals.select_related("measurement_type", "created_by").order_by("review_on", "id"))
     return {
         "conditions": list(patient.conditions.order_by("diagnosed_on", "id")),
         "enrolments": list(patient.enrolments.select_related("programme").order_by("-start_on", "-id")),
         "relatives": list(Relative.objects.filter(patient=patient).order_by("-is_primary_caregiver", "name")),
         "consents": list(patient.consents.order_by("withdrawn_on", "-given_on", "kind")),
-        "goals": list(
-            patient.goals.filter(status=GoalStatus.ACTIVE).select_related("measurement_type").order_by("review_on")
-        ),
+        "goals": [goal for goal in every_goal if goal.status == GoalStatus.ACTIVE],
+        "every_goal": every_goal,
     }
 
 

@@ -111,7 +111,7 @@ def patient_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     context = {
         "patient": patient,
         "record_version": record_version,
-        "timeline": SimpleLazyObject(lambda: selectors.patient_timeline(patient)),
+        "timeline": SimpleLazyObject(lambda: selectors.patient_timeline(patient, overview=overview)),
         "figures": SimpleLazyObject(
             lambda: charts.patient_trend_figures(
                 selectors.measurement_series(patient, selectors.CHARTED_MEASUREMENTS), goals=overview["goals"]
