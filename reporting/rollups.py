@@ -360,13 +360,33 @@ def _stories_rows(months: list[datetime.date]) -> list[MonthRow]:
     ]
 
 
-OPERATIONAL_CODES = ["OPS-WAIT-DAYS", "OPS-TASKS-OVERDUE", "OPS-LOOP-CLOSED", "STORIES-APPROVED"]
+@dataclass(frozen=True)
+class Operational:
+    """Operational figures computed together, the indicators they write and the tables they are
+    computed from: a change to one of those tables is all that makes them stale."""
+
+    codes: tuple[str, ...]
+    sources: frozenset[str]
+    rows: Callable[[list[datetime.date]], list[MonthRow]]
 
 
-def operational_rows(months: list[datetime.date]) -> list[MonthRow]:
-    if not months:
-        return []
-    return _waiting_rows(months) + _task_rows(months) + _stories_rows(months)
+# A team change moves the figures counted by the citizen's team on a day (see _plan).
+TEAM_HISTORY = "patients_teamresponsibility"
+OPERATIONAL = {
+    "waiting": Operational(
+        ("OPS-WAIT-DAYS",), frozenset({"coordination_referral", "patients_encounter", TEAM_HISTORY}), _waiting_rows
+    ),
+    "tasks": Operational(
+        ("OPS-TASKS-OVERDUE", "OPS-LOOP-CLOSED"),
+        frozenset({"coordination_task", "coordination_tasktransition"}),
+        _task_rows,
+    ),
+    "stories": Operational(
+        ("STORIES-APPROVED",), frozenset({"reporting_story", "patients_consent", TEAM_HISTORY}), _stories_rows
+    ),
+}
+OPERATIONAL_CODES = [code for part in OPERATIONAL.values() for code in part.codes]
+ACTIVITY_SOURCES = frozenset({"patients_encounter", TEAM_HISTORY})
 
 
 @dataclass(frozen=True)
@@ -544,11 +564,12 @@ class Plan:
     everyone: list[datetime.date] = field(default_factory=list)
     citizens: list[int] = field(default_factory=list)
     citizens_months: list[datetime.date] = field(default_factory=list)
-    operational: list[datetime.date] = field(default_factory=list)
+    # OPERATIONAL's keys, and "activity": the months to recompute.
+    operational: dict[str, list[datetime.date]] = field(default_factory=dict)
 
     @classmethod
     def all_of(cls, months: list[datetime.date]) -> "Plan":
-        return cls(everyone=list(months), operational=list(months))
+        return cls(everyone=list(months), operational={part: list(months) for part in [*OPERATIONAL, "activity"]})
 
     @property
     def share_months(self) -> list[datetime.date]:
@@ -556,7 +577,15 @@ class Plan:
 
     @property
     def months(self) -> list[datetime.date]:
-        return sorted(set(self.share_months) | set(self.operational))
+        return sorted(set(self.share_months).union(*self.operational.values()))
+
+    def codes(self, month: datetime.date) -> list[str]:
+        """The indicators whose rows of the month are recomputed."""
+        codes = SHARE_CODES if month in self.share_months else []
+        for name, part in OPERATIONAL.items():
+            if month in self.operational.get(name, []):
+                codes = codes + list(part.codes)
+        return codes
 
 
 def run_rollups(
@@ -593,16 +622,16 @@ def _compute(
             plan = plan_from_marks()
             refresh_facts(plan.everyone)
             refresh_facts(plan.citizens_months, plan.citizens)
-            shares, operational = share_rows(plan.share_months), operational_rows(plan.operational)
-            activity = compute_activity(plan.operational) if plan.operational else {}
+            computed = share_rows(plan.share_months)
+            for name, part in OPERATIONAL.items():
+                if plan.operational.get(name):
+                    computed += part.rows(plan.operational[name])
+            activity = compute_activity(plan.operational["activity"]) if plan.operational.get("activity") else {}
             by_month: dict[datetime.date, list[Row]] = defaultdict(list)
-            for month, row in shares + operational:
+            for month, row in computed:
                 by_month[month].append(row)
             for month in plan.months:
-                rows = by_month[month]
-                codes = (SHARE_CODES if month in plan.share_months else []) + (
-                    OPERATIONAL_CODES if month in plan.operational else []
-                )
+                rows, codes = by_month[month], plan.codes(month)
                 if compare:
                     found += differences(
                         [r for r in rows if r.code in indicators],
@@ -633,28 +662,18 @@ def oldest_month_kept(today: datetime.date | None = None) -> datetime.date:
     return datetime.date(month_index // 12, month_index % 12 + 1, 1)
 
 
-# The tables whose changes can move a citizen's own facts, and those that feed the operational
-# figures (waiting times, tasks, stories, activity). A team change is both: the citizen's team on a
-# month's last day, and the team their contacts and stories count for.
+# The tables whose changes can move a citizen's own facts (the operational figures name theirs in
+# OPERATIONAL). The migration that made the facts table marks everything stale as it.
 FACT_SOURCES = {
     "patients_measurement",
     "patients_encounter",
     "patients_condition",
     "patients_enrolment",
-    "patients_teamresponsibility",
+    TEAM_HISTORY,
     "patients_relative",
     "patients_goal",
     "patients_programme",
     "reporting_citizenmonth",
-}
-OPERATIONAL_SOURCES = {
-    "patients_encounter",
-    "patients_teamresponsibility",
-    "patients_consent",
-    "coordination_task",
-    "coordination_tasktransition",
-    "coordination_referral",
-    "reporting_story",
 }
 
 
@@ -701,51 +720,70 @@ def _first_contact_months(patients: set[int]) -> dict[int, datetime.date]:
     return {p: timezone.localdate(first).replace(day=1) for p, first in firsts.items()}
 
 
+def _team_change_months(
+    team_changes: dict[int, datetime.date], parts: dict[str, frozenset[str]]
+) -> dict[str, datetime.date]:
+    """The first month each part counted by the team on a day (a contact's, a story's) must be
+    recomputed from after citizens' team changes: the later of the change's month and the
+    citizen's first contact or story. A new citizen's first team, dated from the start, moves
+    nothing until they have one."""
+    found: dict[str, datetime.date] = {}
+    first_contacts = _first_contact_months(set(team_changes)) if team_changes else {}
+    for patient_id, changed in team_changes.items():
+        if patient_id in first_contacts:
+            month = max(changed, first_contacts[patient_id])
+            for name, sources in parts.items():
+                if TEAM_HISTORY in sources:
+                    found[name] = min(month, found.get(name, month))
+    return found
+
+
 def _plan(marks: list[Mark], today: datetime.date) -> Plan:
     """From the marks taken: the citizens whose facts to recompute from which month, whether
-    everyone's must be, and the months of the operational figures; and every kept month never
-    computed, in full."""
+    everyone's must be, and the months of each operational part; and every kept month never
+    computed, in full. A mark from a table nothing names (there is none) makes everything stale."""
     kept = months_between(oldest_month_kept(today), today)
     floor, this_month = kept[0], kept[-1]
+    parts = {name: part.sources for name, part in OPERATIONAL.items()} | {"activity": ACTIVITY_SOURCES}
+    known = FACT_SOURCES.union(*parts.values())
 
-    def month_of(day: datetime.date) -> datetime.date:
-        return max(floor, day.replace(day=1))
-
-    everyone_from = operational_from = citizens_from = None
+    everyone_from = citizens_from = None
     citizens: set[int] = set()
+    operational_from: dict[str, datetime.date] = {}
     team_changes: dict[int, datetime.date] = {}
+
+    def earliest(found: datetime.date | None, month: datetime.date) -> datetime.date:
+        return month if found is None else min(found, month)
+
     for mark in marks:
         if mark.from_day.replace(day=1) > this_month:
             continue  # nothing kept can depend on it yet
-        month = month_of(mark.from_day)
-        known = mark.source in FACT_SOURCES or mark.source in OPERATIONAL_SOURCES
-        if mark.source in FACT_SOURCES or not known:
+        month = max(floor, mark.from_day.replace(day=1))
+        if mark.source in FACT_SOURCES or mark.source not in known:
             if mark.patient_id is None:
-                everyone_from = min(month, everyone_from or month)
+                everyone_from = earliest(everyone_from, month)
             else:
                 citizens.add(mark.patient_id)
-                citizens_from = min(month, citizens_from or month)
-        if mark.source == "patients_teamresponsibility" and mark.patient_id is not None:
-            team_changes[mark.patient_id] = min(month, team_changes.get(mark.patient_id, month))
-        elif mark.source in OPERATIONAL_SOURCES or not known:
-            operational_from = min(month, operational_from or month)
-    if team_changes:
-        first_contacts = _first_contact_months(set(team_changes))
-        for patient_id, changed in team_changes.items():
-            if patient_id in first_contacts:
-                month = max(changed, first_contacts[patient_id])
-                operational_from = min(month, operational_from or month)
-    missing = _months_never_computed(kept)
-    everyone = sorted(set(missing) | set(months_between(everyone_from, this_month) if everyone_from else []))
+                citizens_from = earliest(citizens_from, month)
+        if mark.source == TEAM_HISTORY and mark.patient_id is not None:
+            team_changes[mark.patient_id] = earliest(team_changes.get(mark.patient_id), month)
+            continue
+        for name, sources in parts.items():
+            if mark.source in sources or mark.source not in known:
+                operational_from[name] = earliest(operational_from.get(name), month)
+    for name, month in _team_change_months(team_changes, parts).items():
+        operational_from[name] = earliest(operational_from.get(name), month)
+    missing = set(_months_never_computed(kept))
+
+    def from_on(month: datetime.date | None) -> list[datetime.date]:
+        return sorted(missing | set(months_between(month, this_month) if month else []))
+
     plan = Plan(
-        everyone=everyone,
-        operational=sorted(
-            set(missing) | set(months_between(operational_from, this_month) if operational_from else [])
-        ),
+        everyone=from_on(everyone_from), operational={name: from_on(operational_from.get(name)) for name in parts}
     )
     if citizens:
         plan.citizens = sorted(citizens)
-        plan.citizens_months = [m for m in months_between(citizens_from, this_month) if m not in set(everyone)]
+        plan.citizens_months = [m for m in months_between(citizens_from, this_month) if m not in set(plan.everyone)]
     return plan
 
 
