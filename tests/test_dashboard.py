@@ -150,6 +150,18 @@ class TestTheTable:
         assert row["numerator"] == "" and "75" not in row["value"]
         assert "75,0" not in response.content.decode()
 
+    def test_a_changed_rollup_row_is_shown_at_once(self, manager, team, other_team):
+        # Pages keep what they computed from the rows (reporting.dashboard.Kept): a row changed by the
+        # next rollup run must change the page, the team's figure as well as the centre's.
+        row = stored("DM-HBA1C-MEASURED", 60, 100, unit=team)
+        stored("DM-HBA1C-MEASURED", 70, 100, unit=other_team)
+        centre = stored("DM-HBA1C-MEASURED", 130, 200)
+        assert table_row(page(manager, **team_param(team)), "DM-HBA1C-MEASURED")["value"] == "60,0 %"
+        IndicatorValue.objects.filter(pk=row.pk).update(numerator=61, value=Decimal("61.00"))
+        IndicatorValue.objects.filter(pk=centre.pk).update(numerator=131, value=Decimal("65.50"))
+        assert table_row(page(manager, **team_param(team)), "DM-HBA1C-MEASURED")["value"] == "61,0 %"
+        assert table_row(page(manager), "DM-HBA1C-MEASURED")["value"] == "65,5 %"
+
     def test_the_table_is_the_last_month_of_the_period(self, manager):
         stored("DM-HBA1C-MEASURED", 60, 100)
         stored("DM-HBA1C-MEASURED", 70, 100, month=add_months(LAST, -3))
