@@ -1,5 +1,5 @@
 """A centre shaped like the largest seed profile, scaled down, built set-based in SQL for the plan
-test (tests/test_query_plans.py): 15 teams of 6 professionals and a coordinator, 3,000 citizens, each
+test (tests/test_query_plans.py): 15 teams of 6 professionals and a coordinator, 2,000 citizens, each
 with 6 encounters, 12 measurements, 5 tasks, care gaps, notifications and 8 access-log rows, and two
 years of rollup rows. Fewer rows per citizen than the large profile (20 encounters, 60 measurements),
 which only makes a scan look cheaper here than it will be there; what decides the planner's choice is
@@ -11,7 +11,7 @@ from coordination.caregaps import rules_fingerprint
 
 TEAMS = 15
 PROFESSIONALS_PER_TEAM = 6
-CITIZENS = 3_000  # < 10,000: the CPR number's last four digits are the citizen's number
+CITIZENS = 2_000  # < 10,000: the CPR number's last four digits are the citizen's number
 ENCOUNTERS_PER_CITIZEN = 6
 TASKS_PER_CITIZEN = 5
 ACCESS_ROWS_PER_CITIZEN = 8
@@ -208,6 +208,29 @@ STATEMENTS = [
 ]
 
 
+# The change history (pghistory's event tables), written set-based: one insert event per row, as the
+# triggers would have written it. The patient page reads it on every request (the record's version).
+HISTORY_TABLES = [
+    "patients_patient", "patients_condition", "patients_enrolment", "patients_relative", "patients_goal",
+    "patients_consent", "patients_encounter", "patients_measurement", "patients_agreedaction", "patients_amendment",
+]  # fmt: skip
+
+
+def _copy_into_history(cursor, table: str) -> None:
+    cursor.execute(
+        """SELECT string_agg(quote_ident(e.column_name), ', ' ORDER BY e.column_name)
+           FROM information_schema.columns e JOIN information_schema.columns b
+             ON b.table_schema = e.table_schema AND b.table_name = %s AND b.column_name = e.column_name
+           WHERE e.table_schema = 'public' AND e.table_name = %s AND e.is_generated = 'NEVER'""",
+        [table, f"{table}event"],
+    )
+    (columns,) = cursor.fetchone()
+    cursor.execute(
+        f"INSERT INTO {table}event ({columns}, pgh_obj_id, pgh_label, pgh_created_at) "  # noqa: S608  # our tables
+        f"SELECT {columns}, id, 'insert', now() FROM {table}"
+    )
+
+
 def build_centre() -> None:
     """Fills the database in the current transaction (the temporary tables go with it). The
     foreign keys are checked at the end, once: Django declares them deferred, and a check left
@@ -235,6 +258,9 @@ def build_centre() -> None:
                 cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         for statement in STATEMENTS:
             cursor.execute(statement, params)
+        for table in HISTORY_TABLES:
+            _copy_into_history(cursor, table)
+        cursor.execute(f"ANALYZE {', '.join(f'{table}event' for table in HISTORY_TABLES)}")
         if superuser:
             cursor.execute("SET LOCAL session_replication_role = origin")
         else:

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -41,7 +42,7 @@ from .factories import UserFactory
 from .plan_data import TEAM_PREFIX, build_centre
 
 # A table with more rows than this in the generated centre is one that grows with the centre.
-LARGE_TABLE_ROWS = 2_000
+LARGE_TABLE_ROWS = 1_000
 # What the planner is told about the machine; the rest of the settings do not change plans.
 PLANNER_SETTINGS = ("random_page_cost", "effective_cache_size", "work_mem", "jit")
 EXPLAINED = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE")
@@ -89,6 +90,13 @@ HISTORY_CONTEXT = re.compile(
     r"^SELECT set_config\('pghistory\.context_id', '[^']*', true\), "
     r"set_config\('pghistory\.context_metadata', '(?:[^']|'')*', true\); "
 )
+
+
+@pytest.fixture(autouse=True)
+def _nothing_cached():
+    # A page drawn from the fragment cache sends none of the record's queries, and they are what is looked at.
+    for cache in caches.all():
+        cache.clear()
 
 
 def captured_statements(action) -> list[str]:
@@ -205,7 +213,9 @@ def test_the_patient_page(centre):
         get(client, reverse("patients:detail", args=[public_id]))
         get(client, reverse("coordination:patient_panel", args=[public_id]))
 
-    assert_indexed(captured_statements(page), centre)
+    statements = captured_statements(page)
+    assert any('FROM "patients_encounter"' in statement for statement in statements)  # the record was read
+    assert_indexed(statements, centre)
 
 
 @pytest.mark.django_db
@@ -254,11 +264,6 @@ def test_my_tasks(centre):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="helper 'worklist' is rewriting the board: its counts and columns filter tasks by "
-    "(patient IS NULL AND task.team) OR patient.team, an OR across a join that no index answers",
-)
 def test_the_team_board(centre):
     client = client_for(centre.coordinator)
     assert_indexed(captured_statements(lambda: get(client, reverse("coordination:board"))), centre)
