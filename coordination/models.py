@@ -90,6 +90,15 @@ class Task(models.Model):
             models.Index(fields=["team", "status", "due_on"], name="task_team_status_due"),
             # Open tasks about one citizen, on the patient page and the briefing.
             models.Index(fields=["patient", "status"], name="task_patient_status"),
+            # The worklist's overdue tasks per citizen (an index-only count for each of a team's
+            # citizens) and the open tasks of a team's citizens on the board and the workload.
+            models.Index(
+                fields=["patient", "due_on"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="task_open_by_patient_due",
+            ),
+            # The board's "done in the last 7 days": a range of completion times, not every done task.
+            models.Index(fields=["completed_at"], condition=Q(status="done"), name="task_done_by_completion"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -164,6 +173,8 @@ class TaskTransition(models.Model):
         indexes = [
             # A task's history on its page, in time order.
             models.Index(fields=["task", "at"], name="transition_task_at"),
+            # The board's "cancelled in the last 7 days": the cancelling transitions since a time.
+            models.Index(fields=["to_status", "at"], name="transition_to_status_at"),
         ]
 
     def __str__(self):

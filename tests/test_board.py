@@ -6,13 +6,15 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from coordination.briefing import worklist_ranked
 from coordination.models import Notification, Task, TaskTransition
-from coordination.selectors import BOARD_PAGE
+from coordination.selectors import BOARD_PAGE, BoardFilter, board_tasks
 from coordination.services import task_create
 from patients.models import Patient
 
@@ -383,3 +385,26 @@ class TestHandOn:
         assert stranger.get(self.url(team, on_leave)).status_code == 404
         assert self.move(stranger, team, on_leave, list(Task.objects.all()[:2]), colleague).status_code == 404
         assert not Task.objects.filter(assignee=colleague).exists()
+
+
+def plan_of(queryset) -> str:
+    """The plan PostgreSQL makes for a queryset when it may not scan a table it has an index for:
+    a sequential scan that remains means no index serves the query."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_the_board_and_the_worklist_reach_tasks_encounters_and_gaps_through_indexes(coordinator, member, team):
+    patients = citizens(3, team)
+    bulk_tasks(5, team=team, created_by=coordinator, patients=patients)
+    board = board_tasks(coordinator, BoardFilter())
+    for plan in (plan_of(board.values("status").annotate(n=Count("id")).order_by()), plan_of(board[:25])):
+        assert "Seq Scan on coordination_task " not in plan, plan
+        assert "Seq Scan on coordination_tasktransition" not in plan, plan
+    plan = plan_of(worklist_ranked(member, scope="team")[:50])
+    for table in ("coordination_task", "coordination_caregap", "patients_encounter", "patients_patient"):
+        assert f"Seq Scan on {table} " not in plan, plan
