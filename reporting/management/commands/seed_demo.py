@@ -1,6 +1,9 @@
+import time
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from tqdm import tqdm
 
 from coordination.caregaps import evaluate_care_gaps
 from coordination.demo import seed_coordination
@@ -8,20 +11,31 @@ from coordination.models import Task, TaskOrigin
 from healthcenter.outbox.services import job_enqueue
 from patients.demo import Seeder
 from patients.models import Encounter, Measurement, Patient
+from reporting import large_demo
 from reporting.demo import seed_stories
 
 
 class Command(BaseCommand):
-    help = "Seeds the demo centre: teams, staff, ~500 citizens with two years of history, tasks, referrals."
+    help = (
+        "Seeds the demo centre: teams, staff, ~500 citizens with two years of history, tasks, referrals. "
+        "--profile large: 50,000 citizens in 15 teams written in bulk (reporting.large_demo)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if citizens already exist.")
-        parser.add_argument("--citizens", type=int, default=500)
+        parser.add_argument("--profile", choices=["demo", "large"], default="demo")
+        parser.add_argument(
+            "--citizens", type=int, default=None, help="Citizens to make (demo: 500, large: 50,000, staff in step)."
+        )
 
-    def handle(self, *args, if_empty: bool, citizens: int, **options):
+    def handle(self, *args, if_empty: bool, citizens: int | None, profile: str, **options):
         if if_empty and Patient.objects.exists():
             self.stdout.write("Demo data already present; not seeding again.")
             return
+        if profile == "large":
+            self._large(citizens or large_demo.CITIZENS)
+            return
+        citizens = citizens or 500
         started = timezone.now()
         with transaction.atomic():
             Seeder(citizens=citizens).run()
@@ -42,3 +56,16 @@ class Command(BaseCommand):
         # in the outbox, so that seeding needs no broker and the worker finds the job when it starts.
         job_enqueue(task="reporting.tasks.compute_rollups_task")
         self.stdout.write("The worker is computing two years of monthly indicators for the dashboard.")
+
+    def _large(self, citizens: int) -> None:
+        started = time.monotonic()
+        with tqdm(total=citizens, unit="citizen", file=self.stderr, disable=None) as bar:
+            result = large_demo.seed_large(citizens=citizens, step=bar.set_description, progress=bar.update)
+        seconds = time.monotonic() - started
+        counts = large_demo.counts()
+        self.stdout.write(
+            self.style.SUCCESS(
+                ", ".join(f"{number} {name}" for name, number in counts.items())
+                + f" in {seconds:.0f} s (phases: {result['timings']})."
+            )
+        )
