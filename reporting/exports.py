@@ -185,6 +185,11 @@ def _value(shown: display.Figure) -> float | str:
 def indicator_frame(data: UnitFigures) -> pd.DataFrame:
     """One row per indicator and month (oldest first), typed: numbers stay numbers, a hidden cell
     holds its display text."""
+    return pd.DataFrame.from_records(indicator_records(data), columns=[*COLUMNS, "kind"])
+
+
+def indicator_records(data: UnitFigures) -> list[dict]:
+    """The rows of indicator_frame as dicts (COLUMNS and the indicator's kind)."""
     records = []
     for indicator in data.indicators:
         # The same for every month, and formatting them per row was a third of the export's time.
@@ -206,7 +211,7 @@ def indicator_frame(data: UnitFigures) -> pd.DataFrame:
                     "kind": indicator.kind,
                 }
             )
-    return pd.DataFrame.from_records(records, columns=[*COLUMNS, "kind"])
+    return records
 
 
 def definitions_frame(indicators: list[Indicator]) -> pd.DataFrame:
@@ -288,58 +293,72 @@ def _excel_value(row) -> object:
     return value
 
 
+def _header(sheet, row: int, names: list[str]) -> None:
+    from openpyxl.styles import Font
+
+    for column, name in enumerate(names, start=1):
+        sheet.cell(row, column, name).font = Font(bold=True)
+
+
 def to_xlsx(data: UnitFigures) -> bytes:
+    """Written cell by cell with openpyxl, not through pandas' ExcelWriter: its per-cell styling,
+    and a second pass over every cell for formulas, were half of the export's time."""
+    from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
-    frame = indicator_frame(data)
-    frame["value"] = frame.apply(_excel_value, axis=1)
-    kinds = list(frame.pop("kind"))
-    frame = frame.rename(columns=_headers())
-    definitions = definitions_frame(data.indicators)
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        sheet_name = _("Indicators")[:31]
-        frame.to_excel(writer, sheet_name=sheet_name, index=False, startrow=FIRST_ROW - 1)
-        definitions.to_excel(writer, sheet_name=_("Definitions")[:31], index=False)
-        sheet = writer.sheets[sheet_name]
-        sheet["A1"] = _("Quality indicators: %(unit)s") % {"unit": data.unit.name}
-        sheet["A1"].font = Font(bold=True, size=14)
-        sheet["A2"] = _("Unit: %(unit)s") % {"unit": data.unit.name}
-        sheet["A3"] = _("Period: %(period)s") % {"period": period_text(data.months[0], data.months[-1])}
-        sheet["A4"] = _("Exported %(date)s from the health centre's case system.") % {
-            "date": formats.date_format(timezone.localdate(), "SHORT_DATE_FORMAT")
-        }
-        sheet["A5"] = " ".join(
-            [
-                _("Cells with fewer than 5 citizens are shown as <5."),
-                _(
-                    "Where 1-%(small)s citizens are or are not counted, the share is shown as a bound and the "
-                    "numerator is left out."
-                )
-                % {"small": SMALL_CELL - 1},
-            ]
-        )
-        column = {name: index + 1 for index, name in enumerate(COLUMNS)}
-        for offset, kind in enumerate(kinds):
-            row = FIRST_ROW + 1 + offset
-            sheet.cell(row, column["month"]).number_format = MONTH_FORMAT
-            for name, number_format in (("numerator", "0"), ("denominator", "0"), ("value", NUMBER_FORMATS[kind])):
-                cell = sheet.cell(row, column[name])
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Indicators")[:31]
+    sheet["A1"] = _("Quality indicators: %(unit)s") % {"unit": data.unit.name}
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet["A2"] = _("Unit: %(unit)s") % {"unit": data.unit.name}
+    sheet["A3"] = _("Period: %(period)s") % {"period": period_text(data.months[0], data.months[-1])}
+    sheet["A4"] = _("Exported %(date)s from the health centre's case system.") % {
+        "date": formats.date_format(timezone.localdate(), "SHORT_DATE_FORMAT")
+    }
+    sheet["A5"] = " ".join(
+        [
+            _("Cells with fewer than 5 citizens are shown as <5."),
+            _(
+                "Where 1-%(small)s citizens are or are not counted, the share is shown as a bound and the "
+                "numerator is left out."
+            )
+            % {"small": SMALL_CELL - 1},
+        ]
+    )
+    headers = _headers()
+    _header(sheet, FIRST_ROW, [headers[name] for name in COLUMNS])
+    right = Alignment(horizontal="right")  # "<5" lines up with the numbers
+    counts = {"numerator", "denominator"}
+    for row, record in enumerate(indicator_records(data), start=FIRST_ROW + 1):
+        record["value"] = _excel_value(record)
+        for column, name in enumerate(COLUMNS, start=1):
+            cell = sheet.cell(row, column, record[name])
+            if name == "month":
+                cell.number_format = MONTH_FORMAT
+            elif name in counts or name == "value":
                 if isinstance(cell.value, str):
-                    cell.alignment = Alignment(horizontal="right")  # "<5" lines up with the numbers
+                    cell.alignment = right
                 else:
-                    cell.number_format = number_format
-        sheet.freeze_panes = sheet.cell(FIRST_ROW + 1, 1)
-        sheet.auto_filter.ref = f"A{FIRST_ROW}:{sheet.cell(FIRST_ROW, len(COLUMNS)).column_letter}{sheet.max_row}"
-        _fit_columns(sheet, first_row=FIRST_ROW)
-        sheet.column_dimensions[sheet.cell(1, column["month"]).column_letter].width = 11
-        notes = writer.sheets[_("Definitions")[:31]]
-        for letter, width in zip("ABCDE", (24, 40, 90, 10, 30), strict=True):
-            notes.column_dimensions[letter].width = width
-        for (cell,) in notes.iter_rows(min_row=2, min_col=3, max_col=3):
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for each in writer.book.worksheets:
-            for cells in each.iter_rows():
-                for cell in cells:
-                    _as_text(cell)
+                    cell.number_format = "0" if name in counts else NUMBER_FORMATS[record["kind"]]
+            _as_text(cell)
+    sheet.freeze_panes = sheet.cell(FIRST_ROW + 1, 1)
+    sheet.auto_filter.ref = f"A{FIRST_ROW}:{sheet.cell(FIRST_ROW, len(COLUMNS)).column_letter}{sheet.max_row}"
+    _fit_columns(sheet, first_row=FIRST_ROW)
+    sheet.column_dimensions[sheet.cell(1, COLUMNS.index("month") + 1).column_letter].width = 11
+    for cell in (sheet["A1"], sheet["A2"], sheet["A3"], sheet["A4"], sheet["A5"]):
+        _as_text(cell)
+
+    notes = book.create_sheet(_("Definitions")[:31])
+    definitions = definitions_frame(data.indicators)
+    _header(notes, 1, list(definitions.columns))
+    for row, values in enumerate(definitions.itertuples(index=False), start=2):
+        for column, value in enumerate(values, start=1):
+            _as_text(notes.cell(row, column, value))
+    for letter, width in zip("ABCDE", (24, 40, 90, 10, 30), strict=True):
+        notes.column_dimensions[letter].width = width
+    for (cell,) in notes.iter_rows(min_row=2, min_col=3, max_col=3):
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    buffer = io.BytesIO()
+    book.save(buffer)
     return buffer.getvalue()
