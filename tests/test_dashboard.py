@@ -310,6 +310,16 @@ class TestFunnels:
         assert hover.startswith("Syd: 75,0 % (30 ") and hover.endswith(" 40)")
         assert "n=" not in json.dumps(funnel.figure)
 
+    def test_the_limits_are_drawn_from_a_hundred_points_whatever_the_team_sizes(self):
+        teams = [("Nord", exact(30, 40)), ("Syd", exact(25_000, 40_000)), ("Vest", exact(45_000, 60_000))]
+        funnel = board.funnel_plot(indicator(), teams, exact(70_030, 100_040))
+        limits = [trace for trace in funnel.figure["data"] if trace.get("hoverinfo") == "skip"]
+        assert len(limits) == 4 and all(len(trace["x"]) <= 100 for trace in limits)
+        assert limits[0]["x"][0] <= 40 and limits[0]["x"][-1] >= 60_000
+        # Coordinates to a hundredth: more digits than a pixel carry only weight.
+        numbers = [y for trace in funnel.figure["data"] for y in trace["y"]] + funnel.figure["layout"]["yaxis"]["range"]
+        assert all(round(y, 2) == y for y in numbers)
+
     def test_no_funnel_where_the_centre_share_is_not_exact(self):
         assert board.funnel_plot(indicator(), [("Syd", exact(30, 40))], exact(98, 100)) is None
 
