@@ -22,6 +22,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Star
 from django.db.models.functions import Coalesce, Collate, Round, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -312,7 +313,9 @@ class _ContactPoints(Func):
 
 def _row_count(rows: QuerySet) -> Coalesce:
     """The number of rows of a correlated queryset, as one scalar subquery."""
-    return Coalesce(Subquery(rows.order_by().annotate(n=Func("pk", function="COUNT")).values("n")), 0)
+    return Coalesce(
+        Subquery(rows.order_by().annotate(n=Func(Star(), function="COUNT", output_field=IntegerField())).values("n")), 0
+    )
 
 
 def worklist_ranked(
