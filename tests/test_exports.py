@@ -7,6 +7,8 @@ import io
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -17,7 +19,7 @@ from reporting.rollups import percent, run_rollups
 
 from .conftest import client_for
 from .factories import TeamFactory, UserFactory
-from .test_dashboard import diabetic_citizens
+from .test_dashboard import diabetic_citizens, tables_in
 from .test_rollups import MONTH
 
 THIS_MONTH = timezone.localdate().replace(day=1)
@@ -260,6 +262,19 @@ def test_the_exports_do_not_grow_with_the_data(manager, team, other_team, django
     for fmt in ("csv", "xlsx"):
         with django_assert_max_num_queries(budgets[fmt]):
             assert client.get(reverse("reporting:export", args=[fmt]), query).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_exports_read_rollups_and_no_clinical_table(manager, team, fmt):
+    diabetic_citizens(team, 2, measured=1)
+    stored("DM-HBA1C-MEASURED", MONTH, 10, 20, team=team)
+    with CaptureQueriesContext(connection) as captured:
+        response = client_for(manager).get(reverse("reporting:export", args=[fmt]), {"unit": f"team:{team.public_id}"})
+    assert response.status_code == 200
+    tables = tables_in(captured.captured_queries)
+    assert "reporting_indicatorvalue" in tables
+    assert {t for t in tables if t.startswith(("patients_", "coordination_"))} <= {"patients_programme"}
 
 
 @pytest.mark.django_db
