@@ -244,22 +244,22 @@ class BoardColumn:
 
 
 def team_board(user: User, board: BoardFilter, *, per_column: int = BOARD_PAGE) -> list[BoardColumn]:
-    """Each status column with its exact count and its first cards: two queries whatever the
-    number of tasks (one aggregate for the counts, one for the first cards of every column)."""
-    tasks = board_tasks(user, board)
-    counts = tasks.aggregate(**{status: Count("id", filter=Q(status=status)) for status in TaskStatus.values})
+    """Each status column with its exact count and its first cards: one query whatever the number
+    of tasks (the cards ranked within their column, each carrying its column's count)."""
+    column = {"partition_by": [F("status")]}
     ranked = (
-        tasks.annotate(
-            rank=Window(
-                RowNumber(), partition_by=[F("status")], order_by=[F("due_on").asc(), F("priority").desc(), F("id")]
-            )
+        board_tasks(user, board)
+        .annotate(
+            rank=Window(RowNumber(), order_by=[F("due_on").asc(), F("priority").desc(), F("id")], **column),
+            column_count=Window(Count("id"), **column),
         )
         .filter(rank__lte=per_column)
         .order_by(*BOARD_ORDER)
     )
-    columns = {status: BoardColumn(status, label, counts[status], []) for status, label in TaskStatus.choices}
+    columns = {status: BoardColumn(status, label, 0, []) for status, label in TaskStatus.choices}
     for task in ranked:
         columns[task.status].tasks.append(task)
+        columns[task.status].count = task.column_count
     return list(columns.values())
 
 
