@@ -691,15 +691,17 @@ def _take_marks() -> list[Mark]:
         return [Mark(*row) for row in cursor.fetchall()]
 
 
-def _months_never_computed(kept: list[datetime.date]) -> list[datetime.date]:
-    """Kept months without rows yet (a new month, or everything before the first run): every
-    month's centre rows exist once it has been computed."""
+def _months_never_computed(kept: list[datetime.date]) -> tuple[set[datetime.date], set[datetime.date]]:
+    """The kept months without rows (every computed month has its centre rows), and of them the
+    new ones: after the last month computed (a month just begun), or all of them before any run.
+    A gap a chosen-range run left before that is filled only when a change reaches it."""
     computed = set(
         IndicatorValue.objects.filter(month__in=kept, unit_kind=UnitKind.CENTRE, unit_id=0)
         .values_list("month", flat=True)
         .distinct()
     )
-    return [m for m in kept if m not in computed]
+    never = {m for m in kept if m not in computed}
+    return never, {m for m in never if not computed or m > max(computed)}
 
 
 def _first_contact_months(patients: set[int]) -> dict[int, datetime.date]:
@@ -773,18 +775,23 @@ def _plan(marks: list[Mark], today: datetime.date) -> Plan:
                 operational_from[name] = earliest(operational_from.get(name), month)
     for name, month in _team_change_months(team_changes, parts).items():
         operational_from[name] = earliest(operational_from.get(name), month)
-    missing = set(_months_never_computed(kept))
+    never, new = _months_never_computed(kept)
 
-    def from_on(month: datetime.date | None) -> list[datetime.date]:
-        return sorted(missing | set(months_between(month, this_month) if month else []))
+    def from_on(month: datetime.date | None) -> set[datetime.date]:
+        return new | set(months_between(month, this_month) if month else [])
 
-    plan = Plan(
-        everyone=from_on(everyone_from), operational={name: from_on(operational_from.get(name)) for name in parts}
+    citizens_months = from_on(citizens_from) - new if citizens else set()
+    operational = {name: from_on(operational_from.get(name)) for name in parts}
+    # A month without rows that a change reaches is computed in full: it has no facts of anyone
+    # else to aggregate with the citizens' new ones, and no rows of the other indicators.
+    whole = never & citizens_months.union(*operational.values())
+    everyone = from_on(everyone_from) | whole
+    return Plan(
+        everyone=sorted(everyone),
+        citizens=sorted(citizens),
+        citizens_months=sorted(citizens_months - everyone),
+        operational={name: sorted(months | whole) for name, months in operational.items()},
     )
-    if citizens:
-        plan.citizens = sorted(citizens)
-        plan.citizens_months = [m for m in months_between(citizens_from, this_month) if m not in set(plan.everyone)]
-    return plan
 
 
 def take_stale_months() -> datetime.date:
