@@ -92,7 +92,8 @@ class Person(FastHttpUser):
     @staticmethod
     def check(response, expect):
         if response.status_code != expect:
-            response.failure(f"HTTP {response.status_code} (expected {expect}) {response.headers.get('Location', '')}")
+            where = (response.headers or {}).get("Location", "")
+            response.failure(f"HTTP {response.status_code} (expected {expect}) {where} {response.error or ''}".strip())
         else:
             response.success()
 

@@ -62,8 +62,8 @@ PROFILES = setting("BENCH_PROFILES", "demo,large", "demo,large").split(",")
 STEPS = setting("BENCH_STEPS", "jobs,pages,rawsql,load,saves", "jobs,pages,rawsql,load,saves").split(",")
 SEED_ARGS = {
     "demo": setting("BENCH_DEMO_ARGS", "", ""),
-    # Quick: a profile small enough to seed in a minute or two, still three times the demo.
-    "large": setting("BENCH_LARGE_ARGS", "--profile large", "--citizens 1500"),
+    # Quick: the large profile's shape (15 teams, bulk load), 5 times the demo's citizens: seeded in a minute or two.
+    "large": setting("BENCH_LARGE_ARGS", "--profile large", "--profile large --citizens 2500"),
 }
 USERS = int(setting("BENCH_USERS", "50", "50"))
 THINK = setting("BENCH_THINK", "1-5", "1-5")
@@ -264,6 +264,9 @@ def gunicorn(name: str):
         "--worker-class", WORKER_CLASS,
         "--threads", THREADS,
         "--timeout", "120",
+        # Behind the centre's proxy, which keeps its connections to gunicorn open (gunicorn's advice for
+        # a server behind a load balancer); the default 2 s closes them between one person's requests.
+        "--keep-alive", "30",
         "--log-level", "warning",
     ]  # fmt: skip
     server = subprocess.Popen(command, env=child_env(name), cwd=ROOT)  # noqa: S603
@@ -318,7 +321,10 @@ def locust(name: str, sessions: Path, *, think: str, seconds: int, prefix: Path)
     failures = list(csv.DictReader(open(f"{prefix}_failures.csv", encoding="utf-8")))  # noqa: SIM115
     if failures or completed.returncode not in {0}:
         detail = "; ".join(f"{f['Name']}: {f['Error']} ({f['Occurrences']}x)" for f in failures[:10])
-        print(log.read_text()[-5000:], file=sys.stderr)
+        kept = ROOT / ".local" / f"bench-{prefix.name}-locust.log"
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_text(log.read_text())
+        say(f"locust's output: {kept}")
         raise BenchError(f"the load test had failures (locust exit {completed.returncode}): {detail}")
     samples = json.loads(samples_file.read_text())
     rates = {row["Name"]: round(float(row["Requests/s"]), 1) for row in rows}
@@ -628,12 +634,15 @@ NOTES = [
     "  its p95 is the slowest of them. p95 is the nearest rank. The professional is the one with the median",
     "  caseload; the patient page and briefing show the busiest citizen of their caseload; the encounter save",
     "  posts the encounter form (signed, three measurements, two agreed actions) for their citizens in turn.",
-    "- Load: gunicorn with 2 workers of the gthread class, 4 threads each. A sync worker serves one request at",
-    "  a time, so two sync workers leave both cores idle while a request waits on PostgreSQL and queue every",
-    "  other user behind the slowest page; threads overlap that wait. More than 4 threads per worker only add",
-    "  GIL contention on 2 cores (each thread also holds a database connection: 8 in all). gevent would need",
-    "  psycopg to yield to it, which its C wait loop does not. locust (FastHttpUser) runs on the same 2 cores",
-    "  as gunicorn and PostgreSQL, so the throughput figure includes the load generator's own cost.",
+    "- Load: gunicorn with 2 workers of the gthread class, 4 threads each (BENCH_GUNICORN_* to compare). Two",
+    "  sync workers hold at most two requests at once: while one waits for PostgreSQL, its worker can start",
+    "  nothing else, and every other user queues behind the slowest page (a dashboard or an export). Threads",
+    "  overlap those waits with a bounded number of database connections (one per thread, 8 in all); more than",
+    "  4 threads per worker only add GIL contention on 2 cores, since rendering is CPU-bound Python. gevent",
+    "  (which psycopg 3 supports) would overlap the same waits but opens a connection per greenlet, unbounded",
+    "  without a pool, and monkey-patches the Celery and Redis clients the outbox uses. Production's Dockerfile",
+    "  runs 3 sync workers: the issue fixes 2 workers for this benchmark. locust (FastHttpUser) runs on the same",
+    "  2 cores as gunicorn and PostgreSQL, so the throughput figure includes the load generator's own cost.",
     "- Think time 1-5 s (3 s mean) between one person's requests: a brisk pace for someone working through a",
     "  worklist or the board, where one click often costs two requests (a page and its htmx fragments, the news",
     "  badge polled every minute). 50 such users make about 15 requests a second, what perhaps 100-150 people",
@@ -651,13 +660,26 @@ def print_table(run: dict) -> None:
     print(report(run))
 
 
+def collect_static(name: str) -> None:
+    """The manifest storage DEBUG=false serves from, as production's image builds it. Compressing plotly.js
+    and the rest takes minutes on this machine, so a manifest newer than every static file is kept."""
+    manifest = ROOT / "staticfiles" / "staticfiles.json"
+    sources = [path for folder in ROOT.glob("*/static") for path in folder.rglob("*") if path.is_file()]
+    sources += [path for path in (ROOT / "static").rglob("*") if path.is_file()]
+    newest = max((path.stat().st_mtime for path in sources), default=0)
+    if manifest.exists() and manifest.stat().st_mtime > newest and not os.environ.get("BENCH_COLLECTSTATIC"):
+        say("static files: collected already (BENCH_COLLECTSTATIC=1 collects them again)")
+        return
+    say("static files: collectstatic")
+    manage(name, "collectstatic", "--no-input", "-v", "0")
+
+
 def main() -> int:
     started_all = time.perf_counter()
     run = {"machine": machine(), "profiles": {}}
     say(f"{run['machine']['cpu']}, {run['machine']['cores']} cores, PostgreSQL {run['machine']['postgresql']}")
     markers = {profile: ensure_profile(profile) for profile in PROFILES}
-    say("collectstatic (the manifest storage DEBUG=false serves from)")
-    manage(markers[PROFILES[0]]["database"], "collectstatic", "--no-input", "-v", "0")
+    collect_static(markers[PROFILES[0]]["database"])
     started = time.perf_counter()
     try:
         for profile in PROFILES:
