@@ -98,8 +98,10 @@ class Kept:
 # The display function over a team's period (every team's rows of every month, for the secondary
 # suppression) is most of a dashboard's time at 15 teams: formatting some 6,000 figures of which a
 # few hundred are shown. Its result depends on nothing but the rows, the indicators' targets and the
-# language, and a rollup run changes the rows only every few minutes.
-_kept_figures = Kept(32)
+# language, and a rollup run changes the rows only every few minutes. A team's kept figures hold its
+# period's rows of every team (~1.6 MB at 15 teams over 24 months), the centre's a tenth of that: at
+# most ~33 MB a process (measured with tracemalloc), one result for each of 20 units.
+_kept_figures = Kept(20)
 
 
 def _indicator_state(indicators: list[Indicator]) -> tuple:
@@ -719,7 +721,8 @@ class Overview:
 
 # A dashboard is the same page for everyone who opens it until the next rollup run: kept whole, the
 # funnel plots' label placing and the charts are built once per run and unit instead of per request.
-_kept_overviews = Kept(16)
+# They share their rows with the kept figures and add ~0.6 MB each (~8 MB in all).
+_kept_overviews = Kept(12)
 
 
 def overview(*, unit: Unit, all_units: list[Unit], first_month: datetime.date, last_month: datetime.date) -> Overview:
