@@ -55,7 +55,7 @@ from patients.models import (
     PatientStatus,
 )
 
-from .models import OPEN_STATUSES, CareGap, CareGapCheck, HandoverAcknowledgement, Task
+from .models import OPEN_STATUSES, CareGap, CareGapCheck, CareGapRule, HandoverAcknowledgement, Task
 
 Points = list[tuple[datetime.datetime, float]]
 
@@ -345,7 +345,10 @@ def worklist_ranked(
             .annotate(
                 points=Func(
                     Case(
-                        When(rule__check_kind__in=TREND_CHECKS, then=Value(TREND_GAP_POINTS)),
+                        When(
+                            rule__in=CareGapRule.objects.filter(check_kind__in=TREND_CHECKS),
+                            then=Value(TREND_GAP_POINTS),
+                        ),
                         default=Value(OTHER_GAP_POINTS),
                     ),
                     function="SUM",
