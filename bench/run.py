@@ -6,11 +6,12 @@
     BENCH_QUICK=1 make bench                     # a few minutes: fewer repeats, short load runs, small "large"
 
 Two databases on the server of DATABASE_URL, named after its database: <name>_demo (`seed_demo`) and
-<name>_large (`seed_demo $BENCH_LARGE_ARGS`). A database that exists and carries the bench's marker (its
-COMMENT: profile, seed arguments, when it was seeded and how long that took) is migrated and reused; one
-whose marker names other seed arguments is dropped and seeded again, and so is every one with BENCH_RESEED=1.
+<name>_large (`seed_demo $BENCH_LARGE_ARGS`; <name>_large_quick with BENCH_QUICK). A database that exists
+and carries the bench's marker (its COMMENT: profile, seed arguments, when it was seeded and how long that
+took) is migrated and reused; one whose marker names other seed arguments is dropped and seeded again, and so
+is every one with BENCH_RESEED=1.
 A database with citizens but no marker (a copy made with createdb -T) is used only with BENCH_ADOPT=1, its
-seed time then unknown.
+seed time then unknown, and is never dropped but with BENCH_RESEED=1.
 
 Steps per profile (BENCH_STEPS, default all): jobs (full rollup, incremental after one new measurement,
 care-gap job), pages (single-user p50/p95 and queries, bench/harness.py), rawsql (patient page and dashboard
@@ -108,8 +109,11 @@ def server_url() -> str:
 
 
 def database_name(profile: str) -> str:
+    """<name>_demo and <name>_large; the quick run's smaller large profile has a database of its own, so that
+    a quick run and a full one do not seed each other's away."""
     base = conninfo_to_dict(server_url()).get("dbname") or "healthcenter"
-    return os.environ.get(f"BENCH_{profile.upper()}_DATABASE", f"{base}_{profile}")
+    suffix = f"{profile}_quick" if QUICK and profile == "large" else profile
+    return os.environ.get(f"BENCH_{profile.upper()}_DATABASE", f"{base}_{suffix}")
 
 
 def database_url(name: str) -> str:
@@ -191,6 +195,11 @@ def ensure_profile(profile: str) -> dict:
         create_database(name, drop=False)
         marker = None
     else:
+        if marker is not None and marker.get("adopted") and not reseed and marker.get("seed_args") != args:
+            raise BenchError(
+                f"{name} was adopted as seeded with {marker.get('seed_args')!r}, not {args!r}: the bench drops only "
+                f"databases it seeded itself (BENCH_RESEED=1 does it anyway)"
+            )
         if marker is not None and (reseed or marker.get("seed_args") != args):
             create_database(name, drop=True)
             marker = None
@@ -428,7 +437,9 @@ def verdict(value, target, *, at_most=True, unit="") -> str:
     if met:
         return "met"
     gap = value - target if at_most else target - value
-    return f"**missed** by {gap:,.1f}{unit} ({value / target:.1f}x)" if at_most else f"**missed** by {gap:,.1f}{unit}"
+    if not unit:  # a ratio: its own value says more than a difference of ratios
+        return f"**missed** ({value:,.2f}, target {target})"
+    return f"**missed** by {gap:,.1f}{unit}" + (f" ({value / target:.1f}x the target)" if at_most else "")
 
 
 def number(value, digits=1) -> str:
@@ -629,9 +640,10 @@ def load_cell(figures: dict) -> str:
 NOTES = [
     "- Single user: bench/harness.py, Django's test client in one process (no network, no gunicorn), requests",
     "  marked secure as behind the centre's TLS proxy, DEBUG off, static files from collectstatic's manifest.",
-    "  Each page is requested once to warm up, once to count its queries, then up to BENCH_REPEAT times (30) or",
-    "  for BENCH_PAGE_SECONDS (20 s), at least 5 times: a page slower than 4 s a request has fewer samples and",
-    "  its p95 is the slowest of them. p95 is the nearest rank. The professional is the one with the median",
+    "  Each page is requested once to warm up, once to count its queries, then up to BENCH_REPEAT times or for",
+    "  BENCH_PAGE_SECONDS, at least 5 times (full run: 30 times or 20 s; quick: 5 times or 3 s): a page slower",
+    "  than the time allows has fewer samples and its p95 is the slowest of them. p95 is the nearest rank (locust",
+    "  figures too, from every response time after all users started). The professional is the one with the median",
     "  caseload; the patient page and briefing show the busiest citizen of their caseload; the encounter save",
     "  posts the encounter form (signed, three measurements, two agreed actions) for their citizens in turn.",
     "- Load: gunicorn with 2 workers of the gthread class, 4 threads each (BENCH_GUNICORN_* to compare). Two",
