@@ -370,8 +370,11 @@ def worklist_ranked(
         1,
         output_field=DecimalField(),
     )
-    return patients.annotate(score=score, overdue_tasks=overdue, last_contact=last_contact).order_by(
-        "-score", Collate("last_name", "C"), "id"
+    return (
+        # Only what the list shows: every citizen of a team passes through the sort.
+        patients.only("id", "public_id", "first_name", "last_name")
+        .annotate(score=score, overdue_tasks=overdue, last_contact=last_contact)
+        .order_by("-score", Collate("last_name", "C"), "id")
     )
 
 
