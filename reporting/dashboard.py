@@ -106,15 +106,19 @@ _kept_figures = Kept(20)
 
 def _indicator_state(indicators: list[Indicator]) -> tuple:
     """What of the indicators a page depends on (model instances compare by primary key only)."""
-    return tuple((i.id, i.code, i.name_da, i.name_en, i.kind, i.target, i.direction) for i in indicators)
+    return tuple((i.id, i.code, i.name_da, i.name_en, i.kind, i.target, i.direction, i.source) for i in indicators)
 
 
-def _figures(indicators: list[Indicator], rows: list, *, unit: Unit, last_month: datetime.date) -> Shown:
+def kept_figures(
+    indicators: list[Indicator], rows: list, *, unit: Unit, last_month: datetime.date
+) -> tuple[tuple, Shown]:
+    """The figures of the rows (see indicator_figures) and what they were computed from."""
     source = (translation.get_language(), _indicator_state(indicators), tuple(rows), unit, last_month)
-    return _kept_figures.get(
+    shown = _kept_figures.get(
         source,
         lambda: _shown_part(display.figures(rows, {i.id: i for i in indicators}), unit=unit, last_month=last_month),
     )
+    return source, shown
 
 
 def indicator_figures(
@@ -126,7 +130,7 @@ def indicator_figures(
     and the quarterly report show; display.cell reads the centre's to tell a computed month)."""
     indicators = selectors.indicators()
     rows = selectors.indicator_rows(unit=unit, first_month=first_month, last_month=last_month)
-    return indicators, _figures(indicators, rows, unit=unit, last_month=last_month)
+    return indicators, kept_figures(indicators, rows, unit=unit, last_month=last_month)[1]
 
 
 def _shown_part(shown: Shown, *, unit: Unit, last_month: datetime.date) -> Shown:
@@ -749,7 +753,7 @@ def overview(*, unit: Unit, all_units: list[Unit], first_month: datetime.date, l
             all_units=all_units,
             months=months_between(first_month, last_month),
             indicators=indicators,
-            shown=_figures(indicators, rows, unit=unit, last_month=last_month),
+            shown=kept_figures(indicators, rows, unit=unit, last_month=last_month)[1],
             counts=activity_counts(activity_rows),
         ),
     )

@@ -33,7 +33,7 @@ from healthcenter.spreadsheets import neutralise, starts_like_formula
 from patients.definitions import months_between
 
 from . import dashboard as board
-from . import display
+from . import display, selectors
 from .dashboard import target_text
 from .models import SMALL_CELL, Indicator, IndicatorKind
 from .selectors import Unit
@@ -138,6 +138,7 @@ class UnitFigures:
     indicators: list[Indicator]
     months: list[datetime.date]
     shown: dict  # display.figures() of the unit and its breakdown
+    source: tuple = ()  # what `shown` was computed from (dashboard.kept_figures)
 
     def figure(self, indicator: Indicator, month: datetime.date) -> display.Figure:
         return display.cell(self.shown, indicator, month, self.unit.kind, self.unit.id)
@@ -146,13 +147,27 @@ class UnitFigures:
 def unit_figures(*, unit: Unit, first_month: datetime.date, last_month: datetime.date) -> UnitFigures:
     """Two queries, whatever the amount of data: the dashboard's read of the unit and the breakdown
     that secondary suppression needs beside it (a team is read with every team and the centre)."""
-    indicators, shown = board.indicator_figures(unit=unit, first_month=first_month, last_month=last_month)
+    indicators = selectors.indicators()
+    rows = selectors.indicator_rows(unit=unit, first_month=first_month, last_month=last_month)
+    source, shown = board.kept_figures(indicators, rows, unit=unit, last_month=last_month)
     return UnitFigures(
         unit=unit,
         indicators=indicators,
         months=months_between(first_month, last_month),
         shown=shown,
+        source=(*source, first_month),
     )
+
+
+# A file is the same for everyone who asks for it on a day until the next rollup run (it says the day
+# it was exported), and openpyxl takes some 70 ms to write one: kept per process like the dashboard.
+_kept_files = board.Kept(20)
+
+
+def export_file(data: UnitFigures, fmt: str) -> bytes:
+    """The CSV or XLSX bytes of the figures, made once per unit, period, language, day and rows."""
+    write = {"csv": to_csv, "xlsx": to_xlsx}[fmt]
+    return _kept_files.get((fmt, timezone.localdate(), *data.source), lambda: write(data))
 
 
 def measured_in(indicator: Indicator) -> str:

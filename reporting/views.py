@@ -45,10 +45,11 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     _form, unit, first_month, last_month = _period(request)
     data = exports.unit_figures(unit=unit, first_month=first_month, last_month=last_month)
     if fmt == "csv":
-        response = HttpResponse(exports.to_csv(data), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(exports.export_file(data, fmt), content_type="text/csv; charset=utf-8")
     else:
         response = HttpResponse(
-            exports.to_xlsx(data), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            exports.export_file(data, fmt),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     response["Content-Disposition"] = f'attachment; filename="{exports.filename(data, fmt)}"'
     return response

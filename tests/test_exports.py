@@ -265,6 +265,23 @@ def test_the_exports_do_not_grow_with_the_data(manager, team, other_team, django
 
 
 @pytest.mark.django_db
+def test_a_changed_rollup_row_changes_the_next_file(manager, team):
+    # Files are kept per process (reporting.exports.export_file): a row changed by the next rollup
+    # run must change the file.
+    row = stored("DM-HBA1C-MEASURED", MONTH, 10, 20, team=team)
+    query = {"unit": f"team:{team.public_id}"}
+    client = client_for(manager)
+
+    def measured():
+        response = client.get(reverse("reporting:export", args=["csv"]), query)
+        return by_code_and_month(csv_rows(response))[("DM-HBA1C-MEASURED", f"{MONTH:%Y-%m}")][4:6]
+
+    assert measured() == ["10", "20"]
+    IndicatorValue.objects.filter(pk=row.pk).update(numerator=11, value=percent(11, 20))
+    assert measured() == ["11", "20"]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_the_exports_read_rollups_and_no_clinical_table(manager, team, fmt):
     diabetic_citizens(team, 2, measured=1)
