@@ -259,20 +259,28 @@ class LargeSeeder(Seeder):
             self.grid[0][i].name for _u, _f, _l, role, _p, idx in NAMED_USERS if role == Role.COORDINATOR for i in idx
         } | {self.grid[0][slot].name for *_n, slot in COORDINATORS}
         slot_of = {name: slot for names, _w in DISTRICTS for slot, name in enumerate(names)}
+        wanted = _apportion(self.professionals, expected)
         for name, team in teams.items():
             if name not in covered:
-                first, last = self.fake.first_name(), self.fake.last_name()
+                first, last = self._new_name()
                 self._user(f"koordinator.{_ascii(name)}", first, last, Role.COORDINATOR, "", [team])
-            wanted = max(3, round(self.professionals * expected[name]))
             mix = [profession for profession, slot in STAFF_MIX if slot == slot_of[name]] or [Profession.NURSE]
             number = len(members[name])
-            while len(members[name]) < wanted:
-                first, last = self.fake.first_name(), self.fake.last_name()
+            while len(members[name]) < wanted[name]:
+                first, last = self._new_name()
                 profession = mix[number % len(mix)]
                 number += 1
                 user = self._user(_ascii(f"{first}.{last}"), first, last, Role.PROFESSIONAL, profession, [team])
                 members[name].append(user)
         self.grid_staff = [{slot: members[team.name] for slot, team in enumerate(row)} for row in self.grid]
+
+    def _new_name(self) -> tuple[str, str]:
+        """A name nobody on the staff has: Seeder._user takes an existing user of the same name
+        for the same person, who would then work for two teams while a member of one."""
+        while True:
+            first, last = self.fake.first_name(), self.fake.last_name()
+            if not User.objects.filter(first_name=first, last_name=last).exists():
+                return first, last
 
     def _enter(self, district: int) -> None:
         """The Seeder's team slots and staff are the district's for the citizen being made."""
@@ -584,6 +592,16 @@ class LargeSeeder(Seeder):
                 "SELECT patient_id, team_id, day, now() FROM seed_move WHERE rank = %s ORDER BY patient_id",
                 [rank],
             )
+
+
+def _apportion(total: int, shares: dict[str, float]) -> dict[str, int]:
+    """`total` people over the teams in proportion to their shares (largest remainders), at least
+    three a team."""
+    exact = {name: total * share / sum(shares.values()) for name, share in shares.items()}
+    counts = {name: int(value) for name, value in exact.items()}
+    for name in sorted(exact, key=lambda n: exact[n] - counts[n], reverse=True)[: total - sum(counts.values())]:
+        counts[name] += 1
+    return {name: max(3, count) for name, count in counts.items()}
 
 
 def _ascii(text: str) -> str:

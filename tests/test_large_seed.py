@@ -52,6 +52,8 @@ def the_profile_is_the_centre_in_small():
         assert User.objects.get(username=username).check_password("demo-sundhed-2026")
     nurse = User.objects.get(username="sygeplejerske")
     assert Patient.objects.filter(responsible_professional=nurse).exists()
+    # Everyone responsible for a citizen is a member of the citizen's team.
+    assert not Patient.objects.exclude(responsible_professional__teams=F("team")).exists()
 
 
 def bulk_rows_refer_to_rows_that_exist():
@@ -144,3 +146,9 @@ def test_the_demo_stays_the_default_profile(db, monkeypatch):
     with pytest.raises(AttributeError):  # the stand-in Seeder has no run(): the demo's path was taken
         call_command("seed_demo", "--citizens", "3")
     assert called == [{"citizens": 3}]
+
+
+def test_staff_are_apportioned_over_the_teams_in_proportion():
+    counts = large_demo._apportion(300, {"a": 0.5, "b": 0.3, "c": 0.2, "d": 0.001})
+    assert counts == {"a": 150, "b": 90, "c": 60, "d": 3}
+    assert sum(large_demo._apportion(300, {"a": 1, "b": 1, "c": 1}).values()) == 300
