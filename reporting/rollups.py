@@ -511,11 +511,12 @@ def store_month(
 
 def _settings_for_the_job() -> None:
     """For the run's transaction: a few large statements, not many short ones. Compiling them (JIT)
-    cost a second a statement at 50,000 citizens and saved nothing; the sorts and hashes of the
-    set-based facts fit in memory with more than the default 4 MB."""
+    cost a second a statement at 50,000 citizens and saved nothing. Grouping the events of a
+    million citizen-months (50,000 citizens) by hashing takes 250 MB: one connection, one run at a
+    time, on a machine that keeps shared_buffers at 1 GB."""
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL work_mem = '256MB'")
 
 
 # One rollup run at a time (coordination.caregaps serialises its job with 4_202_611).
