@@ -630,7 +630,6 @@ class Coordination:
             for t in teams
         }
         self.history = _team_history()
-        self.counts: dict[str, int] = defaultdict(int)
 
     def agreed_action_tasks(self) -> None:
         first = (self.today.replace(day=1) - datetime.timedelta(days=31 * 23)).replace(day=1) - datetime.timedelta(
@@ -705,7 +704,7 @@ class Coordination:
             if rng.random() < 0.15:
                 moment = life.made + (min(life.ends, now) - life.made) * rng.uniform(0.1, 0.9)
                 comments.append((rng.choice(COMMENTS), moment, who, task.pk))
-        self.counts["tasks"] += copier.copy(
+        copier.copy(
             "coordination_task",
             [
                 "id",
@@ -901,7 +900,7 @@ def seed_large(
     step: Callable[[str], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, object]:
-    """Seeds the large profile; returns the counts and the seconds each phase took."""
+    """Seeds the large profile; returns the seconds each phase took (under "timings")."""
     from reporting.rollups import run_full
 
     step = step or (lambda name: None)
