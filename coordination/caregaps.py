@@ -19,6 +19,7 @@ import datetime
 import functools
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,7 +49,7 @@ GAP_TASK_DUE_DAYS = 14
 # second is the citizen's id).
 CITIZEN_LOCK_SPACE = 4_202_611
 # Citizens per transaction: what an evaluation after a signature waits for at most.
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 
 
 def cutoff(rule: CareGapRule, as_of: datetime.date) -> datetime.date:
@@ -269,8 +270,14 @@ def _examine(rules: list[CareGapRule], as_of: datetime.date, patient_ids, *, rec
     # month's last day see the same values.
     now = day_start(as_of + datetime.timedelta(days=1)) - datetime.timedelta(microseconds=1)
     gaps = []
+    # Rules of one target group follow the same citizens: asked once per group.
+    followed: dict[str, list[int]] = {}
     for rule in rules:
-        ids = list(eligible_patients(rule, as_of, patient_ids).values_list("id", flat=True))
+        if rule.condition_group not in followed:
+            followed[rule.condition_group] = list(
+                eligible_patients(rule, as_of, patient_ids).values_list("id", flat=True)
+            )
+        ids = followed[rule.condition_group]
         if not ids:
             continue
         if rule.check_kind in (CareGapCheck.RISING, CareGapCheck.FALLING):
@@ -368,10 +375,14 @@ def _awaiting_review(as_of: datetime.date, rules: str, among: list[int] | None =
         return [row[0] for row in cursor.fetchall()]
 
 
-def evaluate_care_gaps(*, patient_ids=None, as_of: datetime.date | None = None) -> EvaluationResult:
+def evaluate_care_gaps(
+    *, patient_ids=None, as_of: datetime.date | None = None, open_new_gaps: Callable[..., None] | None = None
+) -> EvaluationResult:
     """Opens a gap and a task for each new gap, closes both when a gap is filled: for the given
     citizens, or (the job) for every citizen whose answer can have changed since their last review.
-    Safe to run twice and to run concurrently (each citizen's evaluation is serialised)."""
+    Safe to run twice and to run concurrently (each citizen's evaluation is serialised).
+    `open_new_gaps(gaps, due_on=...)` opens the new gaps (by default through services.care_gap_open one
+    by one); the large demo's seeding gives one that writes the same rows in bulk."""
     as_of = as_of or timezone.localdate()
     rules_now = rules_fingerprint()
     rules = list(CareGapRule.objects.filter(is_active=True))
@@ -387,6 +398,7 @@ def evaluate_care_gaps(*, patient_ids=None, as_of: datetime.date | None = None) 
             fingerprint=rules_now,
             as_of=as_of,
             only_awaiting=patient_ids is None,
+            open_new_gaps=open_new_gaps or _open_gaps,
         )
         opened, closed, reviewed = opened + batch[0], closed + batch[1], reviewed + batch[2]
     open_gaps = CareGap.objects.filter(closed_at__isnull=True)
@@ -397,7 +409,13 @@ def evaluate_care_gaps(*, patient_ids=None, as_of: datetime.date | None = None) 
 
 @transaction.atomic
 def _review_batch(
-    candidates: list[int], *, rules: list[CareGapRule], fingerprint: str, as_of: datetime.date, only_awaiting: bool
+    candidates: list[int],
+    *,
+    rules: list[CareGapRule],
+    fingerprint: str,
+    as_of: datetime.date,
+    only_awaiting: bool,
+    open_new_gaps: Callable[..., None],
 ) -> tuple[int, int, int]:
     """Evaluates a few citizens in one short transaction that holds only their locks. Returns the
     gaps opened, closed, and the citizens reviewed."""
@@ -423,7 +441,7 @@ def _review_batch(
     for gap in filled:
         services.care_gap_close(gap=gap, at=now)
     new_keys = [key for key in found if key not in existing]
-    _open_gaps(
+    open_new_gaps(
         [found[key] for key in new_keys], due_on=timezone.localdate(now) + datetime.timedelta(days=GAP_TASK_DUE_DAYS)
     )
     CareGapChange.objects.filter(pk__in=seen).delete()
