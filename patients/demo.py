@@ -16,7 +16,7 @@ are not yet signed."""
 import datetime
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -254,8 +254,13 @@ class Plan:
 
 
 class Seeder:
-    def __init__(self, *, citizens: int):
+    def __init__(self, *, citizens: int, encounter_row: Callable = Encounter, measurement_row: Callable = Measurement):
+        """`encounter_row` and `measurement_row` make the encounters and measurements the history
+        decides (called with the models' fields; the models by default). A bulk writer that
+        copies its rows itself can give plain rows: a model instance costs far more to make."""
         self.citizens = citizens
+        self.encounter_row = encounter_row
+        self.measurement_row = measurement_row
         self.rng = random.Random(2026)
         self.fake = Faker("da_DK")
         self.fake.seed_instance(2026)
@@ -818,7 +823,7 @@ class Seeder:
             note = rng.choice(NOTES_RECALLED)
         else:
             note = rng.choice(NOTES_DEMENTIA if focus_dementia else NOTES_DIABETES)
-        encounter = Encounter(
+        encounter = self.encounter_row(
             patient=plan.patient,
             professional=professional,
             kind=kind,
@@ -839,7 +844,7 @@ class Seeder:
             is_result = isinstance(value, str)
             measured_at = started if source == "encounter" else self.at(day, rng.randint(8, 11), rng.choice([0, 30]))
             self.rows[Measurement].append(
-                Measurement(
+                self.measurement_row(
                     patient=plan.patient,
                     type=mt,
                     encounter=encounter if source == "encounter" else None,

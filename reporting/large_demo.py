@@ -8,6 +8,27 @@ district's teams work like the demo's four (TEAM_PROFILES by slot: Nord steady, 
 the dementia team, Vest with its routine change), and the two smaller districts share one
 dementia team, which makes 15 teams. Staff per team follow the teams' expected caseloads.
 
+Two things differ from the demo, to reach the issue's volumes (about 1,000,000 encounters and
+3,000,000 measurements for 50,000 citizens; the demo's rates would give 800,000 and 1,430,000):
+- The records reach back 18 months further (EXTRA_HISTORY_DAYS: about five and a half years
+  instead of four), as in a centre whose record system has been in use longer than the dashboard
+  looks back: about 20 encounters a citizen instead of 16. The citizens are the same (those still
+  followed when the dashboard's months begin, or arriving later); the earlier months hold more of
+  their past. The dashboard's months, the tasks (made from the agreed actions of those months and
+  the five before) and the rollups' kept months do not change.
+- The professionals record more routine values (LargeSeeder._routine_values), about 3 values an
+  encounter instead of under 2, all from the measurement catalogue and none of them changing a
+  care-gap rule's story: weight and blood pressure at most contacts in person with a citizen
+  followed for diabetes (the demo takes them about once a quarter), the blood pressure (and some
+  weights) a citizen measured at home in the days before a phone or video call, entered by hand
+  with no encounter, and weight and blood pressure at most contacts in person with a citizen with
+  dementia (weight loss and falls). A citizen the team has lost from follow-up has no values, as in
+  the demo, so the gaps and indicators about lost citizens tell the same story; the catalogue has
+  no glucose, so there is none. The trend rules (HbA1c, MMSE) read values the demo's code makes
+  unchanged; a few more citizens are in time for the rule "blood pressure not measured in 12 months".
+The demo's own output does not change: the large profile gives the Seeder its row factories (plain
+rows instead of model instances) and overrides its `_encounter`.
+
 Rows go in with COPY, a chunk of citizens at a time, never row by row through the ORM. What the
 services would have written is written too, in the same shape:
 - every tracked row has its pghistory insert event (the row triggers fire on COPY), an encounter
@@ -22,7 +43,6 @@ follows computes every month, and the care-gap job (coordination.caregaps.evalua
 job itself) then reviews every citizen once, so the next incremental rollup and care-gap run find
 nothing to do."""
 
-import contextlib
 import datetime
 import json
 import random
@@ -49,7 +69,6 @@ from coordination.demo import (
 )
 from coordination.models import NotificationKind, Referral, ReferralSource, ReferralStatus, TaskStatus
 from healthcenter.models import AccessAction, AccessOutcome, Profession, Role, Team, User
-from patients import demo
 from patients.demo import (
     COORDINATORS,
     NAMED_USERS,
@@ -64,6 +83,7 @@ from patients.models import (
     Condition,
     Consent,
     Encounter,
+    EncounterKind,
     Enrolment,
     Goal,
     Measurement,
@@ -87,6 +107,17 @@ DISTRICTS = [
 # The share of a district's citizens each slot ends up responsible for, as in the small demo.
 SLOT_SHARE = [0.23, 0.27, 0.26, 0.24]
 CHUNK = 2_500
+# Five years of records instead of the demo's four: the centre's record system has been in use
+# longer than the dashboard's longest window looks back.
+EXTRA_HISTORY_DAYS = 550
+# The large profile's routine values at contacts (LargeSeeder._routine_values).
+IN_PERSON = {EncounterKind.INDIVIDUAL, EncounterKind.GROUP, EncounterKind.HOME_VISIT}
+ROUTINE_AT_CONTACT = 0.95
+HOME_BP_AT_CALL = 0.85
+HOME_WEIGHT_AT_CALL = 0.5
+HOME_BP_LOWER = 5
+DEMENTIA_WEIGHT_CHANCE = 0.8
+DEMENTIA_BP_CHANCE = 0.6
 # The tables whose rows mark days stale for the rollups (reporting migrations 0007, 0009).
 STALE_TRIGGER = "reporting_mark_stale"
 
@@ -174,31 +205,11 @@ class Copier:
 
 
 class _Row:
-    """An encounter or measurement as the Seeder decides it: only the given fields, none of a
-    model instance's cost (a million of them would take minutes to construct)."""
+    """An encounter or measurement as the Seeder decides it (its row factories): only the given
+    fields, none of a model instance's cost (a million of them would take minutes to construct)."""
 
     def __init__(self, **fields):
         self.__dict__.update(fields)
-
-
-class _EncounterRow(_Row):
-    pass
-
-
-class _MeasurementRow(_Row):
-    pass
-
-
-@contextlib.contextmanager
-def _light_rows():
-    """The Seeder makes encounters and measurements through these names (patients.demo's own
-    globals); for the large profile they are plain rows, given back afterwards."""
-    saved = demo.Encounter, demo.Measurement
-    demo.Encounter, demo.Measurement = _EncounterRow, _MeasurementRow
-    try:
-        yield
-    finally:
-        demo.Encounter, demo.Measurement = saved
 
 
 # The tables whose public ids the database draws while the bulk rows go in (gen_random_uuid()),
@@ -229,7 +240,8 @@ class LargeSeeder(Seeder):
     """patients.demo.Seeder's citizens, written with COPY a chunk at a time."""
 
     def __init__(self, copier: Copier, *, citizens: int = CITIZENS, professionals: int = PROFESSIONALS, progress=None):
-        super().__init__(citizens=citizens)
+        super().__init__(citizens=citizens, encounter_row=_Row, measurement_row=_Row)
+        self.history_from -= datetime.timedelta(days=EXTRA_HISTORY_DAYS)
         self.copier = copier
         self.professionals = professionals
         self.progress = progress or (lambda n: None)
@@ -287,23 +299,70 @@ class LargeSeeder(Seeder):
         self.teams = self.grid[district]
         self.staff = self.grid_staff[district]
 
+    # --- the large profile's routine values at contacts (see the module's docstring) ---------
+
+    def _encounter(  # noqa: PLR0917  # the Seeder's own signature, extended
+        self, plan, started, kind, values, profile, dementia, focus_dementia, lost, recalled, first
+    ) -> None:
+        extra = [] if lost else self._routine_values(plan, started.date(), kind, values, dementia)
+        super()._encounter(
+            plan, started, kind, values + extra, profile, dementia, focus_dementia, lost, recalled, first
+        )
+
+    def _routine_values(self, plan: Plan, day: datetime.date, kind: str, values: list, dementia: bool) -> list:
+        """What the large centre's professionals record besides the demo's checks: weight and blood
+        pressure at most in-person diabetes contacts (the demo takes them about once a quarter),
+        the blood pressure the citizen measured at home in the days before a phone or video call
+        (entered by hand), and the weight of a citizen with dementia at some contacts in person."""
+        rng = self.rng
+        codes = {code for code, *_rest in values}
+        in_person = kind in IN_PERSON
+        extra: list[tuple[str, object, str, datetime.date]] = []
+        if plan.follows_diabetes and "systolic_bp" not in codes:
+            if in_person and rng.random() < ROUTINE_AT_CONTACT:
+                years = (day - plan.since).days / 365
+                extra.append(("weight", plan.weight - 0.8 * years + rng.gauss(0, 1), "encounter", day))
+                systolic = plan.systolic + rng.gauss(0, 8)
+                extra.append(("systolic_bp", systolic, "encounter", day))
+                extra.append(("diastolic_bp", systolic * 0.58 + rng.gauss(0, 5), "encounter", day))
+            elif not in_person and rng.random() < HOME_BP_AT_CALL:
+                # At home, away from the white coat: a few mmHg lower than at the centre.
+                systolic = plan.systolic - HOME_BP_LOWER + rng.gauss(0, 8)
+                measured = day - datetime.timedelta(days=rng.randint(1, 6))
+                extra.append(("systolic_bp", systolic, "manual", measured))
+                extra.append(("diastolic_bp", systolic * 0.58 + rng.gauss(0, 5), "manual", measured))
+                if rng.random() < HOME_WEIGHT_AT_CALL:
+                    years = (day - plan.since).days / 365
+                    extra.append(("weight", plan.weight - 0.8 * years + rng.gauss(0, 1.5), "manual", measured))
+        if dementia and in_person and not extra and "weight" not in codes:
+            if not plan.weight:
+                # A citizen followed for dementia alone: their own weight and blood pressure.
+                plan.weight, plan.systolic = rng.gauss(72, 13), rng.gauss(142, 12)
+            if rng.random() < DEMENTIA_WEIGHT_CHANCE:
+                years = (day - plan.dementia_from).days / 365
+                # Weight loss is common as dementia progresses; it is what the weighing watches for.
+                extra.append(("weight", plan.weight - 1.2 * max(0.0, years) + rng.gauss(0, 1), "encounter", day))
+            if rng.random() < DEMENTIA_BP_CHANCE:
+                # Old age and antihypertensives: blood pressure is watched for the risk of falls.
+                systolic = plan.systolic + rng.gauss(0, 8)
+                extra.append(("systolic_bp", systolic, "encounter", day))
+                extra.append(("diastolic_bp", systolic * 0.58 + rng.gauss(0, 5), "encounter", day))
+        return extra
+
     # --- citizens ------------------------------------------------------------------------------
 
     def run(self) -> None:
         self.staff_teams()
         done = 0
-        with _light_rows():
-            while done < self.citizens:
-                n = min(CHUNK, self.citizens - done)
-                self._chunk(n)
-                done += n
-                self.progress(n)
+        while done < self.citizens:
+            n = min(CHUNK, self.citizens - done)
+            self._chunk(n)
+            done += n
+            self.progress(n)
         self._move_all_teams(self.copier.cursor)
 
     def _chunk(self, n: int) -> None:
-        self.rows = {
-            model: [] for model in (Condition, Enrolment, Consent, Relative, Goal, _EncounterRow, _MeasurementRow)
-        }
+        self.rows = {model: [] for model in (Condition, Enrolment, Consent, Relative, Goal, Encounter, Measurement)}
         self.actions, self.goal_dates = [], []
         plans: list[tuple[int, Plan]] = []
         for _ in range(n):
@@ -489,7 +548,7 @@ class LargeSeeder(Seeder):
 
     def _copy_encounters(self) -> None:
         copier, rows = self.copier, self.rows
-        encounters = rows[_EncounterRow]
+        encounters = rows[Encounter]
         if not encounters:
             return
         first = copier.reserve("patients_encounter", len(encounters))
@@ -541,7 +600,7 @@ class LargeSeeder(Seeder):
                     "",
                     m.measured_at,
                 )
-                for m in rows[_MeasurementRow]
+                for m in rows[Measurement]
             ],
         )
         copier.copy_tracked(
@@ -811,9 +870,11 @@ class Coordination:
 
 
 def _bulk_open_gaps(gaps, *, due_on: datetime.date) -> None:
-    """coordination.caregaps._open_gaps in bulk: for each gap what services.care_gap_open writes
-    (a task from the rule by nobody, its first transition, the assignee told, the gap naming the
-    task), a few statements for the whole batch instead of several per gap."""
+    """How the care-gap job opens its new gaps (coordination.caregaps._open_gaps), in bulk, given
+    to it as `open_new_gaps` for its first run over the whole centre: for each gap what
+    services.care_gap_open writes (a task from the rule by nobody, its first transition, the
+    assignee told, the gap naming the task), a few statements for the whole batch instead of
+    several per gap."""
     from coordination import caregaps
     from coordination.models import CareGap, CareGapCheck, Notification, Task, TaskOrigin, TaskPriority, TaskTransition
 
@@ -864,22 +925,6 @@ def _bulk_open_gaps(gaps, *, due_on: datetime.date) -> None:
         ],
         batch_size=1000,
     )
-
-
-@contextlib.contextmanager
-def _gaps_opened_in_bulk():
-    """The care-gap job as it is, opening its many first gaps in bulk (see _bulk_open_gaps)."""
-    from coordination import caregaps
-
-    saved = getattr(caregaps, "_open_gaps", None)
-    if saved is None:  # the job changed shape: it opens them through the services, only slower
-        yield
-        return
-    caregaps._open_gaps = _bulk_open_gaps
-    try:
-        yield
-    finally:
-        caregaps._open_gaps = saved
 
 
 def _bulk_context(cursor) -> uuid.UUID:
@@ -940,8 +985,7 @@ def seed_large(
         cursor.execute("ANALYZE")
     lap("analyze")
     step("care gaps")
-    with _gaps_opened_in_bulk():
-        evaluate_care_gaps()
+    evaluate_care_gaps(open_new_gaps=_bulk_open_gaps)
     lap("care_gaps")
     with transaction.atomic():
         seed_stories()

@@ -10,7 +10,7 @@ from coordination.caregaps import evaluate_care_gaps
 from coordination.models import CareGap, CareGapChange, CareGapReview, Task, TaskOrigin, TaskStatus, TaskTransition
 from healthcenter.models import AccessLog, Team, User
 from patients.demo import NAMED_USERS
-from patients.models import Encounter, Measurement, Patient, TeamResponsibility
+from patients.models import Encounter, Measurement, MeasurementSource, Patient, TeamResponsibility
 from reporting import large_demo
 from reporting.models import StaleDay
 from reporting.rollups import run_incremental
@@ -40,9 +40,18 @@ def the_profile_is_the_centre_in_small():
     assert counts["citizens"] == CITIZENS
     assert counts["teams"] == 15
     assert set(Team.objects.values_list("name", flat=True)) == set(large_demo.team_names())
-    # The demo's proportions: about 16 encounters and 28 values a citizen, and tasks from both sources.
-    assert 10 * CITIZENS <= counts["encounters"] <= 25 * CITIZENS
-    assert counts["measurements"] >= counts["encounters"]
+    # The volumes per citizen (1,000,000 encounters and 3,000,000 values for 50,000): about
+    # 20 encounters (five and a half years of records, the demo has four: about 16) and 3 values an
+    # encounter (the demo: under 2), and tasks from both sources.
+    assert 17 * CITIZENS <= counts["encounters"] <= 23 * CITIZENS
+    assert 2.6 * counts["encounters"] <= counts["measurements"] <= 3.4 * counts["encounters"]
+    # Where the extra values come from: weight and blood pressure at most contacts in person (the
+    # demo takes them about once a quarter), and home blood pressure entered by hand at calls.
+    in_person = Encounter.objects.filter(kind__in=large_demo.IN_PERSON)
+    with_bp = in_person.filter(measurements__type__code="systolic_bp").distinct()
+    assert with_bp.count() >= 0.8 * in_person.count()
+    home = Measurement.objects.filter(source=MeasurementSource.MANUAL, type__code="systolic_bp", encounter=None)
+    assert home.count() >= 0.2 * Measurement.objects.filter(type__code="systolic_bp").count()
     assert Task.objects.filter(origin=TaskOrigin.AGREED_ACTION).count() > CITIZENS
     assert Task.objects.filter(origin=TaskOrigin.RULE).exists()
     assert counts["referrals"] > 0
