@@ -323,8 +323,13 @@ def refresh_facts(months: list[datetime.date], patients: list[int] | None = None
         cursor.execute("SET LOCAL enable_sort = off")
         if patients is None:
             cursor.execute("SET LOCAL enable_nestloop = off")
-        cursor.execute(f"INSERT INTO reporting_citizenmonth ({', '.join(FACT_COLUMNS)}) {select}", params)
+        # Computed into a table of the transaction's own first: PostgreSQL plans no parallel
+        # workers for the SELECT of an INSERT, but does for CREATE TABLE AS.
+        columns = ", ".join(FACT_COLUMNS)
+        cursor.execute(f"CREATE TEMPORARY TABLE citizen_month_new ({columns}) ON COMMIT DROP AS {select}", params)
+        cursor.execute(f"INSERT INTO reporting_citizenmonth ({columns}) SELECT {columns} FROM citizen_month_new")  # noqa: S608
         inserted = cursor.rowcount
+        cursor.execute("DROP TABLE citizen_month_new")
         cursor.execute("SET LOCAL enable_sort = on")
         cursor.execute("SET LOCAL enable_nestloop = on")
         return inserted
