@@ -367,7 +367,7 @@ def load_test(name: str) -> dict:
 
 def measure_profile(profile: str, marker: dict) -> dict:
     name = marker["database"]
-    figures = {"marker": marker}
+    figures = {"marker": marker, "load_before": load_average()}
     if "jobs" in STEPS:
         say(f"{profile}: jobs (full rollup, incremental, care gaps)")
         figures["jobs"] = harness(name, "jobs")
@@ -383,7 +383,13 @@ def measure_profile(profile: str, marker: dict) -> dict:
     if "saves" in STEPS:
         say(f"{profile}: encounter saves while the care-gap job and a full rollup run")
         figures["saves"] = harness(name, "saves-under-jobs")
+    figures["load_after"] = load_average()
     return figures
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages: on 2 cores, much above 2 means the figures shared them."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 # --- the machine ---------------------------------------------------------------------------------------------
@@ -418,7 +424,7 @@ def machine() -> dict:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory": memory,
-        "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "load": load_average(),
         "postgresql": version,
         "postgresql_settings": settings,
         "python": platform.python_version(),
@@ -480,7 +486,8 @@ def report(run: dict) -> str:
             f"- {profile}: database {marker['database']} (seed_demo {marker.get('seed_args') or '(default)'}; "
             f"seeded {marker.get('seeded_at') or 'elsewhere'}"
             + (f" in {seeded:,.0f} s" if seeded else "")
-            + ")"
+            + f"; load average {figures.get('load_before', '?')} before its steps, {figures.get('load_after', '?')} "
+            + "after)"
             + (
                 f"; {data['citizens']:,} citizens, {data['encounters']:,} encounters, "
                 f"{data['measurements']:,} measurements, {data['tasks']:,} tasks; pages as {data['professional']} "
