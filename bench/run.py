@@ -267,7 +267,6 @@ def gunicorn(name: str):
     """gunicorn as production runs it (healthcenter.wsgi), on the loopback address only."""
     command = [
         PYTHON, "-m", "gunicorn", "healthcenter.wsgi",
-        "--config", str(ROOT / "bench" / "gunicorn_conf.py"),
         "--bind", f"127.0.0.1:{PORT}",
         "--workers", WORKERS,
         "--worker-class", WORKER_CLASS,

@@ -91,3 +91,32 @@ def test_a_job_given_up_on_is_reported_at_every_sweep(caplog):
         assert jobs_relay().sent == 0
     assert [record.levelname for record in caplog.records] == ["ERROR"]
     assert "1 outbox job(s) handed over 5 times and still not done" in caplog.text
+
+
+def test_threads_of_a_fresh_process_asking_at_once_all_find_the_task():
+    """A threaded web server's first requests import the tasks modules at the same moment; each must
+    find its task, not a half-imported registry (reproduced: three of four threads failed)."""
+    import subprocess
+    import sys
+
+    script = """
+import os, threading, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcenter.settings")
+django.setup()
+from healthcenter.outbox.services import _registered
+start, failures = threading.Barrier(4), []
+def ask():
+    start.wait()
+    try:
+        _registered("coordination.tasks.evaluate_care_gaps_task")
+    except ValueError as error:
+        failures.append(error)
+threads = [threading.Thread(target=ask) for _ in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(len(failures))
+"""
+    done = subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "0", done.stderr

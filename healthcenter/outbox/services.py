@@ -9,6 +9,7 @@ it died. Every job is therefore idempotent, and `job_run` skips a job already do
 
 import datetime
 import logging
+import threading
 from dataclasses import dataclass
 
 from celery import current_app
@@ -36,10 +37,16 @@ def resend_after() -> datetime.timedelta:
     return datetime.timedelta(seconds=2 * settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
 
 
+# Celery's autodiscovery imports the apps' tasks modules on demand, and threads of one web process
+# asking at once would each see a half-imported registry (a threaded gunicorn answered 500 on its first
+# saves): one import at a time.
+_discovery = threading.Lock()
+
+
 def _registered(task: str):
     if task not in current_app.tasks:
-        # Outside a worker the apps' tasks modules are imported on demand (Celery's autodiscovery).
-        current_app.loader.import_default_modules()
+        with _discovery:
+            current_app.loader.import_default_modules()
     if task not in current_app.tasks:
         raise ValueError(f"{task} is not a registered Celery task")
     return current_app.tasks[task]
