@@ -5,8 +5,11 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -251,12 +254,59 @@ def _board_filter(request: HttpRequest) -> tuple[forms.BoardFilterForm, selector
     return form, board, citizen, members
 
 
-def _with_assignable(tasks, members: dict) -> None:
-    for task in tasks:
-        task.assignable = members.get(selectors.team_of(task), [])
-        if task.assignee is not None and task.assignee not in task.assignable:
-            # Someone who has left the team still holds it: shown, so the choice starts from the truth.
-            task.assignable = [task.assignee, *task.assignable]
+_ANY_ID = uuid.UUID(int=0)
+
+
+class _Cards:
+    """What every card of one board page repeats, made once for the page: each team's assignee
+    <option>s escaped once (twenty options through the template engine on each of a hundred cards
+    were most of the board's time) and each link reversed once, the card's id put in its place."""
+
+    def __init__(self, members: dict):
+        self.members = members
+        self.options: dict[int, list[tuple[int, str, str]]] = {}
+        self.links = {
+            name: reverse(f"{app}:{name}", args=[_ANY_ID]).replace(str(_ANY_ID), "{}")
+            for app, name in (
+                ("coordination", "task"),
+                ("coordination", "task_assign"),
+                ("coordination", "task_status"),
+                ("patients", "detail"),
+            )
+        }
+
+    def _option(self, member) -> tuple[int, str, str]:
+        """The option's opening up to where " selected" may go, and the rest: both escaped."""
+        return member.pk, format_html('<option value="{}"', member.pk), format_html(">{}</option>", member)
+
+    def _team_options(self, team_id: int) -> list[tuple[int, str, str]]:
+        if team_id not in self.options:
+            self.options[team_id] = [self._option(member) for member in self.members.get(team_id, [])]
+        return self.options[team_id]
+
+    def prepare(self, tasks) -> None:
+        for task in tasks:
+            options = self._team_options(selectors.team_of(task))
+            if task.assignee_id is not None and all(option[0] != task.assignee_id for option in options):
+                # Someone who has left the team still holds it: shown, so the choice starts from the truth.
+                options = [self._option(task.assignee), *options]
+            task.assign_options = mark_safe(  # noqa: S308 - each part was escaped by format_html
+                "".join(
+                    f"{opening}{' selected' if pk == task.assignee_id else ''}{rest}" for pk, opening, rest in options
+                )
+            )
+            public_id = str(task.public_id)
+            task.link = self.links["task"].format(public_id)
+            task.assign_link = self.links["task_assign"].format(public_id)
+            task.status_link = self.links["task_status"].format(public_id)
+            task.patient_link = self.links["detail"].format(task.patient.public_id) if task.patient_id else ""
+
+
+def _card_context(request: HttpRequest) -> dict:
+    """The page a card's forms return to (the board, also when a card comes back through htmx) and the
+    day that makes a card overdue: the same for every card."""
+    back = (request.htmx and request.htmx.current_url_abs_path) or request.get_full_path()
+    return {"back": back, "today": timezone.localdate(), "board_url": reverse("coordination:board")}
 
 
 @citizen_work
@@ -265,8 +315,9 @@ def team_board(request: HttpRequest) -> HttpResponse:
     form, board, citizen, members = _board_filter(request)
     _log_list(request, "team board")
     columns = selectors.team_board(request.user, board)
+    cards = _Cards(members)
     for column in columns:
-        _with_assignable(column.tasks, members)
+        cards.prepare(column.tasks)
     filters = request.GET.copy()
     filters.pop("offset", None)
     context = {
@@ -275,7 +326,7 @@ def team_board(request: HttpRequest) -> HttpResponse:
         "columns": columns,
         "filters": filters.urlencode(),
         "filtered": any(value for key, value in request.GET.items()),
-        "today": timezone.localdate(),
+        **_card_context(request),
     }
     return render(request, "coordination/team_board.html", context)
 
@@ -293,10 +344,10 @@ def board_column(request: HttpRequest, status: str) -> HttpResponse:
     _form, board, _citizen, members = _board_filter(request)
     _log_list(request, f"team board {status}")
     column = selectors.board_column_page(request.user, board, status=status, offset=offset)
-    _with_assignable(column.tasks, members)
+    _Cards(members).prepare(column.tasks)
     filters = request.GET.copy()
     filters.pop("offset", None)
-    context = {"column": column, "filters": filters.urlencode(), "today": timezone.localdate(), "oob_shown": True}
+    context = {"column": column, "filters": filters.urlencode(), "oob_shown": True, **_card_context(request)}
     return render(request, "coordination/_board_cards.html", context)
 
 
@@ -501,8 +552,8 @@ def _assign_on_card(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         except ValidationError as failure:
             error = " ".join(failure.messages)
             task = selectors.task_for(request.user, public_id, what=gettext_noop("task"))
-    _with_assignable([task], selectors.assignable_members(request.user))
-    context = {"task": task, "today": timezone.localdate(), "error": error, "assigned": error is None}
+    _Cards(selectors.assignable_members(request.user)).prepare([task])
+    context = {"task": task, "error": error, "assigned": error is None, **_card_context(request)}
     return render(request, "coordination/_board_card.html", context)
 
 

@@ -207,6 +207,23 @@ class TestAssignFromTheBoard:
         assert f'value="{member.id}"' in select
         assert f'value="{outsider.id}"' not in select
 
+    def test_each_card_selects_its_own_assignee_and_keeps_one_who_has_left(
+        self, as_coordinator, coordinator, member, colleague, team
+    ):
+        """The options are made once per team for the whole page: each card still marks its own holder,
+        a holder who has left the team stays on that card alone, and names are escaped."""
+        member.first_name = "<b>Bo</b>"
+        member.save()
+        held = task_create(actor=coordinator, title="Held", team=team, due_on=today(1), assignee=colleague)
+        mine = task_create(actor=coordinator, title="Mine", team=team, due_on=today(2), assignee=member)
+        colleague.teams.remove(team)
+        html = as_coordinator.get(reverse("coordination:board")).content.decode()
+        selects = dict(re.findall(r'id="assign-([^"]+)"[^>]*>(.*?)</select>', html, re.S))
+        assert re.findall(r'value="(\d+)" selected', selects[str(held.public_id)]) == [str(colleague.id)]
+        assert re.findall(r'value="(\d+)" selected', selects[str(mine.public_id)]) == [str(member.id)]
+        assert f'value="{colleague.id}"' not in selects[str(mine.public_id)]
+        assert "&lt;b&gt;Bo&lt;/b&gt;" in selects[str(held.public_id)] and "<b>Bo" not in html
+
     def test_assigning_on_a_card_returns_the_card_and_records_the_move(
         self, as_coordinator, coordinator, colleague, team
     ):
