@@ -7,11 +7,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
+from django.utils.translation import gettext_noop, ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from healthcenter import access
@@ -25,7 +26,7 @@ from patients.models import Patient
 
 from . import briefing as briefing_selectors
 from . import forms, selectors, services
-from .models import TaskStatus
+from .models import TaskOrigin, TaskPriority, TaskStatus
 
 # --- registering a citizen ---------------------------------------------------------------------------------
 
@@ -260,11 +261,15 @@ _ANY_ID = uuid.UUID(int=0)
 class _Cards:
     """What every card of one board page repeats, made once for the page: each team's assignee
     <option>s escaped once (twenty options through the template engine on each of a hundred cards
-    were most of the board's time) and each link reversed once, the card's id put in its place."""
+    were most of the board's time), each link reversed once with the card's id put in its place, and
+    each due date, origin and priority worded once."""
 
     def __init__(self, members: dict):
         self.members = members
         self.options: dict[int, list[tuple[int, str, str]]] = {}
+        self.dues: dict[datetime.date, str] = {}
+        self.origins = {value: str(label) for value, label in TaskOrigin.choices}
+        self.priorities = {value: str(label) for value, label in TaskPriority.choices}
         self.links = {
             name: reverse(f"{app}:{name}", args=[_ANY_ID]).replace(str(_ANY_ID), "{}")
             for app, name in (
@@ -300,13 +305,38 @@ class _Cards:
             task.assign_link = self.links["task_assign"].format(public_id)
             task.status_link = self.links["task_status"].format(public_id)
             task.patient_link = self.links["detail"].format(task.patient.public_id) if task.patient_id else ""
+            task.due_label = self._due(task.due_on)
+            task.origin_label = self.origins.get(task.origin, task.origin)
+            task.priority_label = self.priorities.get(task.priority, task.priority)
+
+    def _due(self, day: datetime.date) -> str:
+        if day not in self.dues:
+            self.dues[day] = _("due %(date)s") % {"date": date_format(day, "SHORT_DATE_FORMAT")}
+        return self.dues[day]
 
 
 def _card_context(request: HttpRequest) -> dict:
     """The page a card's forms return to (the board, also when a card comes back through htmx) and the
     day that makes a card overdue: the same for every card."""
     back = (request.htmx and request.htmx.current_url_abs_path) or request.get_full_path()
-    return {"back": back, "today": timezone.localdate(), "board_url": reverse("coordination:board")}
+    return {
+        "back": back,
+        "today": timezone.localdate(),
+        "board_url": reverse("coordination:board"),
+        "card_words": _card_words(),
+    }
+
+
+def _card_words() -> dict[str, str]:
+    """The words on every card, translated once for the page rather than once for each card."""
+    return {
+        "all_their_tasks": _("all their tasks"),
+        "assignee": _("Assignee"),
+        "nobody_yet": _("Nobody yet"),
+        "start": pgettext("begin work on a task", "Start"),
+        "done": _("Done"),
+        "unassigned": _("unassigned"),
+    }
 
 
 @citizen_work
