@@ -151,6 +151,21 @@ class TestFilters:
         fields.setdefault("due_on", today(3))
         return task_create(actor=actor, title=title, team=team, allow_past_due=True, **fields)
 
+    def test_the_columns_count_what_load_more_pages_through(self, as_coordinator, coordinator, member, team):
+        """The columns are ranked over the board's parts with the filter applied in each, load more pages
+        through board_tasks: both must count the same tasks, about citizens and about no one."""
+        people = citizens(4, team)
+        bulk_tasks(30, team=team, created_by=coordinator, assignee=member, patients=people, priority=3)
+        bulk_tasks(20, team=team, created_by=coordinator, priority=3, status="in_progress")
+        bulk_tasks(15, team=team, created_by=coordinator, patients=people)
+        for params in ({}, {"priority": 3}, {"assignee": "none"}, {"assignee": member.public_id, "due": "overdue"}):
+            response = as_coordinator.get(reverse("coordination:board"), params)
+            shown = {column.status: column.count for column in response.context["columns"] if column.count}
+            board = response.context["form"].to_filter()
+            counted = dict(board_tasks(coordinator, board).values_list("status").annotate(n=Count("id")).order_by())
+            assert shown == counted, params
+            assert shown, params
+
     def test_by_assignee_and_by_nobody_yet(self, as_coordinator, coordinator, member, team):
         self.make(coordinator, team, "Hers", assignee=member)
         self.make(coordinator, team, "Nobody's")
