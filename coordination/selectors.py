@@ -275,21 +275,26 @@ CARD_FIELDS = (
 )
 
 
+# Each column's first cards over the board's parts: {union} is their UNION ALL, as the ORM writes it
+# (its values are parameters), selecting id, status, due date and priority.
+_RANKED_BOARD_SQL = """
+    SELECT id, status, column_count FROM (
+        SELECT t.id, t.status,
+               ROW_NUMBER() OVER (PARTITION BY t.status ORDER BY t.due_on, t.priority DESC, t.id) AS rank,
+               COUNT(*) OVER (PARTITION BY t.status) AS column_count
+        FROM ({union}) AS t (id, status, due_on, priority)
+    ) AS ranked
+    WHERE rank <= %s
+"""
+
+
 def _ranked_board(user: User, board: BoardFilter, per_column: int) -> list[tuple[int, str, int]]:
     """(id, status, column count) of each column's first cards. The parts carry the columns the ranking
     needs, so the ranking reads no task twice (joining a team's ~7,600 ids back to their rows cost more
     than finding them); the parts are disjoint, so no task is counted twice either."""
     parts = [_narrowed(part, board).values("pk", "status", "due_on", "priority") for part in _board_parts(user, board)]
     union_sql, params = parts[0].union(*parts[1:], all=True).query.sql_with_params()
-    sql = f"""
-        SELECT id, status, column_count FROM (
-            SELECT t.id, t.status, t.due_on, t.priority,
-                   ROW_NUMBER() OVER (PARTITION BY t.status ORDER BY t.due_on, t.priority DESC, t.id) AS rank,
-                   COUNT(*) OVER (PARTITION BY t.status) AS column_count
-            FROM ({union_sql}) AS t (id, status, due_on, priority)
-        ) AS ranked
-        WHERE rank <= %s
-    """  # noqa: S608 - the ORM's own SQL, with its parameters bound below
+    sql = _RANKED_BOARD_SQL.format(union=union_sql)  # nosec B608  # the ORM's own SQL, values bound
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, per_column])
         return cursor.fetchall()
