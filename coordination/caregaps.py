@@ -356,18 +356,23 @@ def rules_fingerprint() -> str:
 
 
 def _awaiting_review(as_of: datetime.date, rules: str, among: list[int] | None = None) -> list[int]:
-    """The citizens the job must look at, in id order: never reviewed, reviewed under other rules,
-    recheck day come, or data changed since; all of them, or those `among` the given ones."""
+    """The citizens the job must look at, in id order: data changed since their review (new citizens
+    count as changed), recheck day come, or reviewed under other rules; all of them, or those `among`
+    the given ones. Each part is read through its own index, so a quiet night reads next to nothing
+    (tests/test_query_plans.py); "other rules" is asked as below-or-above, which a btree can answer
+    where it cannot answer "not equal"."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT p.id FROM patients_patient p
-              LEFT JOIN coordination_caregapreview r ON r.patient_id = p.id
-             WHERE (r.patient_id IS NULL OR r.recheck_on <= %(as_of)s OR r.rules <> %(rules)s)
-               AND (%(among)s::bigint[] IS NULL OR p.id = ANY(%(among)s))
+            SELECT patient_id FROM coordination_caregapchange
+             WHERE %(among)s::bigint[] IS NULL OR patient_id = ANY(%(among)s)
             UNION
-            SELECT c.patient_id FROM coordination_caregapchange c
-             WHERE %(among)s::bigint[] IS NULL OR c.patient_id = ANY(%(among)s)
+            SELECT patient_id FROM coordination_caregapreview
+             WHERE recheck_on <= %(as_of)s AND (%(among)s::bigint[] IS NULL OR patient_id = ANY(%(among)s))
+            UNION
+            SELECT patient_id FROM coordination_caregapreview
+             WHERE (rules < %(rules)s OR rules > %(rules)s)
+               AND (%(among)s::bigint[] IS NULL OR patient_id = ANY(%(among)s))
             ORDER BY 1
             """,
             {"as_of": as_of, "rules": rules, "among": among},
@@ -376,17 +381,25 @@ def _awaiting_review(as_of: datetime.date, rules: str, among: list[int] | None =
 
 
 def evaluate_care_gaps(
-    *, patient_ids=None, as_of: datetime.date | None = None, open_new_gaps: Callable[..., None] | None = None
+    *,
+    patient_ids=None,
+    everyone: bool = False,
+    as_of: datetime.date | None = None,
+    open_new_gaps: Callable[..., None] | None = None,
 ) -> EvaluationResult:
     """Opens a gap and a task for each new gap, closes both when a gap is filled: for the given
-    citizens, or (the job) for every citizen whose answer can have changed since their last review.
+    citizens, for everyone (`everyone`: after data was loaded with the triggers off, as the large demo
+    does, or on request: `manage.py evaluate_care_gaps --all`), or (the job) for every citizen whose
+    answer can have changed since their last review.
     Safe to run twice and to run concurrently (each citizen's evaluation is serialised).
     `open_new_gaps(gaps, due_on=...)` opens the new gaps (by default through services.care_gap_open one
     by one); the large demo's seeding gives one that writes the same rows in bulk."""
     as_of = as_of or timezone.localdate()
     rules_now = rules_fingerprint()
     rules = list(CareGapRule.objects.filter(is_active=True))
-    if patient_ids is None:
+    if everyone:
+        candidates = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+    elif patient_ids is None:
         candidates = _awaiting_review(as_of, rules_now)
     else:
         candidates = sorted({int(pid) for pid in patient_ids})
@@ -397,7 +410,7 @@ def evaluate_care_gaps(
             rules=rules,
             fingerprint=rules_now,
             as_of=as_of,
-            only_awaiting=patient_ids is None,
+            only_awaiting=patient_ids is None and not everyone,
             open_new_gaps=open_new_gaps or _open_gaps,
         )
         opened, closed, reviewed = opened + batch[0], closed + batch[1], reviewed + batch[2]

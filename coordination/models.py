@@ -443,6 +443,8 @@ class CareGapReview(models.Model):
         indexes = [
             # The daily job: the citizens whose recheck day has come.
             models.Index(fields=["recheck_on"], name="caregapreview_recheck_due"),
+            # The job: the citizens reviewed under rules that have changed since (rules below or above now).
+            models.Index(fields=["rules"], name="caregapreview_rules"),
         ]
 
     def __str__(self):

@@ -985,7 +985,7 @@ def seed_large(
         cursor.execute("ANALYZE")
     lap("analyze")
     step("care gaps")
-    evaluate_care_gaps(open_new_gaps=_bulk_open_gaps)
+    evaluate_care_gaps(everyone=True, open_new_gaps=_bulk_open_gaps)
     lap("care_gaps")
     with transaction.atomic():
         seed_stories()

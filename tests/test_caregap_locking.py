@@ -55,6 +55,14 @@ class TestOnlyCitizensWhoseAnswerCanHaveChanged:
         assert (again.reviewed, again.opened, again.closed) == (0, 0, 0)
         assert again.open_now == first.open_now == CareGap.objects.filter(closed_at__isnull=True).count()
 
+    def test_a_new_citizen_counts_as_changed_and_everyone_means_everyone(self, diabetic, team, member):
+        evaluate_care_gaps()
+        newcomer = PatientFactory(team=team, responsible_professional=member)  # no data: only the trigger marks them
+        assert evaluate_care_gaps().reviewed == 1
+        assert CareGapReview.objects.filter(patient=newcomer).exists()
+        # Data loaded with the triggers off leaves no change row: `everyone` (manage.py evaluate_care_gaps --all).
+        assert evaluate_care_gaps(everyone=True).reviewed == Patient.objects.count() == 2
+
     def test_a_new_value_brings_back_only_its_citizen(self, diabetic, neighbour):
         evaluate_care_gaps()
         measure(diabetic, "hba1c", Decimal(52))

@@ -328,11 +328,6 @@ def test_the_access_log_retention_run_that_finds_nothing_to_archive(centre, sett
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="helper 'gaps': _awaiting_review's LEFT JOIN of every citizen to its review with an OR of "
-    "'never reviewed', 'recheck due' and 'other rules' reads both tables whole",
-)
 def test_the_care_gap_job_when_nothing_changed(centre):
     """The nightly run after a quiet day: its query for the citizens awaiting a review finds none."""
     assert_indexed(captured_statements(evaluate_care_gaps), centre)

@@ -3,7 +3,6 @@ import time
 from django.core.management.base import BaseCommand
 
 from coordination.caregaps import evaluate_care_gaps
-from coordination.models import CareGapReview
 from coordination.services import tasks_from_signed_plans
 
 
@@ -19,10 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, everyone: bool, **options):
         started = time.perf_counter()
-        if everyone:
-            # Reviewing everyone is the job after their reviews are forgotten.
-            CareGapReview.objects.all().delete()
-        result = evaluate_care_gaps()
+        result = evaluate_care_gaps(everyone=everyone)
         made = tasks_from_signed_plans()
         self.stdout.write(
             f"{result.reviewed} citizens reviewed, {result.opened} gaps opened, {result.closed} closed, "
