@@ -275,8 +275,8 @@ CARD_FIELDS = (
 )
 
 
-# Each column's first cards over the board's parts: {union} is their UNION ALL, as the ORM writes it
-# (its values are parameters), selecting id, status, due date and priority.
+# Each column's cards from a rank to a rank over the board's parts: {union} is their UNION ALL, as the
+# ORM writes it (its values are parameters), selecting id, status, due date and priority.
 _RANKED_BOARD_SQL = """
     SELECT id, status, column_count FROM (
         SELECT t.id, t.status,
@@ -284,20 +284,34 @@ _RANKED_BOARD_SQL = """
                COUNT(*) OVER (PARTITION BY t.status) AS column_count
         FROM ({union}) AS t (id, status, due_on, priority)
     ) AS ranked
-    WHERE rank <= %s
+    WHERE rank > %s AND rank <= %s
 """
 
 
-def _ranked_board(user: User, board: BoardFilter, per_column: int) -> list[tuple[int, str, int]]:
-    """(id, status, column count) of each column's first cards. The parts carry the columns the ranking
-    needs, so the ranking reads no task twice (joining a team's ~7,600 ids back to their rows cost more
-    than finding them); the parts are disjoint, so no task is counted twice either."""
-    parts = [_narrowed(part, board).values("pk", "status", "due_on", "priority") for part in _board_parts(user, board)]
+def _ranked_board(
+    user: User, board: BoardFilter, *, offset: int, limit: int, status: str | None = None
+) -> list[tuple[int, str, int]]:
+    """(id, status, column count) of each column's cards after `offset`, at most `limit` of them (of one
+    column with `status`). The parts carry the columns the ranking needs, so the ranking reads no task
+    twice (joining a team's ~7,600 ids back to their rows cost more than finding them); the parts are
+    disjoint, so no task is counted twice either."""
+    parts = [_narrowed(part, board) for part in _board_parts(user, board)]
+    if status:
+        parts = [part.filter(status=status) for part in parts]
+    parts = [part.values("pk", "status", "due_on", "priority") for part in parts]
     union_sql, params = parts[0].union(*parts[1:], all=True).query.sql_with_params()
     sql = _RANKED_BOARD_SQL.format(union=union_sql)  # nosec B608  # the ORM's own SQL, values bound
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, per_column])
+        cursor.execute(sql, [*params, offset, offset + limit])
         return cursor.fetchall()
+
+
+def _cards(ids: list[int]) -> list[Task]:
+    """The cards' fields, in the board's order: one query."""
+    if not ids:
+        return []
+    cards = Task.objects.select_related("patient", "assignee").only(*CARD_FIELDS)
+    return list(cards.filter(pk__in=ids).order_by(*BOARD_ORDER))
 
 
 def team_board(user: User, board: BoardFilter, *, per_column: int = BOARD_PAGE) -> list[BoardColumn]:
@@ -307,13 +321,11 @@ def team_board(user: User, board: BoardFilter, *, per_column: int = BOARD_PAGE) 
     cards' fields by id. Ranking the joined card rows instead sorted thousands of wide rows on disk."""
     columns = {status: BoardColumn(status, label, 0, []) for status, label in TaskStatus.choices}
     shown = []
-    for task_id, status, column_count in _ranked_board(user, board, per_column):
+    for task_id, status, column_count in _ranked_board(user, board, offset=0, limit=per_column):
         columns[status].count = column_count
         shown.append(task_id)
-    if shown:
-        cards = Task.objects.select_related("patient", "assignee").only(*CARD_FIELDS)
-        for task in cards.filter(pk__in=shown).order_by(*BOARD_ORDER):
-            columns[task.status].tasks.append(task)
+    for task in _cards(shown):
+        columns[task.status].tasks.append(task)
     return list(columns.values())
 
 
@@ -321,11 +333,11 @@ def board_column_page(
     user: User, board: BoardFilter, *, status: str, offset: int, limit: int = BOARD_PAGE
 ) -> BoardColumn:
     """The next cards of one column, for "load more", with the column's exact count (which may
-    have changed since the board was loaded): "showing 50 of 72" stays true."""
-    tasks = board_tasks(user, board).filter(status=status)
-    cards = tasks.select_related(None).select_related("patient", "assignee").only(*CARD_FIELDS)
-    page = list(cards.order_by(*BOARD_ORDER)[offset : offset + limit])
-    return BoardColumn(status, TaskStatus(status).label, tasks.count(), page, offset)
+    have changed since the board was loaded): "showing 50 of 72" stays true. Two queries, ranked as
+    the board is; a count of its own only past the column's end, where no card carries it."""
+    ranked = _ranked_board(user, board, offset=offset, limit=limit, status=status)
+    count = ranked[0][2] if ranked else board_tasks(user, board).filter(status=status).count()
+    return BoardColumn(status, TaskStatus(status).label, count, _cards([row[0] for row in ranked]), offset)
 
 
 def assignable_members(user: User) -> dict[int, list[User]]:

@@ -94,6 +94,16 @@ class TestExactCounts:
             offset = column.next_offset
         assert seen == sorted(t.pk for t in made)  # same due date and priority: by id, none twice, none lost
 
+    def test_load_more_past_the_end_still_counts_the_column(self, as_coordinator, coordinator, team):
+        """The cards carry their column's count; past the last card there are none to carry it."""
+        bulk_tasks(30, team=team, created_by=coordinator)
+        for offset, cards in ((BOARD_PAGE, 30 - BOARD_PAGE), (100, 0)):
+            response = as_coordinator.get(
+                reverse("coordination:board_column", args=["open"]), {"offset": offset}, headers={"HX-Request": "true"}
+            )
+            column = response.context["column"]
+            assert (column.count, len(column.tasks), column.next_offset) == (30, cards, None)
+
     def test_the_showing_n_of_m_text_follows_each_load_more(self, as_coordinator, coordinator, team):
         bulk_tasks(72, team=team, created_by=coordinator)
         html = as_coordinator.get(reverse("coordination:board")).content.decode()
