@@ -470,10 +470,6 @@ def unread(user: User) -> QuerySet[Notification]:
     )
 
 
-def unread_count(user: User) -> int:
-    return unread(user).count()
-
-
 def referrals_for_triage(user: User) -> QuerySet[Referral]:
     """The user's teams' referrals, each with its first signed encounter on or after the day it
     was received (where the waiting time ends, as OPS-WAIT-DAYS counts it)."""

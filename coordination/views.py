@@ -747,7 +747,8 @@ def news(request: HttpRequest) -> HttpResponse:
 @citizen_work
 @require_GET
 def news_badge(request: HttpRequest) -> HttpResponse:
-    return render(request, "coordination/_news_badge.html", {"count": selectors.unread_count(request.user)})
+    # Counted with the stories returned to the author in one query (reporting's news_count tag).
+    return render(request, "coordination/_news_badge.html", {"unread": selectors.unread(request.user)})
 
 
 # --- the briefing and the worklist --------------------------------------------------------------------------

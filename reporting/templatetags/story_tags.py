@@ -2,6 +2,7 @@
 coordination, the citizen's page in patients. Those apps load these tags; they never import reporting."""
 
 from django import template
+from django.db.models import QuerySet
 
 from healthcenter import access
 from healthcenter.models import User
@@ -22,8 +23,13 @@ def returned_stories(user: User) -> dict:
 
 
 @register.simple_tag
-def returned_story_count(user: User) -> int:
-    return stories.returned_to(user).count() if _author(user) else 0
+def news_count(user: User, unread: QuerySet) -> int:
+    """The "new for you" badge's number in one query: the user's unread news (coordination's
+    queryset, handed in by its view) and, for an author, the stories returned to them."""
+    unread = unread.order_by().values("pk")
+    if not _author(user):
+        return unread.count()
+    return unread.union(stories.returned_to(user).order_by().values("pk"), all=True).count()
 
 
 @register.inclusion_tag("reporting/story_citizen_list.html")
