@@ -66,7 +66,6 @@ HOUR = datetime.timedelta(hours=1)
 
 def seed_coordination(*, rng: random.Random | None = None) -> None:
     rng = rng or random.Random(2027)
-    today = timezone.localdate()
     now = timezone.now()
     teams = list(Team.objects.order_by("name"))
     staff = {t.id: list(t.members.filter(role=Role.PROFESSIONAL).order_by("username")) for t in teams}
@@ -78,49 +77,52 @@ def seed_coordination(*, rng: random.Random | None = None) -> None:
     for team in teams:
         team_staff, coordinator = staff[team.id], coordinators[team.id]
         patients = list(Patient.objects.filter(team=team, status=PatientStatus.ACTIVE).order_by("id"))
-        # Tasks by hand without a citizen, and a few unassigned ones for the coordinator to hand out.
-        for title, due_in, assignee in [
-            ("Opdatér pjecer til venteværelset", 10, rng.choice(team_staff)),
-            ("Planlæg næste hold i diabetesskolen", 21, None),
-            ("Gennemgå ventelisten", -3, None),
-        ]:
-            services.task_create(
-                actor=coordinator,
-                title=title,
-                team=team,
-                assignee=assignee,
-                due_on=today + datetime.timedelta(days=due_in),
-                allow_past_due=True,
-            )
-        members = {u.id: u for u in team_staff}
-        for patient in rng.sample(patients, min(len(patients), 8)):
-            author, text = rng.choice(team_staff), rng.choice(HANDOVERS)
-            # For the responsible professional when there is one in the team, else for everyone in it.
-            responsible = members.get(patient.responsible_professional_id)
-            named = [responsible] if responsible is not None and responsible != author else []
-            note = services.handover_post(
-                actor=author, patient=patient, text=text, recipients=named, whole_team=not named
-            )
-            HandoverNote.objects.filter(pk=note.pk).update(
-                created_at=now - datetime.timedelta(hours=rng.randint(1, 96))
-            )
-        for index, patient in enumerate(rng.sample(patients, min(len(patients), 6))):
-            reason, code = REFERRAL_REASONS[index % len(REFERRAL_REASONS)]
-            if patient.enrolments.filter(programme__code=code, end_on__isnull=True).exists():
-                continue  # a referral to a programme the citizen is already in could not be accepted
-            Referral.objects.create(
-                patient=patient,
-                team=team,
-                source=rng.choice(list(ReferralSource)),
-                reason=reason,
-                received_on=today - datetime.timedelta(days=rng.randint(0, 12)),
-                programme=Programme.objects.get(code=code),
-                status=ReferralStatus.RECEIVED,
-                created_by=coordinator,
-            )
+        team_own_work(rng, team=team, team_staff=team_staff, coordinator=coordinator, patients=patients, now=now)
     _triaged_referrals(rng, history, coordinators)
     _care_gap_history(rng, history, staff, coordinators)
     _news_of_the_past_read(now)
+
+
+def team_own_work(rng, *, team, team_staff: list, coordinator, patients: list, now: datetime.datetime) -> None:
+    """What a team has going besides its citizens' agreed actions, through the services: tasks by
+    hand, handover notes and referrals waiting for triage (the large profile's teams too)."""
+    today = timezone.localdate(now)
+    # Tasks by hand without a citizen, and a few unassigned ones for the coordinator to hand out.
+    for title, due_in, assignee in [
+        ("Opdatér pjecer til venteværelset", 10, rng.choice(team_staff)),
+        ("Planlæg næste hold i diabetesskolen", 21, None),
+        ("Gennemgå ventelisten", -3, None),
+    ]:
+        services.task_create(
+            actor=coordinator,
+            title=title,
+            team=team,
+            assignee=assignee,
+            due_on=today + datetime.timedelta(days=due_in),
+            allow_past_due=True,
+        )
+    members = {u.id: u for u in team_staff}
+    for patient in rng.sample(patients, min(len(patients), 8)):
+        author, text = rng.choice(team_staff), rng.choice(HANDOVERS)
+        # For the responsible professional when there is one in the team, else for everyone in it.
+        responsible = members.get(patient.responsible_professional_id)
+        named = [responsible] if responsible is not None and responsible != author else []
+        note = services.handover_post(actor=author, patient=patient, text=text, recipients=named, whole_team=not named)
+        HandoverNote.objects.filter(pk=note.pk).update(created_at=now - datetime.timedelta(hours=rng.randint(1, 96)))
+    for index, patient in enumerate(rng.sample(patients, min(len(patients), 6))):
+        reason, code = REFERRAL_REASONS[index % len(REFERRAL_REASONS)]
+        if patient.enrolments.filter(programme__code=code, end_on__isnull=True).exists():
+            continue  # a referral to a programme the citizen is already in could not be accepted
+        Referral.objects.create(
+            patient=patient,
+            team=team,
+            source=rng.choice(list(ReferralSource)),
+            reason=reason,
+            received_on=today - datetime.timedelta(days=rng.randint(0, 12)),
+            programme=Programme.objects.get(code=code),
+            status=ReferralStatus.RECEIVED,
+            created_by=coordinator,
+        )
 
 
 def _news_of_the_past_read(now: datetime.datetime) -> None:

@@ -55,19 +55,17 @@ from django.db.models import Count
 from django.utils import timezone
 from psycopg import sql
 
-from coordination import services
 from coordination.caregaps import evaluate_care_gaps
 from coordination.demo import (
     COMMENTS,
-    HANDOVERS,
-    REFERRAL_REASONS,
     _next_move,
     _task_life,
     _team_history,
     _team_on,
     _triaged_referrals,
+    team_own_work,
 )
-from coordination.models import NotificationKind, Referral, ReferralSource, ReferralStatus, TaskStatus
+from coordination.models import NotificationKind, Referral, TaskStatus
 from healthcenter.models import AccessAction, AccessOutcome, Profession, Role, Team, User
 from patients.demo import (
     COORDINATORS,
@@ -89,7 +87,6 @@ from patients.models import (
     Measurement,
     Patient,
     PatientStatus,
-    Programme,
     Relative,
 )
 from reporting.demo import seed_stories
@@ -820,50 +817,17 @@ class Coordination:
 
     def teams_own_work(self) -> None:
         """What coordination.demo does for each team through the services: tasks without a
-        citizen, handover notes, referrals waiting for triage."""
-        rng, today, now = self.rng, self.today, self.now
-        programmes = {p.code: p for p in Programme.objects.all()}
+        citizen, handover notes, referrals waiting for triage (among a team's first 400 citizens)."""
         for team_id, team in self.teams.items():
-            team_staff, coordinator = self.staff[team_id], self.coordinators[team_id]
-            for title, due_in, assignee in [
-                ("Opdatér pjecer til venteværelset", 10, rng.choice(team_staff)),
-                ("Planlæg næste hold i diabetesskolen", 21, None),
-                ("Gennemgå ventelisten", -3, None),
-            ]:
-                services.task_create(
-                    actor=coordinator,
-                    title=title,
-                    team=team,
-                    assignee=assignee,
-                    due_on=today + datetime.timedelta(days=due_in),
-                    allow_past_due=True,
-                )
             patients = list(Patient.objects.filter(team=team, status=PatientStatus.ACTIVE).order_by("id")[:400])
-            members = {u.id: u for u in team_staff}
-            for patient in rng.sample(patients, min(len(patients), 8)):
-                author, text = rng.choice(team_staff), rng.choice(HANDOVERS)
-                responsible = members.get(patient.responsible_professional_id)
-                named = [responsible] if responsible is not None and responsible != author else []
-                note = services.handover_post(
-                    actor=author, patient=patient, text=text, recipients=named, whole_team=not named
-                )
-                type(note).objects.filter(pk=note.pk).update(
-                    created_at=now - datetime.timedelta(hours=rng.randint(1, 96))
-                )
-            for index, patient in enumerate(rng.sample(patients, min(len(patients), 6))):
-                reason, code = REFERRAL_REASONS[index % len(REFERRAL_REASONS)]
-                if patient.enrolments.filter(programme__code=code, end_on__isnull=True).exists():
-                    continue
-                Referral.objects.create(
-                    patient=patient,
-                    team=team,
-                    source=rng.choice(list(ReferralSource)),
-                    reason=reason,
-                    received_on=today - datetime.timedelta(days=rng.randint(0, 12)),
-                    programme=programmes[code],
-                    status=ReferralStatus.RECEIVED,
-                    created_by=coordinator,
-                )
+            team_own_work(
+                self.rng,
+                team=team,
+                team_staff=self.staff[team_id],
+                coordinator=self.coordinators[team_id],
+                patients=patients,
+                now=self.now,
+            )
 
 
 # --- the whole profile -------------------------------------------------------------------------------------
