@@ -342,20 +342,25 @@ RECORD_HISTORY = [
 
 def patient_record_version(patient: Patient) -> str:
     """A version of the citizen's record for caching what the patient page draws from it, in one query
-    over the change history, served by its patient_id/encounter_id indexes. Every committed change adds
-    a history row, so the row count moves even when a transaction that began earlier commits after a
-    later one (a largest id or time alone could miss that); the latest time tells a restored database's
-    rows apart from the cached ones of before the restore. Read before the record itself, so that a
-    fragment cached under this version is never older than it."""
+    over the change history. Every committed change adds a history row, so the row count moves even
+    when a transaction that began earlier commits after a later one (a largest id or time alone could
+    miss that); the latest time tells a restored database's rows apart from the cached ones of before
+    the restore. It counts every event of every row that was ever the citizen's (by the row's id, not
+    its present citizen), so a row moved to another citizen moves this citizen's version too; served by
+    the history tables' patient_id/encounter_id and pgh_obj_id indexes. Read before the record itself,
+    so that a fragment cached under this version is never older than it."""
     parts = []
     for model_name, column in RECORD_HISTORY:
-        rows = f"{apps.get_model('patients', model_name)._meta.db_table} AS history"
-        owner = "history.patient_id"
-        if column == "encounter_id":
-            rows += f" JOIN {Encounter._meta.db_table} AS encounter ON encounter.id = history.encounter_id"
-            owner = "encounter.patient_id"
+        table = apps.get_model("patients", model_name)._meta.db_table
+        # The table names are ours, the citizen a parameter.
+        ever_theirs = f"SELECT history.pgh_obj_id FROM {table} AS history WHERE history.patient_id = %s"  # noqa: S608  # nosec B608
+        if column == "encounter_id":  # a part of an encounter belongs to the encounter's citizen
+            encounters = Encounter._meta.db_table
+            ever_theirs = f"""SELECT h.pgh_obj_id FROM {table} AS h
+                JOIN {encounters} AS e ON e.id = h.encounter_id WHERE e.patient_id = %s"""  # noqa: S608  # nosec B608
         parts.append(f"""(
-            SELECT count(*) || '/' || coalesce(max(history.pgh_created_at)::text, '') FROM {rows} WHERE {owner} = %s
+            SELECT count(*) || '/' || coalesce(max(event.pgh_created_at)::text, '') FROM {table} AS event
+             WHERE event.pgh_obj_id IN ({ever_theirs})
         )""")  # noqa: S608  # nosec B608  # the table names are ours, the citizen a parameter
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT concat_ws(';', {', '.join(parts)})", [patient.pk] * len(parts))

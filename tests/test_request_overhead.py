@@ -166,6 +166,28 @@ def test_the_version_of_one_citizen_does_not_move_with_another(member, patient, 
     assert patient_record_version(patient) == version
 
 
+def test_a_record_moved_to_another_citizen_leaves_the_first_citizens_page(as_member, member, patient, team):
+    """Filed on the wrong citizen and moved by a script: the row's history now names the other citizen,
+    and the first citizen's version must move all the same."""
+    from .factories import PatientFactory
+
+    other = PatientFactory(team=team)
+    encounter = EncounterFactory(patient=patient, professional=member, note="Hører til en anden borger")
+    before, _sql = page(as_member, patient)
+    assert "Hører til en anden borger" in before
+    Encounter.objects.filter(pk=encounter.pk).update(patient=other)
+    after, _sql = page(as_member, patient)
+    assert "Hører til en anden borger" not in after
+
+
+def test_who_viewed_the_record_shows_every_read_at_once(as_member, as_colleague, colleague, patient):
+    """The list of readers is not part of the cached record: a colleague's read shows at the next view."""
+    page(as_member, patient)
+    page(as_colleague, patient)
+    again, _sql = page(as_member, patient)
+    assert str(colleague) in again
+
+
 def test_a_draft_shown_to_its_author_is_never_served_to_a_colleague(as_member, as_colleague, member, patient):
     draft = EncounterFactory(patient=patient, professional=member, note="Kladde", signed_at=None)
     MeasurementFactory(
