@@ -218,17 +218,27 @@ def test_the_patient_page(centre):
     assert_indexed(statements, centre)
 
 
-@pytest.mark.django_db
-def test_the_briefing(centre):
-    client = client_for(centre.professional)
-    url = reverse("coordination:briefing", args=[centre.citizen.public_id])
-    assert_indexed(captured_statements(lambda: get(client, url)), centre)
+# The pages that are one GET as their persona: (persona, url name, whether the url names the citizen, query).
+PAGES = {
+    "the briefing": ("professional", "coordination:briefing", True, {}),
+    "the patient list": ("professional", "patients:list", False, {}),
+    "my worklist": ("professional", "coordination:worklist", False, {"scope": "mine"}),
+    "the team's worklist": ("professional", "coordination:worklist", False, {"scope": "team"}),
+    "my tasks": ("professional", "coordination:my_tasks", False, {}),
+    "the team board": ("coordinator", "coordination:board", False, {}),
+    "the workload": ("coordinator", "coordination:workload", False, {}),
+    "the navigation badge": ("professional", "coordination:news_badge", False, {}),
+    "the dashboard": ("manager", "reporting:overview", False, {}),
+}
 
 
 @pytest.mark.django_db
-def test_the_patient_list(centre):
-    client = client_for(centre.professional)
-    assert_indexed(captured_statements(lambda: get(client, reverse("patients:list"))), centre)
+@pytest.mark.parametrize("page", PAGES)
+def test_the_page(centre, page):
+    persona, name, of_citizen, params = PAGES[page]
+    client = client_for(getattr(centre, persona))
+    url = reverse(name, args=[centre.citizen.public_id] if of_citizen else [])
+    assert_indexed(captured_statements(lambda: get(client, url, **params)), centre)
 
 
 @pytest.mark.django_db
@@ -247,44 +257,6 @@ def test_the_cpr_search_by_birth_date_and_by_whole_number(centre):
         search(client, f"{cpr[:6]}-{cpr[6:]}")
 
     assert_indexed(captured_statements(searches), centre)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("scope", ["mine", "team"])
-def test_the_worklist(centre, scope):
-    client = client_for(centre.professional)
-    url = reverse("coordination:worklist")
-    assert_indexed(captured_statements(lambda: get(client, url, scope=scope)), centre)
-
-
-@pytest.mark.django_db
-def test_my_tasks(centre):
-    client = client_for(centre.professional)
-    assert_indexed(captured_statements(lambda: get(client, reverse("coordination:my_tasks"))), centre)
-
-
-@pytest.mark.django_db
-def test_the_team_board(centre):
-    client = client_for(centre.coordinator)
-    assert_indexed(captured_statements(lambda: get(client, reverse("coordination:board"))), centre)
-
-
-@pytest.mark.django_db
-def test_the_workload(centre):
-    client = client_for(centre.coordinator)
-    assert_indexed(captured_statements(lambda: get(client, reverse("coordination:workload"))), centre)
-
-
-@pytest.mark.django_db
-def test_the_navigation_badge(centre):
-    client = client_for(centre.professional)
-    assert_indexed(captured_statements(lambda: get(client, reverse("coordination:news_badge"))), centre)
-
-
-@pytest.mark.django_db
-def test_the_dashboard(centre):
-    client = client_for(centre.manager)
-    assert_indexed(captured_statements(lambda: get(client, reverse("reporting:overview"))), centre)
 
 
 @pytest.mark.django_db
