@@ -130,6 +130,17 @@ def _due_gaps(
     return check(rule, ids, as_of, now, recheck)
 
 
+def _gap_or_recheck(rule, pid, day, *, limit, calendar, recheck, never) -> Gap | None:
+    """A gap when the citizen's last day is missing (`never`) or before `limit`; otherwise none, and
+    in `recheck` the day the last one falls out of the interval."""
+    if day is None:
+        return Gap(pid, rule, str(never))
+    if day < limit:
+        return Gap(pid, rule, str(_("last %(date)s")) % {"date": _when(day)})
+    _sooner(recheck, pid, calendar.day_out(day))
+    return None
+
+
 def _measurement_due(rule, ids, as_of, now, recheck) -> list[Gap]:
     limit = cutoff(rule, as_of)
     calendar = _Calendar(rule, as_of)
@@ -150,13 +161,17 @@ def _measurement_due(rule, ids, as_of, now, recheck) -> list[Gap]:
             # A value dated ahead (bypassing the services, which refuse one) counts from its day.
             _sooner(recheck, pid, _local_date(first_ahead))
     for pid in ids:
-        day = _local_date(last.get(pid))
-        if day is None:
-            gaps.append(Gap(pid, rule, str(_("never recorded"))))
-        elif day < limit:
-            gaps.append(Gap(pid, rule, str(_("last %(date)s")) % {"date": _when(day)}))
-        else:
-            _sooner(recheck, pid, calendar.day_out(day))
+        gap = _gap_or_recheck(
+            rule,
+            pid,
+            _local_date(last.get(pid)),
+            limit=limit,
+            calendar=calendar,
+            recheck=recheck,
+            never=_("never recorded"),
+        )
+        if gap is not None:
+            gaps.append(gap)
     return gaps
 
 
@@ -175,15 +190,20 @@ def _caregiver_contact_due(rule, ids, as_of, now, recheck) -> list[Gap]:
         .values_list("patient_id", "last")
     )
     for pid in ids:
-        day = _local_date(last.get(pid))
         if pid not in with_caregiver:
             gaps.append(Gap(pid, rule, str(_("no primary caregiver registered"))))
-        elif day is None:
-            gaps.append(Gap(pid, rule, str(_("never spoken with"))))
-        elif day < limit:
-            gaps.append(Gap(pid, rule, str(_("last %(date)s")) % {"date": _when(day)}))
-        else:
-            _sooner(recheck, pid, calendar.day_out(day))
+            continue
+        gap = _gap_or_recheck(
+            rule,
+            pid,
+            _local_date(last.get(pid)),
+            limit=limit,
+            calendar=calendar,
+            recheck=recheck,
+            never=_("never spoken with"),
+        )
+        if gap is not None:
+            gaps.append(gap)
     return gaps
 
 
