@@ -16,19 +16,18 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcenter.settings")
 os.environ["DEBUG"] = "false"
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-0123456789-0123456789")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
-import django
+# The bench's own start-up, p95 (nearest rank, as in bench/RESULTS.md) and signed-in client.
+from bench.harness import percentile, setup_django, signed_in
 
-django.setup()
+setup_django()
 
 from django.core.cache import caches  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
-from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
@@ -36,11 +35,6 @@ from healthcenter.models import User  # noqa: E402
 from patients.models import Patient  # noqa: E402
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "40"))
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, int(len(ordered) * share) - 1)]
 
 
 def measure(label: str, request, *, before_each=lambda: None) -> None:
@@ -66,8 +60,7 @@ def measure(label: str, request, *, before_each=lambda: None) -> None:
 
 def main() -> None:
     user = User.objects.get(username="sygeplejerske")
-    client = Client()
-    client.force_login(user)
+    client = signed_in(user)
     busiest = Patient.objects.filter(team__in=user.teams.all()).annotate(n=Count("encounters")).order_by("-n").first()
     print(f"{Patient.objects.count()} citizens; the nurse's busiest has {busiest.n} encounters; {REPEAT} requests")
     patient_url = reverse("patients:detail", args=[busiest.public_id])
