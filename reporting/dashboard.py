@@ -112,25 +112,16 @@ def _indicator_state(indicators: list[Indicator]) -> tuple:
 def kept_figures(
     indicators: list[Indicator], rows: list, *, unit: Unit, last_month: datetime.date
 ) -> tuple[tuple, Shown]:
-    """The figures of the rows (see indicator_figures) and what they were computed from."""
+    """The figures of the rows of selectors.indicator_rows (the unit with the breakdown the display
+    function needs for secondary suppression) and what they were computed from. The figures returned
+    are the unit's, the centre's and those of the last month (all that the dashboard, the exports
+    and the quarterly report show; display.cell reads the centre's to tell a computed month)."""
     source = (translation.get_language(), _indicator_state(indicators), tuple(rows), unit, last_month)
     shown = _kept_figures.get(
         source,
         lambda: _shown_part(display.figures(rows, {i.id: i for i in indicators}), unit=unit, last_month=last_month),
     )
     return source, shown
-
-
-def indicator_figures(
-    *, unit: Unit, first_month: datetime.date, last_month: datetime.date
-) -> tuple[list[Indicator], Shown]:
-    """Two queries: the indicators, and the rows of the unit with the breakdown the display
-    function needs for secondary suppression (see selectors.indicator_rows). The figures returned
-    are the unit's, the centre's and those of the last month (all that the dashboard, the exports
-    and the quarterly report show; display.cell reads the centre's to tell a computed month)."""
-    indicators = selectors.indicators()
-    rows = selectors.indicator_rows(unit=unit, first_month=first_month, last_month=last_month)
-    return indicators, kept_figures(indicators, rows, unit=unit, last_month=last_month)[1]
 
 
 def _shown_part(shown: Shown, *, unit: Unit, last_month: datetime.date) -> Shown:

@@ -138,7 +138,7 @@ class UnitFigures:
     indicators: list[Indicator]
     months: list[datetime.date]
     shown: dict  # display.figures() of the unit and its breakdown
-    source: tuple = ()  # what `shown` was computed from (dashboard.kept_figures)
+    source: tuple  # what `shown` was computed from (dashboard.kept_figures): export_file's key
 
     def figure(self, indicator: Indicator, month: datetime.date) -> display.Figure:
         return display.cell(self.shown, indicator, month, self.unit.kind, self.unit.id)
