@@ -325,19 +325,19 @@ def patient_overview(patient: Patient) -> dict:
 
 
 # The change-history tables (pghistory, written by database triggers on every insert, update and delete,
-# whichever code path or raw SQL made the change) of what the patient page's record part shows, and the
-# column that ties each one's rows to the citizen. Agreed actions and amendments belong to an encounter.
+# whichever code path or raw SQL made the change) of what the patient page's record part shows: those whose
+# rows name the citizen, and those of an encounter's parts (agreed actions, amendments), tied to the
+# citizen through the encounter.
 RECORD_HISTORY = [
-    ("EncounterEvent", "patient_id"),
-    ("MeasurementEvent", "patient_id"),
-    ("GoalEvent", "patient_id"),
-    ("ConsentEvent", "patient_id"),
-    ("EnrolmentEvent", "patient_id"),
-    ("ConditionEvent", "patient_id"),
-    ("RelativeEvent", "patient_id"),
-    ("AgreedActionEvent", "encounter_id"),
-    ("AmendmentEvent", "encounter_id"),
+    "EncounterEvent",
+    "MeasurementEvent",
+    "GoalEvent",
+    "ConsentEvent",
+    "EnrolmentEvent",
+    "ConditionEvent",
+    "RelativeEvent",
 ]
+ENCOUNTER_PART_HISTORY = ["AgreedActionEvent", "AmendmentEvent"]
 
 
 def patient_record_version(patient: Patient) -> str:
@@ -349,19 +349,20 @@ def patient_record_version(patient: Patient) -> str:
     its present citizen), so a row moved to another citizen moves this citizen's version too; served by
     the history tables' patient_id/encounter_id and pgh_obj_id indexes. Read before the record itself,
     so that a fragment cached under this version is never older than it."""
+    # The table names are ours, the citizen a parameter (hence the noqa/nosec below).
+    encounters = Encounter._meta.db_table
     parts = []
-    for model_name, column in RECORD_HISTORY:
+    for model_name in RECORD_HISTORY + ENCOUNTER_PART_HISTORY:
         table = apps.get_model("patients", model_name)._meta.db_table
-        # The table names are ours, the citizen a parameter.
-        ever_theirs = f"SELECT history.pgh_obj_id FROM {table} AS history WHERE history.patient_id = %s"  # noqa: S608  # nosec B608
-        if column == "encounter_id":  # a part of an encounter belongs to the encounter's citizen
-            encounters = Encounter._meta.db_table
+        if model_name in ENCOUNTER_PART_HISTORY:
             ever_theirs = f"""SELECT h.pgh_obj_id FROM {table} AS h
                 JOIN {encounters} AS e ON e.id = h.encounter_id WHERE e.patient_id = %s"""  # noqa: S608  # nosec B608
+        else:
+            ever_theirs = f"SELECT h.pgh_obj_id FROM {table} AS h WHERE h.patient_id = %s"  # noqa: S608  # nosec B608
         parts.append(f"""(
             SELECT count(*) || '/' || coalesce(max(event.pgh_created_at)::text, '') FROM {table} AS event
              WHERE event.pgh_obj_id IN ({ever_theirs})
-        )""")  # noqa: S608  # nosec B608  # the table names are ours, the citizen a parameter
+        )""")  # noqa: S608  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT concat_ws(';', {', '.join(parts)})", [patient.pk] * len(parts))
         return cursor.fetchone()[0]
