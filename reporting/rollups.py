@@ -173,9 +173,6 @@ def share_rows(months: list[datetime.date]) -> list[MonthRow]:
         ) AS flagged
         GROUP BY GROUPING SETS ((month), (month, team_id), (month, programme_id))
     """  # noqa: S608  # nosec B608  # the text is ours; the values are parameters
-    codes = [
-        (share.code, f"s_{group}_{index}") for group, shares in SHARES.items() for index, share in enumerate(shares)
-    ]
     rows, centres = [], set()
     with connection.cursor() as cursor:
         cursor.execute(sql, s.params)
@@ -183,7 +180,8 @@ def share_rows(months: list[datetime.date]) -> list[MonthRow]:
             unit = {3: (UnitKind.CENTRE, 0), 1: (UnitKind.TEAM, team_id), 2: (UnitKind.PROGRAMME, programme_id)}[level]
             if unit[1] is None:
                 continue  # a citizen without a team (there is none: every citizen has one from the start)
-            for index, (code, _label) in enumerate(codes):
+            # The sums come in SHARE_CODES' order: denominator, numerator of each.
+            for index, code in enumerate(SHARE_CODES):
                 d, n = counts[2 * index], counts[2 * index + 1]
                 if d or unit[0] == UnitKind.CENTRE:
                     rows.append(MonthRow(month, Row(code, unit[0], unit[1], n, d, percent(n, d))))
