@@ -51,7 +51,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from django.db import connection, transaction
-from django.db.models import Count
 from django.utils import timezone
 from psycopg import sql
 
@@ -115,8 +114,6 @@ HOME_WEIGHT_AT_CALL = 0.5
 HOME_BP_LOWER = 5
 DEMENTIA_WEIGHT_CHANCE = 0.8
 DEMENTIA_BP_CHANCE = 0.6
-# The tables whose rows mark days stale for the rollups (reporting migrations 0007, 0009).
-STALE_TRIGGER = "reporting_mark_stale"
 
 
 def team_names() -> list[str]:
@@ -973,13 +970,3 @@ def counts() -> dict[str, int]:
         "care_gaps": CareGap.objects.count(),
         "referrals": Referral.objects.count(),
     }
-
-
-def caseloads() -> list[int]:
-    """Citizens per professional (those they are responsible for), every professional included."""
-    loads = dict(
-        Patient.objects.values("responsible_professional_id")
-        .annotate(n=Count("id"))
-        .values_list("responsible_professional_id", "n")
-    )
-    return [loads.get(pk, 0) for pk in User.objects.filter(role=Role.PROFESSIONAL).values_list("pk", flat=True)]
