@@ -336,12 +336,18 @@ LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", LOGIN_FAILU
 # How many proxies of ours stand in front of the app, each adding to X-Forwarded-For. 0 (the default):
 # none, the client is REMOTE_ADDR and X-Forwarded-For is ignored, since anyone can send it.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# django-axes (AXES_* below) records every sign-in and failed sign-in with address and browser: personal
+# data kept for following up an incident, forgotten after this many days by the nightly
+# forget-old-login-records job.
+LOGIN_RECORD_RETENTION_DAYS = env_int("LOGIN_RECORD_RETENTION_DAYS", 90)
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", 30) * 60
 SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_MAX_HOURS", 12) * 60 * 60
 for _name, _value in [
     ("LOGIN_FAILURE_LIMIT", LOGIN_FAILURE_LIMIT),
     ("LOGIN_LOCKOUT_MINUTES", LOGIN_LOCKOUT_MINUTES),
     ("LOGIN_ADDRESS_FAILURE_LIMIT", LOGIN_ADDRESS_FAILURE_LIMIT),
+    # 0 or less would put the cut-off at or after now: the job would forget every record, open lockouts too.
+    ("LOGIN_RECORD_RETENTION_DAYS", LOGIN_RECORD_RETENTION_DAYS),
     ("SESSION_IDLE_MINUTES", SESSION_IDLE_TIMEOUT),
     ("SESSION_MAX_HOURS", SESSION_ABSOLUTE_TIMEOUT),
 ]:
@@ -363,9 +369,6 @@ AXES_RESET_ON_SUCCESS = False
 AXES_CLIENT_IP_CALLABLE = "healthcenter.accounts.lockout.client_ip_address"
 AXES_LOCKOUT_CALLABLE = "healthcenter.accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
-# django-axes records every sign-in and failed sign-in with address and browser: personal data kept for
-# following up an incident, forgotten after this many days by the nightly forget-old-login-records job.
-LOGIN_RECORD_RETENTION_DAYS = env_int("LOGIN_RECORD_RETENTION_DAYS", 90)
 
 OTP_TOTP_ISSUER = env_str("TOTP_ISSUER", "Sundhedscenter")
 # Administrators may remove someone's lost authenticator in the admin, but never read its secret.
