@@ -162,15 +162,24 @@ def team_periods_sql(where: str = "TRUE") -> str:
     """  # noqa: S608  # nosec B608  # `where` is ours, its values parameters
 
 
+def months_table(statement: Statement, months: list[datetime.date]) -> str:
+    """The months as rows (idx, month, last_day, day_after: the first moment after the last day)."""
+    statement.param("m_idx", [month_index(m) for m in months])
+    statement.param("m_month", months)
+    statement.param("m_last_day", [month_end(m) for m in months])
+    statement.param("m_day_after", [day_start(month_end(m) + datetime.timedelta(days=1)) for m in months])
+    return """
+        SELECT * FROM unnest(%(m_idx)s::int[], %(m_month)s::date[], %(m_last_day)s::date[],
+                             %(m_day_after)s::timestamptz[]) AS m (idx, month, last_day, day_after)
+    """
+
+
 def facts_sql(months: list[datetime.date], patients: list[int] | None = None) -> tuple[str, dict]:
     """The SELECT of every CitizenMonth row of these months (first days, ascending), for these
     citizens (None: everyone)."""
     s = Statement()
+    months_sql = months_table(s, months)
     last_days = [month_end(m) for m in months]
-    s.param("m_idx", [month_index(m) for m in months])
-    s.param("m_month", months)
-    s.param("m_last_day", last_days)
-    s.param("m_day_after", [day_start(d + datetime.timedelta(days=1)) for d in last_days])
     windows = [
         (month_index(m), what, day_start(window_start(d, n)))
         for m, d in zip(months, last_days, strict=True)
@@ -194,10 +203,7 @@ def facts_sql(months: list[datetime.date], patients: list[int] | None = None) ->
         f"f.{column}" if column == VALUE_FACT else f"COALESCE(f.{column}, FALSE)" for column in DATED_FACTS
     )
     sql = f"""
-    WITH months AS (
-        SELECT * FROM unnest(%(m_idx)s::int[], %(m_month)s::date[], %(m_last_day)s::date[],
-                             %(m_day_after)s::timestamptz[]) AS m (idx, month, last_day, day_after)
-    ),
+    WITH months AS ({months_sql}),
     windows AS (
         SELECT * FROM unnest(%(w_idx)s::int[], %(w_what)s::text[], %(w_since)s::timestamptz[])
             AS w (idx, what, since)

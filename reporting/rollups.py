@@ -36,7 +36,7 @@ from patients.definitions import (
 )
 from patients.models import ConditionGroup, ConditionKind, Encounter
 
-from .facts import Statement, month_index, refresh_facts, team_periods_sql, utc_month_index
+from .facts import Statement, month_index, months_table, refresh_facts, team_periods_sql, utc_month_index
 from .models import (
     CitizenMonth,
     Indicator,
@@ -242,17 +242,6 @@ def _waiting_rows(months: list[datetime.date]) -> list[MonthRow]:
     return rows
 
 
-def _months_table(statement: Statement, months: list[datetime.date]) -> str:
-    statement.param("m_idx", [month_index(m) for m in months])
-    statement.param("m_month", months)
-    statement.param("m_last_day", [month_end(m) for m in months])
-    statement.param("m_day_after", [day_start(month_end(m) + datetime.timedelta(days=1)) for m in months])
-    return """
-        SELECT * FROM unnest(%(m_idx)s::int[], %(m_month)s::date[], %(m_last_day)s::date[],
-                             %(m_day_after)s::timestamptz[]) AS m (idx, month, last_day, day_after)
-    """
-
-
 def _task_rows(months: list[datetime.date]) -> list[MonthRow]:
     """OPS-TASKS-OVERDUE: tasks open at the end of the month's last day, by the task's own team;
     numerator: due before that day. A task's status at a moment is the one its latest transition
@@ -261,7 +250,7 @@ def _task_rows(months: list[datetime.date]) -> list[MonthRow]:
     in the months whose end falls in one of those spells. OPS-LOOP-CLOSED: tasks made from agreed
     actions due in the month, cancelled ones left out; numerator: done on or before the due date."""
     s = Statement()
-    months_table = _months_table(s, months)
+    months_sql = months_table(s, months)
     start, end = _moments(months)
     s.param("start", start)
     s.param("end", end)
@@ -269,7 +258,7 @@ def _task_rows(months: list[datetime.date]) -> list[MonthRow]:
     s.param("first_idx", month_index(months[0]))
     s.param("last_idx", month_index(months[-1]))
     sql = f"""
-        WITH months AS ({months_table}),
+        WITH months AS ({months_sql}),
         transitions AS (
             SELECT tr.task_id, tr.at, tr.to_status,
                    lead(tr.at) OVER (PARTITION BY tr.task_id ORDER BY tr.at, tr.id) AS next_at,
@@ -399,7 +388,7 @@ def compute_activity(months: list[datetime.date]) -> dict[datetime.date, list[Ac
     """Signed contacts in each month and the citizens they were with, for the centre and by the
     citizen's team on the day of the contact; one pass for every month and unit."""
     s = Statement()
-    months_table = _months_table(s, months)
+    months_sql = months_table(s, months)
     start, end = _moments(months)
     encounters = (
         signed_encounters()
@@ -408,7 +397,7 @@ def compute_activity(months: list[datetime.date]) -> dict[datetime.date, list[Ac
         .values_list("patient_id", "day")
     )
     sql = f"""
-        WITH months AS ({months_table}),
+        WITH months AS ({months_sql}),
         team_periods AS ({team_periods_sql()}),
         contacts AS ({s.queryset("contacts", encounters)})
         SELECT m.month, GROUPING(t.team_id), t.team_id, count(*), count(DISTINCT c.patient_id)
