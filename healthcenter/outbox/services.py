@@ -80,16 +80,21 @@ def _broker():
     )
 
 
+def _report_given_up() -> None:
+    """Said at every sweep (not at every save's hand-over) until someone looks: a job handed over
+    MAX_SENDS times and never done is not tried again by itself (the admin lists it with its error)."""
+    given_up = Job.objects.filter(done_at__isnull=True, sends__gte=MAX_SENDS).count()
+    if given_up:
+        logger.error("%d outbox job(s) handed over %d times and still not done: see the admin", given_up, MAX_SENDS)
+
+
 def jobs_relay(*, ids: list[int] | None = None, limit: int = 500) -> Relayed:
     """Hands to the broker the jobs not yet handed over, and those handed over long ago and still
     not done. Two relays at once never hand over the same job (the rows are locked, skipping those
     another relay holds). A broker that is down leaves the jobs as they were, with the error."""
     now = timezone.now()
-    given_up = Job.objects.filter(done_at__isnull=True, sends__gte=MAX_SENDS).count()
-    if given_up:
-        # Said at every sweep until someone looks: a job handed over MAX_SENDS times and never done is
-        # not tried again by itself (the admin lists it with its error).
-        logger.error("%d outbox job(s) handed over %d times and still not done: see the admin", given_up, MAX_SENDS)
+    if ids is None:
+        _report_given_up()
     due = Job.objects.filter(done_at__isnull=True, sends__lt=MAX_SENDS).filter(
         Q(sent_at__isnull=True) | Q(sent_at__lt=now - resend_after())
     )
