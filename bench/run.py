@@ -674,10 +674,6 @@ NOTES = [
 ]
 
 
-def print_table(run: dict) -> None:
-    print(report(run))
-
-
 def collect_static(name: str) -> None:
     """The manifest storage DEBUG=false serves from, as production's image builds it. Compressing plotly.js
     and the rest takes minutes on this machine, so a manifest newer than every static file is kept."""
