@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from coordination.models import Referral, ReferralStatus, Task, TaskOrigin, TaskStatus
 from patients.definitions import (
+    add_months,
     day_start,
     has_own_range,
     month_end,
@@ -646,8 +647,7 @@ def _compute(
 
 def oldest_month_kept(today: datetime.date | None = None) -> datetime.date:
     today = today or timezone.localdate()
-    month_index = today.year * 12 + today.month - 1 - (MONTHS_KEPT - 1)
-    return datetime.date(month_index // 12, month_index % 12 + 1, 1)
+    return add_months(today.replace(day=1), -(MONTHS_KEPT - 1))
 
 
 # The tables whose changes can move a citizen's own facts (the operational figures name theirs in
