@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -20,7 +20,7 @@ from healthcenter import access
 from healthcenter.access import citizen_work
 from healthcenter.models import AccessAction
 from healthcenter.selectors import access_log_for_patient
-from healthcenter.spreadsheets import neutralise
+from healthcenter.spreadsheets import csv_separator, neutralise
 from healthcenter.views_helpers import apply_errors
 
 from . import charts, forms, selectors, services
@@ -436,7 +436,7 @@ def access_log_export(request: HttpRequest) -> HttpResponse:
             # Like the figures' exports: a byte-order mark and, where the decimal separator is a comma (Danish),
             # semicolons, so that a spreadsheet opens it in columns with æ, ø and å intact.
             response.write("\ufeff")
-            writer = csv.writer(response, delimiter=";" if formats.get_format("DECIMAL_SEPARATOR") == "," else ",")
+            writer = csv.writer(response, delimiter=csv_separator())
             writer.writerow([_("When"), _("Username"), _("Name"), _("Role"), _("Action"), _("What"), _("Outcome")])
             for entry in access_log_for_patient(patient_public_id=patient.public_id).iterator(chunk_size=2000):
                 # Names and logged texts are typed by people: none may run as a formula in a spreadsheet.

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from healthcenter.formatting import number
-from healthcenter.spreadsheets import neutralise, starts_like_formula
+from healthcenter.spreadsheets import csv_separator, neutralise, starts_like_formula
 from patients.definitions import months_between
 
 from . import dashboard as board
@@ -270,9 +270,8 @@ def to_csv(data: UnitFigures) -> bytes:
     for column in ("numerator", "denominator", "value"):
         frame[column] = frame[column].map(lambda cell: cell if isinstance(cell, str) else _csv_number(cell))
     frame = frame.map(neutralise).rename(columns=_headers())
-    decimal_comma = formats.get_format("DECIMAL_SEPARATOR") == ","
     buffer = io.BytesIO()
-    frame.to_csv(buffer, sep=";" if decimal_comma else ",", index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    frame.to_csv(buffer, sep=csv_separator(), index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return buffer.getvalue()
 
 
