@@ -93,6 +93,17 @@ def test_a_job_given_up_on_is_reported_at_every_sweep(caplog):
     assert "1 outbox job(s) handed over 5 times and still not done" in caplog.text
 
 
+def test_a_saves_hand_over_does_not_count_the_given_up_jobs(caplog):
+    """The count is the sweep's: a save's own hand-over (jobs_relay with its ids) neither queries nor repeats it."""
+    from healthcenter.outbox.services import MAX_SENDS, jobs_relay
+
+    Job.objects.create(task="x", sends=MAX_SENDS, sent_at=timezone.now() - datetime.timedelta(days=1))
+    job = Job.objects.create(task="coordination.tasks.evaluate_care_gaps_task", kwargs={"patient_ids": []})
+    with caplog.at_level("ERROR", logger="healthcenter.outbox.services"):
+        jobs_relay(ids=[job.pk])
+    assert "still not done" not in caplog.text
+
+
 def test_threads_of_a_fresh_process_asking_at_once_all_find_the_task():
     """A threaded web server's first requests import the tasks modules at the same moment; each must
     find its task, not a half-imported registry (reproduced: three of four threads failed)."""
