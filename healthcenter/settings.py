@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "healthcenter",
     "healthcenter.outbox",  # jobs asked for in a transaction, handed to Celery after it (issue 10, faults)
     "patients",
+    "scheduling",  # appointments, rooms and group courses (issue 13)
     "coordination",
     "reporting",
 ]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("patients/", include("patients.urls")),
     path("", include("coordination.urls")),
+    path("", include("scheduling.urls")),
     path("reporting/", include("reporting.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,7 @@ import random
 from decimal import Decimal
 
 import factory
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
 from coordination.models import Referral, Task
@@ -23,6 +24,7 @@ from patients.models import (
     Relative,
 )
 from reporting.models import Story
+from scheduling.models import Appointment, Reservation, Room
 
 PASSWORD = "test-password-123"
 _used_cpr: set[str] = set()
@@ -203,3 +205,54 @@ class StoryFactory(factory.django.DjangoModelFactory):
     what_happened = "Borgeren fik det bedre."
     what_made_the_difference = "Samtalen."
     published_text = "Borgeren fik det bedre."
+
+
+# --- the calendar (scheduling) ---------------------------------------------------------------------------
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+
+    name = factory.Sequence(lambda n: f"Samtalerum {n}")
+    location = "Stueetagen"
+    capacity = 4
+
+
+def _next_weekday_at(hour: int) -> datetime.datetime:
+    """Tomorrow or the next working day at `hour` local time: a time every test can book."""
+    day = timezone.localdate() + datetime.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += datetime.timedelta(days=1)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """An appointment with its reservations, written directly (past ones too, which the booking
+    service refuses); `professionals` defaults to the citizen's responsible professional."""
+
+    class Meta:
+        model = Appointment
+        skip_postgeneration_save = True
+
+    patient = factory.SubFactory(PatientFactory)
+    kind = EncounterKind.INDIVIDUAL
+    starts_at = factory.LazyFunction(lambda: _next_weekday_at(10))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(minutes=45))
+    place = factory.LazyAttribute(
+        lambda o: "room" if o.room else ("remote" if o.kind in ("phone", "video") else "home")
+    )
+    room = None
+    purpose = "Opfølgning"
+    booked_by = factory.LazyAttribute(lambda o: o.patient.responsible_professional or UserFactory())
+
+    @factory.post_generation
+    def professionals(self, create, extracted, **kwargs):
+        people = list(extracted) if extracted is not None else [self.booked_by]
+        self.professionals.set(people)
+        if self.status in ("booked", "attended", "did_not_attend") and self.session_id is None:
+            during = DateTimeTZRange(self.starts_at, self.ends_at)
+            Reservation.objects.bulk_create(
+                [Reservation(during=during, professional=p, appointment=self) for p in people]
+                + ([Reservation(during=during, room=self.room, appointment=self)] if self.room else [])
+            )

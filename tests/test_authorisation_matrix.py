@@ -13,6 +13,7 @@ the next test."""
 
 import csv
 import dataclasses
+import datetime
 import fnmatch
 import pathlib
 import re
@@ -25,13 +26,17 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from coordination.models import HandoverNote
 from healthcenter.models import AccessLog, AccessOutcome, Role, User
+from patients.models import Programme
+from scheduling.models import Course, CourseParticipant, CourseSession
 
 from .conftest import client_for
 from .factories import (
+    AppointmentFactory,
     ConsentFactory,
     EncounterFactory,
     EnrolmentFactory,
@@ -39,6 +44,7 @@ from .factories import (
     MeasurementFactory,
     PatientFactory,
     ReferralFactory,
+    RoomFactory,
     StoryFactory,
     TaskFactory,
     TeamFactory,
@@ -46,6 +52,8 @@ from .factories import (
 )
 
 TABLE = pathlib.Path(__file__).with_name("authorisation_matrix.csv")
+# Parts of the table kept beside it, one per area (authorisation_matrix_<area>.csv), with the same header.
+TABLES = [TABLE, *sorted(TABLE.parent.glob("authorisation_matrix_*.csv"))]
 
 PERSONAS = [
     "member",
@@ -86,7 +94,15 @@ class Row:
 
 
 def read_table() -> list[Row]:
-    lines = TABLE.read_text(encoding="utf-8").splitlines()
+    rows = [row for table in TABLES for row in read_part(table)]
+    keys = [(row.name, row.method, row.args, row.query) for row in rows]
+    duplicates = {key for key in keys if keys.count(key) > 1}
+    assert not duplicates, f"rows given twice: {duplicates}"
+    return rows
+
+
+def read_part(table: pathlib.Path) -> list[Row]:
+    lines = table.read_text(encoding="utf-8").splitlines()
     numbered = [
         (number, line) for number, line in enumerate(lines, start=1) if line.strip() and not line.startswith("#")
     ]
@@ -96,17 +112,14 @@ def read_table() -> list[Row]:
     rows = []
     for (number, _line), raw in zip(numbered[1:], reader, strict=True):
         cells = [cell.strip() for cell in raw]
-        assert len(cells) == len(header), f"line {number}: {len(cells)} cells, expected {len(header)}"
+        assert len(cells) == len(header), f"{table.name} line {number}: {len(cells)} cells, expected {len(header)}"
         name, method, args, query, logged, *codes = cells
         expected = dict(zip(PERSONAS, codes, strict=True))
-        assert method in METHODS, f"line {number}: method {method!r}"
-        assert logged in LOGGED, f"line {number}: logged {logged!r}"
+        assert method in METHODS, f"{table.name} line {number}: method {method!r}"
+        assert logged in LOGGED, f"{table.name} line {number}: logged {logged!r}"
         unknown = {code for code in codes if code not in CODES}
-        assert not unknown, f"line {number}: unknown codes {unknown}"
+        assert not unknown, f"{table.name} line {number}: unknown codes {unknown}"
         rows.append(Row(name, method, tuple(args.split()), query, logged, expected, number))
-    keys = [(row.name, row.method, row.args, row.query) for row in rows]
-    duplicates = {key for key in keys if keys.count(key) > 1}
-    assert not duplicates, f"rows given twice: {duplicates}"
     return rows
 
 
@@ -218,6 +231,32 @@ def build_world() -> World:
         "team": team,
         "member": member,
     }
+    # The calendar (issue 13): an appointment of the citizen with the member in a room, and a course of
+    # the team with one session.
+    room = RoomFactory(name="Matrix-rummet")
+    objects["room"] = room
+    objects["appointment"] = AppointmentFactory(patient=patient, booked_by=member, room=room)
+    course = Course.objects.create(
+        name="Matrix-skolen",
+        programme=Programme.objects.get(code="diabetes-course"),
+        team=team,
+        room=room,
+        weekday=1,
+        starts_at=datetime.time(10),
+        ends_at=datetime.time(12),
+        first_day=timezone.localdate(),
+        session_count=1,
+        created_by=coordinator,
+    )
+    course.professionals.set([member])
+    objects["course"] = course
+    start = timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time(10)))
+    objects["session"] = CourseSession.objects.create(
+        course=course, number=1, starts_at=start, ends_at=start + datetime.timedelta(hours=2)
+    )
+    objects["participant"] = CourseParticipant.objects.create(
+        course=course, patient=patient, joined_on=timezone.localdate(), added_by=coordinator
+    )
     placeholders = {name: str(thing.public_id) for name, thing in objects.items()}
     placeholders.update(
         member_pk=str(member.pk),
