@@ -98,7 +98,7 @@ def clash_messages(
     return messages
 
 
-def _reserve(*, thing: Appointment | CourseSession, starts_at, ends_at, professionals: list[User], room: Room | None):
+def reserve(*, thing: Appointment | CourseSession, starts_at, ends_at, professionals: list[User], room: Room | None):
     """Writes the reservations; a clash found in between by someone else's booking is refused by the
     exclusion constraint and reported like any other clash."""
     during = DateTimeTZRange(starts_at, ends_at)
@@ -122,7 +122,7 @@ def _reserve(*, thing: Appointment | CourseSession, starts_at, ends_at, professi
 # --- appointments ----------------------------------------------------------------------------------------
 
 
-def _validate(*, actor: User, patient: Patient, data: AppointmentData) -> None:
+def _validate(*, actor: User, patient: Patient, data: AppointmentData, today: datetime.date) -> None:
     if not access.may_work_on(actor, access.Work.CITIZENS, patient.team_id):
         raise ValidationError(_("Only the citizen's care team can book their appointments."))
     if patient.status != PatientStatus.ACTIVE:
@@ -130,19 +130,19 @@ def _validate(*, actor: User, patient: Patient, data: AppointmentData) -> None:
     require_choice(data.kind, EncounterKind, field="kind")
     require_choice(data.place, Place, field="place")
     errors: dict[str, list[str]] = {}
-    for name, message in [*_time_errors(data), *_people_errors(patient, data), *_place_errors(data)]:
+    for name, message in [*_time_errors(data, today), *_people_errors(patient, data), *_place_errors(data)]:
         errors.setdefault(name, []).append(message)
     if errors:
         raise ValidationError(errors)
 
 
-def _time_errors(data: AppointmentData) -> list[tuple[str, str]]:
+def _time_errors(data: AppointmentData, today: datetime.date) -> list[tuple[str, str]]:
     if data.ends_at <= data.starts_at:
         return [("ends_at", _("The end must be after the start."))]
     errors = []
     if not SHORTEST <= data.ends_at - data.starts_at <= LONGEST:
         errors.append(("ends_at", _("An appointment lasts from 5 minutes to 8 hours.")))
-    if timezone.localdate(data.starts_at) < timezone.localdate():
+    if timezone.localdate(data.starts_at) < today:
         errors.append(("starts_at", _("An appointment cannot be booked on a day that has passed.")))
     return errors
 
@@ -185,9 +185,13 @@ def _log(actor: User, appointment: Appointment, what: str) -> None:
 
 
 @transaction.atomic
-def appointment_book(*, actor: User, patient: Patient, data: AppointmentData) -> Appointment:
-    """Books an appointment; refuses, naming the clash, when a professional or the room is taken."""
-    _validate(actor=actor, patient=patient, data=data)
+def appointment_book(
+    *, actor: User, patient: Patient, data: AppointmentData, today: datetime.date | None = None
+) -> Appointment:
+    """Books an appointment; refuses, naming the clash, when a professional or the room is taken.
+    `today` is the booking's own day (the demo books its history on the days it happened); a day
+    before it cannot be booked."""
+    _validate(actor=actor, patient=patient, data=data, today=today or timezone.localdate())
     room = _room(data)
     clashes = clash_messages(
         starts_at=data.starts_at, ends_at=data.ends_at, professionals=data.professionals, room=room
@@ -203,9 +207,10 @@ def appointment_book(*, actor: User, patient: Patient, data: AppointmentData) ->
         room=room,
         purpose=data.purpose.strip(),
         booked_by=actor,
+        booked_at=timezone.now() if today is None else _start_of(today),
     )
     appointment.professionals.set(data.professionals)
-    _reserve(
+    reserve(
         thing=appointment,
         starts_at=data.starts_at,
         ends_at=data.ends_at,
@@ -214,6 +219,10 @@ def appointment_book(*, actor: User, patient: Patient, data: AppointmentData) ->
     )
     _log(actor, appointment, gettext_noop("appointment booked"))
     return appointment
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(8)))
 
 
 def _ensure_booked(appointment: Appointment) -> None:
@@ -244,7 +253,7 @@ def appointment_reschedule(
     if appointment.session_id:
         raise ValidationError(_("A course session's appointments move with the session."))
     _ensure_booked(appointment)
-    _validate(actor=actor, patient=appointment.patient, data=data)
+    _validate(actor=actor, patient=appointment.patient, data=data, today=timezone.localdate())
     room = _room(data)
     clashes = clash_messages(
         starts_at=data.starts_at,
@@ -267,7 +276,7 @@ def appointment_reschedule(
     )
     appointment.professionals.set(data.professionals)
     appointment.reservations.all().delete()
-    _reserve(
+    reserve(
         thing=appointment, starts_at=data.starts_at, ends_at=data.ends_at, professionals=data.professionals, room=room
     )
     _log(actor, appointment, gettext_noop("appointment moved"))
@@ -281,7 +290,13 @@ def _ensure_care_team(actor: User, appointment: Appointment) -> None:
 
 @transaction.atomic
 def appointment_cancel(
-    *, actor: User, appointment: Appointment, expected_version: int, by_citizen: bool, reason: str
+    *,
+    actor: User,
+    appointment: Appointment,
+    expected_version: int,
+    by_citizen: bool,
+    reason: str,
+    now: datetime.datetime | None = None,
 ) -> Appointment:
     """Cancels a booked appointment, by the citizen or by the centre, with the reason; the
     professionals and the room are free again."""
@@ -290,21 +305,24 @@ def appointment_cancel(
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the appointment is cancelled.")})
     status = AppointmentStatus.CANCELLED_BY_CITIZEN if by_citizen else AppointmentStatus.CANCELLED_BY_CENTRE
-    _bump(appointment, expected_version, status=status, cancel_reason=reason.strip(), status_changed_at=timezone.now())
+    _bump(appointment, expected_version, status=status, cancel_reason=reason.strip(), status_changed_at=now or timezone.now())
     appointment.reservations.all().delete()
     _log(actor, appointment, gettext_noop("appointment cancelled"))
     return appointment
 
 
 @transaction.atomic
-def appointment_did_not_attend(*, actor: User, appointment: Appointment, expected_version: int) -> Appointment:
+def appointment_did_not_attend(
+    *, actor: User, appointment: Appointment, expected_version: int, now: datetime.datetime | None = None
+) -> Appointment:
     """The citizen did not come. Only once the appointment has begun; the time stays reserved (it was
-    spent waiting)."""
+    spent waiting). `now` is the moment it is recorded (the demo records its history as it happened)."""
     _ensure_care_team(actor, appointment)
     _ensure_booked(appointment)
-    if appointment.starts_at > timezone.now():
+    now = now or timezone.now()
+    if appointment.starts_at > now:
         raise ValidationError(_("An appointment that has not begun cannot be missed yet."))
-    _bump(appointment, expected_version, status=AppointmentStatus.DID_NOT_ATTEND, status_changed_at=timezone.now())
+    _bump(appointment, expected_version, status=AppointmentStatus.DID_NOT_ATTEND, status_changed_at=now)
     _log(actor, appointment, gettext_noop("appointment marked as not attended"))
     return appointment
 
@@ -334,7 +352,7 @@ def appointment_attended(*, actor: User, encounter: Encounter) -> Appointment | 
     if appointment is None or appointment.status == AppointmentStatus.ATTENDED:
         return appointment
     Appointment.objects.filter(pk=appointment.pk).update(
-        status=AppointmentStatus.ATTENDED, status_changed_at=timezone.now(), version=F("version") + 1
+        status=AppointmentStatus.ATTENDED, status_changed_at=encounter.signed_at or timezone.now(), version=F("version") + 1
     )
     appointment.refresh_from_db()
     _log(actor, appointment, gettext_noop("appointment attended"))
