@@ -305,7 +305,13 @@ def appointment_cancel(
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the appointment is cancelled.")})
     status = AppointmentStatus.CANCELLED_BY_CITIZEN if by_citizen else AppointmentStatus.CANCELLED_BY_CENTRE
-    _bump(appointment, expected_version, status=status, cancel_reason=reason.strip(), status_changed_at=now or timezone.now())
+    _bump(
+        appointment,
+        expected_version,
+        status=status,
+        cancel_reason=reason.strip(),
+        status_changed_at=now or timezone.now(),
+    )
     appointment.reservations.all().delete()
     _log(actor, appointment, gettext_noop("appointment cancelled"))
     return appointment
@@ -352,7 +358,9 @@ def appointment_attended(*, actor: User, encounter: Encounter) -> Appointment | 
     if appointment is None or appointment.status == AppointmentStatus.ATTENDED:
         return appointment
     Appointment.objects.filter(pk=appointment.pk).update(
-        status=AppointmentStatus.ATTENDED, status_changed_at=encounter.signed_at or timezone.now(), version=F("version") + 1
+        status=AppointmentStatus.ATTENDED,
+        status_changed_at=encounter.signed_at or timezone.now(),
+        version=F("version") + 1,
     )
     appointment.refresh_from_db()
     _log(actor, appointment, gettext_noop("appointment attended"))
