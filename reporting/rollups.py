@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Min, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate, TruncMonth
@@ -36,6 +37,16 @@ from patients.definitions import (
     within_own_range,
 )
 from patients.models import ConditionGroup, ConditionKind, Encounter
+from scheduling.definitions import (
+    attended_session,
+    completed,
+    counts_for_no_show,
+    held_sessions,
+    is_no_show,
+    statuses,
+    withdrew_before_start,
+)
+from scheduling.models import Appointment, Course, CourseParticipant
 
 from .facts import Statement, month_index, months_table, refresh_facts, team_periods_sql, utc_month_index
 from .models import (
@@ -348,6 +359,103 @@ def _stories_rows(months: list[datetime.date]) -> list[MonthRow]:
     ]
 
 
+def _no_show_rows(months: list[datetime.date]) -> list[MonthRow]:
+    """OPS-NO-SHOW: appointments whose start falls in the month (local day) with a status that counts
+    (scheduling.definitions.counts_for_no_show: attended or did not attend, cancellations left out);
+    numerator: did not attend (is_no_show). Unit: the citizen's team on the appointment's day. One
+    statement for every month of the run."""
+    s = Statement()
+    months_sql = months_table(s, months)
+    start, end = _moments(months)
+    appointments = (
+        Appointment.objects.filter(starts_at__gte=start, starts_at__lt=end, status__in=statuses(counts_for_no_show))
+        .annotate(day=TruncDate("starts_at"))
+        .values_list("patient_id", "day", "status")
+    )
+    s.param("no_show", statuses(is_no_show))
+    sql = f"""
+        WITH months AS ({months_sql}),
+        appointments AS ({s.queryset("appointments", appointments)}),
+        team_periods AS ({team_periods_sql("patient_id IN (SELECT patient_id FROM appointments)")})
+        SELECT m.month, GROUPING(t.team_id), t.team_id,
+               count(*) FILTER (WHERE a.status = ANY(%(no_show)s::text[])), count(*)
+        FROM appointments a (patient_id, day, status)
+        JOIN months m ON m.month = date_trunc('month', a.day)::date
+        LEFT JOIN team_periods t ON t.patient_id = a.patient_id AND t.from_day <= a.day
+                                AND (t.until_day IS NULL OR t.until_day > a.day)
+        GROUP BY GROUPING SETS ((m.month), (m.month, t.team_id))
+    """  # noqa: S608  # nosec B608  # the text is ours; the values are parameters
+    found: dict[tuple[datetime.date, str, int], tuple[int, int]] = {(m, UnitKind.CENTRE, 0): (0, 0) for m in months}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, s.params)
+        for month, level, team_id, n, d in cursor.fetchall():
+            if level:
+                found[(month, UnitKind.CENTRE, 0)] = (n, d)
+            elif team_id is not None:  # every citizen has a team from the start
+                found[(month, UnitKind.TEAM, team_id)] = (n, d)
+    return [
+        MonthRow(month, Row("OPS-NO-SHOW", kind, unit, n, d, percent(n, d)))
+        for (month, kind, unit), (n, d) in found.items()
+    ]
+
+
+def _course_rows(months: list[datetime.date]) -> list[MonthRow]:
+    """OPS-COURSE-COMPLETION: the participants of the courses whose last held session starts in the
+    month (local day), those who withdrew before the first held session left out; numerator: attended
+    at least 75 % of the course's held sessions. The rules are scheduling.definitions' (held_sessions,
+    attended_session, withdrew_before_start, completed). Units: the course's team and the course's
+    programme. One statement counts, for every participant of those courses, the held sessions and
+    the ones they attended; the few rows (a course has a dozen participants) are tallied here."""
+    s = Statement()
+    months_sql = months_table(s, months)
+    s.param("tz", settings.TIME_ZONE)
+    s.param("attended", statuses(attended_session))
+    held = held_sessions().values_list("id", "course_id", "starts_at")
+    sql = f"""
+        WITH months AS ({months_sql}),
+        held AS ({s.queryset("held", held)}),
+        courses AS (
+            SELECT h.course_id, count(*) AS held,
+                   (min(h.starts_at) AT TIME ZONE %(tz)s)::date AS first_day,
+                   (max(h.starts_at) AT TIME ZONE %(tz)s)::date AS last_day
+            FROM held h (id, course_id, starts_at)
+            GROUP BY h.course_id
+        ),
+        ending AS (
+            SELECT c.course_id, c.held, c.first_day, m.month
+            FROM courses c JOIN months m ON m.month = date_trunc('month', c.last_day)::date
+        ),
+        attended AS (
+            SELECT e.course_id, a.patient_id, count(DISTINCT a.session_id) AS attended
+            FROM ending e
+            JOIN held h (id, course_id, starts_at) ON h.course_id = e.course_id
+            JOIN {Appointment._meta.db_table} a ON a.session_id = h.id
+            WHERE a.status = ANY(%(attended)s::text[])
+            GROUP BY 1, 2
+        )
+        SELECT e.month, c.team_id, c.programme_id, p.status, p.dropped_out_on, e.first_day,
+               COALESCE(a.attended, 0), e.held
+        FROM ending e
+        JOIN {Course._meta.db_table} c ON c.id = e.course_id
+        JOIN {CourseParticipant._meta.db_table} p ON p.course_id = e.course_id
+        LEFT JOIN attended a ON a.course_id = e.course_id AND a.patient_id = p.patient_id
+    """  # noqa: S608  # nosec B608  # the text is ours; the values are parameters
+    found: dict[tuple[datetime.date, str, int], tuple[int, int]] = {(m, UnitKind.CENTRE, 0): (0, 0) for m in months}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, s.params)
+        for month, team_id, programme_id, status, dropped_out_on, first_day, attended, held_count in cursor.fetchall():
+            if withdrew_before_start(status=status, dropped_out_on=dropped_out_on, first_held_day=first_day):
+                continue
+            done = int(completed(attended=attended, held=held_count))
+            for unit in ((UnitKind.CENTRE, 0), (UnitKind.TEAM, team_id), (UnitKind.PROGRAMME, programme_id)):
+                n, d = found.get((month, *unit), (0, 0))
+                found[(month, *unit)] = (n + done, d + 1)
+    return [
+        MonthRow(month, Row("OPS-COURSE-COMPLETION", kind, unit, n, d, percent(n, d)))
+        for (month, kind, unit), (n, d) in found.items()
+    ]
+
+
 @dataclass(frozen=True)
 class Operational:
     """Operational figures computed together, the indicators they write and the tables they are
@@ -371,6 +479,17 @@ OPERATIONAL = {
     ),
     "stories": Operational(
         ("STORIES-APPROVED",), frozenset({"reporting_story", "patients_consent", TEAM_HISTORY}), _stories_rows
+    ),
+    # Counted by the citizen's team on the appointment's day.
+    "no-show": Operational(("OPS-NO-SHOW",), frozenset({"scheduling_appointment", TEAM_HISTORY}), _no_show_rows),
+    # Counted by the course's own team: a citizen's team change moves nothing. The appointments of a
+    # session's participants say who attended.
+    "courses": Operational(
+        ("OPS-COURSE-COMPLETION",),
+        frozenset(
+            {"scheduling_course", "scheduling_coursesession", "scheduling_courseparticipant", "scheduling_appointment"}
+        ),
+        _course_rows,
     ),
 }
 OPERATIONAL_CODES = [code for part in OPERATIONAL.values() for code in part.codes]
@@ -693,12 +812,13 @@ def _months_never_computed(kept: list[datetime.date]) -> tuple[set[datetime.date
 
 
 def _first_contact_months(patients: set[int]) -> dict[int, datetime.date]:
-    """The month of each citizen's first contact or story: a team change can move the operational
-    figures (counted by the team on the day) only from then on."""
+    """The month of each citizen's first contact, story or counted appointment: a team change can
+    move the operational figures (counted by the team on the day) only from then on."""
     firsts: dict[int, datetime.datetime] = {}
     for model, moment, extra in (
         (Encounter, "started_at", Q()),
         (Story, "decided_at", Q(decided_at__isnull=False)),
+        (Appointment, "starts_at", Q(status__in=statuses(counts_for_no_show))),
     ):
         for patient_id, first in (
             model.objects.filter(extra, patient_id__in=patients)

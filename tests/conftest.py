@@ -36,6 +36,7 @@ REFERENCE_DATA_MIGRATIONS = [
     "coordination.migrations.0004_care_gap_rules",
     "reporting.migrations.0002_indicators",
     "reporting.migrations.0005_operational_indicators",
+    "reporting.migrations.0012_calendar_indicators",
 ]
 
 

@@ -37,6 +37,7 @@ from patients.models import (
     TeamResponsibility,
 )
 from reporting.models import IndicatorValue, Story
+from scheduling.models import Appointment, Course, CourseParticipant, CourseSession
 
 LOCAL = ZoneInfo(settings.TIME_ZONE)
 CENTRE, TEAM, PROGRAMME = "centre", "team", "programme"
@@ -72,8 +73,12 @@ CODES = [
     "OPS-TASKS-OVERDUE",
     "OPS-LOOP-CLOSED",
     "STORIES-APPROVED",
+    "OPS-NO-SHOW",
+    "OPS-COURSE-COMPLETION",
 ]
 OPEN_TASK_STATUSES = {"open", "in_progress"}
+# OPS-NO-SHOW: held or missed counts, cancellations (and appointments still booked) do not.
+HELD_OR_MISSED = {"attended", "did_not_attend"}
 
 Key = tuple[str, datetime.date, str, int]
 Figures = tuple[int, int, Decimal | None]
@@ -143,6 +148,13 @@ class Sources:
     referrals: list[dict] = field(default_factory=list)
     stories: list[dict] = field(default_factory=list)
     story_consent: set[int] = field(default_factory=set)
+    # (patient, local day of the start, status) of every appointment.
+    appointments: list[tuple[int, datetime.date, str]] = field(default_factory=list)
+    courses: dict[int, dict] = field(default_factory=dict)
+    sessions: dict[int, list[dict]] = field(default_factory=lambda: defaultdict(list))  # by course
+    participants: dict[int, list[dict]] = field(default_factory=lambda: defaultdict(list))  # by course
+    # (session, patient) -> the statuses of the citizen's appointments for the session
+    session_statuses: dict[tuple[int, int], list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def team_on(self, patient_id: int, day: datetime.date) -> int:
         """The latest responsibility row dated on or before the day (no date: from the start);
@@ -199,6 +211,15 @@ def load_sources() -> Sources:
     s.story_consent = set(
         Consent.objects.filter(kind="story_reports", withdrawn_on__isnull=True).values_list("patient_id", flat=True)
     )
+    for row in Appointment.objects.values("patient_id", "starts_at", "status", "session_id"):
+        s.appointments.append((row["patient_id"], local_date(row["starts_at"]), row["status"]))
+        if row["session_id"] is not None:
+            s.session_statuses[row["session_id"], row["patient_id"]].append(row["status"])
+    s.courses = {row["id"]: row for row in Course.objects.values("id", "team_id", "programme_id")}
+    for row in CourseSession.objects.values("id", "course_id", "starts_at", "cancelled"):
+        s.sessions[row["course_id"]].append({**row, "day": local_date(row["starts_at"])})
+    for row in CourseParticipant.objects.values("course_id", "patient_id", "status", "dropped_out_on"):
+        s.participants[row["course_id"]].append(row)
     return s
 
 
@@ -404,6 +425,43 @@ def story_rows(s: Sources, month: datetime.date) -> dict[Key, Figures]:
     return {("STORIES-APPROVED", month, kind, unit_id): (n, n, Decimal(n)) for (kind, unit_id), n in counts.items()}
 
 
+def no_show_rows(s: Sources, month: datetime.date) -> dict[Key, Figures]:
+    """Appointments starting in the month (local day), attended or not attended; numerator: not
+    attended; unit: the citizen's team on the appointment's day."""
+    counted = [
+        (status == "did_not_attend", [(TEAM, s.team_on(patient_id, day))])
+        for patient_id, day, status in s.appointments
+        if day.replace(day=1) == month and status in HELD_OR_MISSED
+    ]
+    return share_rows("OPS-NO-SHOW", month, counted)
+
+
+def course_rows(s: Sources, month: datetime.date) -> dict[Key, Figures]:
+    """Participants of the courses whose last session that was not cancelled starts in the month;
+    those recorded as dropped out on a day before the first such session are left out; numerator:
+    the citizen's appointment had the status attended in at least 75 % of those sessions (compared
+    in whole numbers: 4 * attended >= 3 * held); units: the course's team and programme."""
+    counted = []
+    for course_id, course in s.courses.items():
+        held = [session for session in s.sessions[course_id] if not session["cancelled"]]
+        if not held:
+            continue
+        first_day = min(session["starts_at"] for session in held).astimezone(LOCAL).date()
+        last_day = max(session["starts_at"] for session in held).astimezone(LOCAL).date()
+        if last_day.replace(day=1) != month:
+            continue
+        for p in s.participants[course_id]:
+            if p["status"] == "dropped_out" and p["dropped_out_on"] < first_day:
+                continue
+            attended = sum(
+                1 for session in held if "attended" in s.session_statuses.get((session["id"], p["patient_id"]), [])
+            )
+            counted.append(
+                (4 * attended >= 3 * len(held), [(TEAM, course["team_id"]), (PROGRAMME, course["programme_id"])])
+            )
+    return share_rows("OPS-COURSE-COMPLETION", month, counted)
+
+
 def reference_rows(*, first_month: datetime.date, last_month: datetime.date) -> dict[Key, Figures]:
     """Every indicator row of every month from first_month through last_month (first days)."""
     s = load_sources()
@@ -415,6 +473,8 @@ def reference_rows(*, first_month: datetime.date, last_month: datetime.date) -> 
         rows |= wait_rows(s, month, contacts)
         rows |= task_rows(s, month)
         rows |= story_rows(s, month)
+        rows |= no_show_rows(s, month)
+        rows |= course_rows(s, month)
     return rows
 
 
