@@ -16,6 +16,7 @@ from django.db.models import (
     Func,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -54,6 +55,7 @@ from patients.models import (
     Patient,
     PatientStatus,
 )
+from scheduling.models import Appointment, AppointmentStatus
 
 from .models import OPEN_STATUSES, CareGap, CareGapCheck, CareGapRule, HandoverAcknowledgement, Task
 
@@ -99,6 +101,27 @@ class AgreedItem:
     task: Task | None
 
 
+# The appointments to come that the briefing lists.
+BRIEFING_APPOINTMENTS = 3
+
+
+def with_booking(gaps: list[CareGap], today: datetime.date) -> list[CareGap]:
+    """Each gap with `booked_day`: the day of the appointment booked for it while that is still
+    to come (CareGap.booked_on), else None, shown as missing. The gaps were read with their
+    appointment (select_related)."""
+    for gap in gaps:
+        gap.booked_day = gap.booked_on(today)
+    return gaps
+
+
+def upcoming_appointments(patient_ids, now: datetime.datetime) -> QuerySet[Appointment]:
+    """The citizens' booked appointments from now on, soonest first: through the index on
+    (patient, starts_at)."""
+    return Appointment.objects.filter(
+        patient_id__in=patient_ids, status=AppointmentStatus.BOOKED, starts_at__gte=now
+    ).order_by("patient_id", "starts_at", "id")
+
+
 @dataclass
 class BriefingData:
     patient: Patient
@@ -117,6 +140,7 @@ class BriefingData:
     recent_notes: list[Encounter]
     encounter_times: list[datetime.datetime]
     programme_events: list[tuple[datetime.date, str]]
+    next_appointments: list[Appointment] = field(default_factory=list)
 
 
 def _pick(points: list[tuple[datetime.datetime, Decimal]], *, before=None, on_or_after=None):
@@ -224,7 +248,21 @@ def briefing(user: User, patient: Patient) -> BriefingData:
     by_code = {c.type.code: c for c in changes}
     goal_progress = [(g, by_code.get(g.measurement_type.code) if g.measurement_type_id else None) for g in goals]
 
-    gaps = list(CareGap.objects.filter(patient=patient, closed_at__isnull=True).select_related("rule", "task"))
+    gaps = with_booking(
+        list(
+            CareGap.objects.filter(patient=patient, closed_at__isnull=True).select_related(
+                "rule", "task", "appointment"
+            )
+        ),
+        today,
+    )
+    next_appointments = list(
+        upcoming_appointments([patient.pk], now)
+        .select_related("room")
+        .prefetch_related(Prefetch("professionals", queryset=User.objects.order_by("first_name", "last_name", "id")))[
+            :BRIEFING_APPOINTMENTS
+        ]
+    )
     tasks = list(
         Task.objects.filter(patient=patient, status__in=OPEN_STATUSES)
         .select_related("assignee")
@@ -261,6 +299,7 @@ def briefing(user: User, patient: Patient) -> BriefingData:
         recent_notes=recent_notes,
         encounter_times=encounter_times,
         programme_events=programme_events,
+        next_appointments=next_appointments,
     )
 
 
@@ -285,8 +324,16 @@ LONG_SINCE_CONTACT_DAYS = 42
 class WorklistRow:
     patient: Patient
     score: float
+    # Why the citizen is where they are: the open gaps' rules first, then the rest.
     reasons: list[str]
+    # The open gaps, each with `booked_day` (with_booking), in the order of their reasons.
     gaps: list[CareGap]
+    next_appointment: Appointment | None = None
+
+    @property
+    def other_reasons(self) -> list[str]:
+        """The reasons that are not a gap (overdue tasks, time since the last contact)."""
+        return self.reasons[len(self.gaps) :]
 
 
 class _DaysSince(Func):
@@ -380,16 +427,32 @@ def worklist_ranked(
 
 def worklist_rows(patients: list[Patient]) -> list[WorklistRow]:
     """The citizens of one page of `worklist_ranked`, each with its reasons in words: one query for
-    their open gaps."""
+    their open gaps (with the appointments booked for them) and one for their next appointments,
+    whatever the number of citizens or appointments."""
     today = timezone.localdate()
     gaps_by_patient: dict[int, list[CareGap]] = {}
-    for gap in CareGap.objects.filter(patient__in=patients, closed_at__isnull=True).select_related("rule"):
+    for gap in CareGap.objects.filter(patient__in=patients, closed_at__isnull=True).select_related(
+        "rule", "appointment"
+    ):
         gaps_by_patient.setdefault(gap.patient_id, []).append(gap)
+    next_appointment = (
+        {
+            appointment.patient_id: appointment
+            for appointment in upcoming_appointments([p.pk for p in patients], timezone.now())
+            # The first of each citizen's (PostgreSQL's DISTINCT ON): one row per citizen, each an index
+            # look-up on (patient, starts_at).
+            .distinct("patient_id")
+            .only("id", "public_id", "patient_id", "starts_at", "kind")
+        }
+        if patients
+        else {}
+    )
     rows = []
     for patient in patients:
-        gaps = gaps_by_patient.get(patient.id, [])
+        gaps = with_booking(gaps_by_patient.get(patient.id, []), today)
         trends = [g for g in gaps if g.rule.check_kind in TREND_CHECKS]
         others = [g for g in gaps if g.rule.check_kind not in TREND_CHECKS]
+        gaps = trends + others
         reasons = [g.rule.name for g in trends] + [g.rule.name for g in others]
         if patient.overdue_tasks:
             reasons.append(
@@ -402,7 +465,15 @@ def worklist_rows(patients: list[Patient]) -> list[WorklistRow]:
             days = (today - timezone.localdate(patient.last_contact)).days
             if days > LONG_SINCE_CONTACT_DAYS:
                 reasons.append(_("last contact %(days)d days ago") % {"days": days})
-        rows.append(WorklistRow(patient=patient, score=float(patient.score), reasons=reasons, gaps=gaps))
+        rows.append(
+            WorklistRow(
+                patient=patient,
+                score=float(patient.score),
+                reasons=reasons,
+                gaps=gaps,
+                next_appointment=next_appointment.get(patient.id),
+            )
+        )
     return rows
 
 
@@ -414,8 +485,8 @@ def worklist(
     rule_id: int | None = None,
     page_number=None,
 ) -> Page:
-    """One page of the worklist: a count, the page's citizens ranked in SQL, and their open gaps;
-    three queries whatever the caseload."""
+    """One page of the worklist: a count, the page's citizens ranked in SQL, their open gaps and
+    their next appointments; four queries whatever the caseload and the calendar."""
     ranked = worklist_ranked(user, scope=scope, programme_id=programme_id, rule_id=rule_id)
     page = Paginator(ranked, WORKLIST_PAGE).get_page(page_number)
     page.object_list = worklist_rows(list(page.object_list))

@@ -1,3 +1,4 @@
+import datetime
 import uuid
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from healthcenter.models import Team
 from patients.models import AgreedAction, Enrolment, Patient, Programme
+from scheduling.models import Appointment, AppointmentStatus
 
 
 class TaskStatus(models.TextChoices):
@@ -409,6 +411,13 @@ class CareGap(models.Model):
     opened_at = models.DateTimeField(default=timezone.now, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True)
     task = models.OneToOneField(Task, on_delete=models.PROTECT, null=True, blank=True, related_name="care_gap")
+    # The appointment booked to fill the gap, from the gap's own "Book" button
+    # (services.care_gap_book). Only this link makes a gap "booked": another appointment of the
+    # citizen's may be about something else. A cancelled or missed one leaves the link in place and
+    # the gap missing again (`booked_on`); an appointment removed altogether leaves no link.
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("appointment")
+    )
 
     class Meta:
         indexes = [
@@ -424,6 +433,16 @@ class CareGap(models.Model):
 
     def __str__(self):
         return f"{self.rule.code} {self.patient_id}"
+
+    def booked_on(self, today: datetime.date) -> datetime.date | None:
+        """The day of the appointment booked for the gap, while it is still to come: booked (not
+        cancelled, missed or attended) and on `today` or later. None: the gap shows as missing.
+        Reads `appointment`, so a list selects it with the gap."""
+        appointment = self.appointment if self.appointment_id else None
+        if appointment is None or appointment.status != AppointmentStatus.BOOKED:
+            return None
+        day = timezone.localdate(appointment.starts_at)
+        return day if day >= today else None
 
 
 class CareGapReview(models.Model):

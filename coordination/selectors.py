@@ -15,10 +15,12 @@ from django.utils.translation import gettext_noop
 from healthcenter import access
 from healthcenter.models import AccessAction, Team, User
 from patients.definitions import active_enrolments, signed_encounters
-from patients.models import Condition, Enrolment, Patient, PatientStatus
+from patients.models import Condition, Enrolment, Patient, PatientStatus, Programme
+from scheduling.models import Course, CourseStatus
 
 from .models import (
     OPEN_STATUSES,
+    CareGap,
     HandoverAcknowledgement,
     HandoverNote,
     Notification,
@@ -555,3 +557,21 @@ def patient_handovers(user: User, patient: Patient, *, limit: int = 10) -> list[
 
 def patient_open_tasks(patient: Patient) -> list[Task]:
     return list(_tasks().filter(patient=patient, status__in=OPEN_STATUSES).order_by("due_on", "-priority"))
+
+
+def open_care_gap(patient: Patient, rule_code: str) -> CareGap | None:
+    """The citizen's open gap under the rule, with the appointment booked for it; None when the gap
+    has been filled (or never was). At most one: one open gap per rule."""
+    return (
+        CareGap.objects.filter(patient=patient, rule__code=rule_code, closed_at__isnull=True)
+        .select_related("rule", "appointment")
+        .first()
+    )
+
+
+def runs_courses(programme: Programme | None) -> bool:
+    """Whether the programme has a course a citizen can still join (planned or running): then an
+    accepted referral offers "Add to a course"."""
+    if programme is None:
+        return False
+    return Course.objects.filter(programme=programme, status__in=[CourseStatus.PLANNED, CourseStatus.RUNNING]).exists()

@@ -39,6 +39,8 @@ from patients import services as patient_services
 from patients.cpr import parse_cpr
 from patients.definitions import add_months, team_on
 from patients.models import Encounter, Patient, PatientStatus, Programme
+from scheduling import services as scheduling_services
+from scheduling.models import Appointment
 
 from .models import (
     OPEN_STATUSES,
@@ -608,12 +610,32 @@ def _validate_triage(*, actor: User, referral: Referral) -> None:
         raise ValidationError(_("This referral has already been triaged."))
 
 
+class FirstContactRefused(ValidationError):
+    """The first contact asked for with an acceptance could not be booked (a clash, a day that has
+    passed): nothing is accepted. Its own class, so that the form shows it by the booking's fields."""
+
+
 @transaction.atomic
 def referral_accept(
-    *, actor: User, referral: Referral, programme: Programme, start_on: datetime.date, assignee: User | None
+    *,
+    actor: User,
+    referral: Referral,
+    programme: Programme,
+    start_on: datetime.date,
+    assignee: User | None,
+    first_contact: scheduling_services.AppointmentData | None = None,
 ) -> Referral:
+    """Accepts the referral into the programme: the enrolment, the first-contact task and the
+    programme's planned tasks; and, when `first_contact` is given, books that first meeting. All or
+    nothing: a booking that clashes (the scheduling service names the clash) accepts nothing."""
     locked = Referral.objects.select_for_update().select_related("patient", "team").get(pk=referral.pk)
     _validate_triage(actor=actor, referral=locked)
+    appointment = None
+    if first_contact is not None:
+        try:
+            appointment = scheduling_services.appointment_book(actor=actor, patient=locked.patient, data=first_contact)
+        except ValidationError as error:
+            raise FirstContactRefused(error.error_dict if hasattr(error, "error_dict") else error.error_list) from error
     enrolment = patient_services.enrolment_create(
         actor=actor,
         patient=locked.patient,
@@ -627,6 +649,11 @@ def referral_accept(
     locked.triaged_by = actor
     locked.triaged_at = timezone.now()
     locked.save(update_fields=["status", "programme", "enrolment", "triaged_by", "triaged_at"])
+    due_on = max(start_on, timezone.localdate()) + datetime.timedelta(days=FIRST_CONTACT_DAYS)
+    if appointment is not None:
+        # The task is the meeting's: due on its day, so it is neither overdue before the meeting nor
+        # forgotten after it.
+        due_on = timezone.localdate(appointment.starts_at)
     task_create(
         actor=actor,
         title=_("First contact: %(programme)s") % {"programme": programme.name},
@@ -634,7 +661,7 @@ def referral_accept(
         team=locked.team,
         patient=locked.patient,
         assignee=assignee,
-        due_on=max(start_on, timezone.localdate()) + datetime.timedelta(days=FIRST_CONTACT_DAYS),
+        due_on=due_on,
         priority=TaskPriority.HIGH,
         origin=TaskOrigin.REFERRAL,
         referral=locked,
@@ -747,6 +774,27 @@ def care_gap_open(
         at=at,
     )
     return CareGap.objects.create(patient=patient, rule=rule, task=task, opened_at=task.created_at)
+
+
+@transaction.atomic
+def care_gap_book(*, actor: User, gap: CareGap, data: scheduling_services.AppointmentData) -> Appointment:
+    """Books an appointment to fill an open care gap and links the gap to it, in one transaction:
+    a clash (the scheduling service's message) books and links nothing. A gap whose appointment is
+    still to come is not booked twice (a second tab, a double click)."""
+    locked = CareGap.objects.select_for_update().select_related("patient", "appointment").get(pk=gap.pk)
+    if locked.closed_at is not None:
+        raise ValidationError(_("This care gap has been filled in the meantime."), code="closed")
+    booked_on = locked.booked_on(timezone.localdate())
+    if booked_on is not None:
+        raise ValidationError(
+            _("This care gap is already booked on %(date)s.") % {"date": date_format(booked_on, "SHORT_DATE_FORMAT")},
+            code="booked",
+        )
+    appointment = scheduling_services.appointment_book(actor=actor, patient=locked.patient, data=data)
+    locked.appointment = appointment
+    locked.save(update_fields=["appointment"])
+    gap.appointment = appointment
+    return appointment
 
 
 @transaction.atomic

@@ -20,6 +20,8 @@ urlpatterns = [
     path("encounters/<uuid:public_id>/sign/", views.encounter_sign, name="encounter_sign"),
     path("patients/<uuid:public_id>/coordination/", views.patient_panel, name="patient_panel"),
     path("patients/<uuid:public_id>/briefing/", views.briefing, name="briefing"),
+    # Booking from a care gap: the citizen's open gap under the rule (one at most), by the rule's code.
+    path("patients/<uuid:public_id>/care-gaps/<slug:rule_code>/book/", views.care_gap_book, name="care_gap_book"),
     path("worklist/", views.worklist, name="worklist"),
     path("tasks/", views.my_tasks, name="my_tasks"),
     path("tasks/board/", views.team_board, name="board"),

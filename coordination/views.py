@@ -647,34 +647,127 @@ def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         action=AccessAction.UPDATE if triage else AccessAction.VIEW,
         work=access.Work.TRIAGE if triage else access.Work.CITIZENS,
     )
+    accepting = "accept" in request.POST
     accept = forms.AcceptReferralForm(
-        request.POST if "accept" in request.POST else None,
+        request.POST if accepting else None,
         initial={"programme": referral.programme_id, "start_on": timezone.localdate()},
+        team=referral.team,
+    )
+    # The first contact, booked in the same step (optional): the same person as the task by default.
+    contact = forms.FirstContactForm(
+        request.POST if accepting else None,
+        initial={"kind": "individual", "place": "room", "duration_minutes": 45},
         team=referral.team,
     )
     decline = forms.DeclineReferralForm(request.POST if "decline" in request.POST else None)
     if triage:
         try:
-            if "accept" in request.POST and accept.is_valid():
-                services.referral_accept(actor=request.user, referral=referral, **accept.cleaned_data)
-                messages.success(request, _("The citizen is enrolled and a first-contact task is created."))
+            # Both forms checked, so that every error shows at once.
+            if accepting and all([accept.is_valid(), contact.is_valid()]):
+                programme = accept.cleaned_data["programme"]
+                purpose = _("First contact: %(programme)s") % {"programme": programme.name}
+                accepted = services.referral_accept(
+                    actor=request.user,
+                    referral=referral,
+                    first_contact=contact.to_data(purpose=purpose),
+                    **accept.cleaned_data,
+                )
+                messages.success(request, _accepted_message(contact))
+                if selectors.runs_courses(accepted.programme):
+                    # Where "Add to a course" is offered.
+                    return redirect("coordination:referral", public_id=referral.public_id)
                 return redirect("coordination:referrals")
             if "decline" in request.POST and decline.is_valid():
                 services.referral_decline(actor=request.user, referral=referral, reason=decline.cleaned_data["reason"])
                 messages.success(request, _("The referral is declined."))
                 return redirect("coordination:referrals")
+        except services.FirstContactRefused as error:
+            contact.apply_service_errors(error)
         except ValidationError as error:
-            apply_errors(accept if "accept" in request.POST else decline, error)
+            apply_errors(accept if accepting else decline, error)
         access.rejected(request.user, referral.patient.public_id, gettext_noop("referral"))
     context = {
         # The same reading as the list: with its first signed encounter, for the days waited.
         "referral": selectors.with_waiting([selectors.referrals_for_triage(request.user).get(pk=referral.pk)])[0],
         "citizen": selectors.referral_context(referral),
         "accept": accept,
+        "contact": contact,
         "decline": decline,
+        "offers_course": referral.status == "accepted" and selectors.runs_courses(referral.programme),
         "today": timezone.localdate(),
     }
     return render(request, "coordination/referral_detail.html", context)
+
+
+def _accepted_message(contact: forms.FirstContactForm) -> str:
+    if not contact.wanted:
+        return _("The citizen is enrolled and a first-contact task is created.")
+    start = timezone.localtime(contact.cleaned_data["starts_at"])
+    return _("The citizen is enrolled and the first contact is booked on %(date)s at %(time)s.") % {
+        "date": date_format(start, "SHORT_DATE_FORMAT"),
+        "time": date_format(start, "H:i"),
+    }
+
+
+# --- booking from a care gap --------------------------------------------------------------------------------
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    """Where to go back to: the page that asked (?next=, or the form's hidden copy of it) when it is
+    one of ours, else `default`."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return wanted
+    return default
+
+
+@citizen_work
+@require_http_methods(["GET", "POST"])
+def care_gap_book(request: HttpRequest, public_id: uuid.UUID, rule_code: str) -> HttpResponse:
+    """Books an appointment for one of the citizen's open care gaps (the worklist's and the
+    briefing's "Book"), pre-filled with the rule as the purpose and the user as who meets the
+    citizen; the gap then shows "booked" until the appointment is cancelled, missed or past."""
+    action = AccessAction.CREATE if request.method == "POST" else AccessAction.VIEW
+    what = gettext_noop("booking from a care gap")
+    patient = patient_selectors.patient_for(request.user, public_id, what=what, action=action)
+    back = _next_url(request, reverse("coordination:worklist"))
+    gap = selectors.open_care_gap(patient, rule_code)
+    if gap is None:
+        messages.info(request, _("This care gap has been filled in the meantime."))
+        return redirect(back)
+    booked_on = gap.booked_on(timezone.localdate())
+    if booked_on is not None:
+        messages.info(
+            request,
+            _("This care gap is already booked on %(date)s.") % {"date": date_format(booked_on, "SHORT_DATE_FORMAT")},
+        )
+        return redirect(back)
+    form = forms.CareGapBookingForm(
+        request.POST or None,
+        patient=patient,
+        initial={"purpose": gap.rule.name, "professionals": [request.user.pk], "kind": "individual", "place": "room"},
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                appointment = services.care_gap_book(actor=request.user, gap=gap, data=form.to_data())
+            except ValidationError as error:
+                form.apply_service_errors(error)
+            else:
+                start = timezone.localtime(appointment.starts_at)
+                messages.success(
+                    request,
+                    _("“%(purpose)s” is booked on %(date)s at %(time)s.")
+                    % {
+                        "purpose": appointment.purpose or gap.rule.name,
+                        "date": date_format(start, "SHORT_DATE_FORMAT"),
+                        "time": date_format(start, "H:i"),
+                    },
+                )
+                return redirect(back)
+        access.rejected(request.user, patient.public_id, what, action=action)
+    context = {"form": form, "patient": patient, "gap": gap, "back": back}
+    return render(request, "coordination/care_gap_book.html", context)
 
 
 # --- handover notes and what is new ------------------------------------------------------------------------
@@ -773,7 +866,13 @@ def briefing(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return render(
         request,
         "coordination/briefing.html",
-        {"b": data, "patient": patient, "charts": charts, "today": timezone.localdate()},
+        {
+            "b": data,
+            "patient": patient,
+            "charts": charts,
+            "today": timezone.localdate(),
+            "back": request.get_full_path(),
+        },
     )
 
 
@@ -802,5 +901,13 @@ def worklist(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "coordination/worklist.html",
-        {"form": form, "page": page, "figures": figures, "filters": filters.urlencode(), "scope": scope},
+        {
+            "form": form,
+            "page": page,
+            "figures": figures,
+            "filters": filters.urlencode(),
+            "scope": scope,
+            # Where "Book" on a care gap comes back to: this page, filters and all.
+            "back": request.get_full_path(),
+        },
     )
