@@ -127,6 +127,7 @@ class CourseSession(models.Model):
     ends_at = models.DateTimeField(_("to"))
     # A cancelled session is not held: it does not count among the sessions a participant had to attend.
     cancelled = models.BooleanField(_("cancelled"), default=False)
+    cancel_reason = models.TextField(_("why it was cancelled"), blank=True)
     # The session's shared note, copied into each attendee's group encounter when the register is taken.
     note = models.TextField(_("session note"), blank=True)
     registered_at = models.DateTimeField(_("attendance registered"), null=True, blank=True)
@@ -142,6 +143,9 @@ class CourseSession(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["course", "number"], name="one_session_per_number"),
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(cancelled=False) | ~Q(cancel_reason=""), name="session_cancel_has_reason"
+            ),
         ]
         indexes = [
             # My day and the week views: the sessions in a range of days.
