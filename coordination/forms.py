@@ -43,6 +43,8 @@ class EncounterWithTasksForm(EncounterForm):
     action has its own row: the text, who does it and by when."""
 
     make_tasks = forms.BooleanField(label=_("Make the agreed actions tasks"), required=False, initial=True)
+    # The appointment the encounter is logged from (My day's "log encounter"), kept through errors.
+    appointment = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, patient, actor: User, **kwargs):
         super().__init__(*args, **kwargs)

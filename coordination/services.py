@@ -272,18 +272,31 @@ def encounter_log(
     data: patient_services.EncounterData,
     sign: bool,
     action_tasks: list[ActionTask | None] | None = None,
+    appointment: Appointment | None = None,
 ) -> tuple[Encounter, list[Task]]:
     """Logs an encounter with the plan for its agreed actions: `action_tasks[i]` says who does
     `data.agreed_actions[i]` and by when. Signed at once, the planned actions become tasks in the
-    same transaction; a draft keeps its plans until it is signed."""
+    same transaction; a draft keeps its plans until it is signed. Logged from an `appointment`, the
+    encounter is linked to it, and signing it makes the appointment attended, in the same transaction."""
     plans = list(action_tasks or [])
     _validate_plans(plans, actions=len([t for t in data.agreed_actions or [] if t.strip()]))
     encounter = patient_services.encounter_create(actor=actor, patient=patient, data=data, sign=sign)
+    _link_appointment(actor=actor, appointment=appointment, encounter=encounter)
     _save_action_plans(encounter=encounter, plans=plans)
     tasks = tasks_from_action_plans(actor=actor, encounter=encounter) if sign else []
     if sign:
+        scheduling_services.appointment_attended(actor=actor, encounter=encounter)
         _reevaluate_care_gaps_after_commit(patient)
     return encounter, tasks
+
+
+def _link_appointment(*, actor: User, appointment: Appointment | None, encounter: Encounter) -> None:
+    """Links the encounter to the appointment it was logged from. The appointment is locked and read
+    again first, so that two people logging the same meeting at once cannot both link theirs."""
+    if appointment is None:
+        return
+    locked = Appointment.objects.select_for_update().select_related("patient").get(pk=appointment.pk)
+    scheduling_services.appointment_link_encounter(actor=actor, appointment=locked, encounter=encounter)
 
 
 @transaction.atomic
@@ -295,17 +308,21 @@ def encounter_draft_save(
     data: patient_services.EncounterData,
     sign: bool,
     action_tasks: list[ActionTask | None] | None = None,
+    appointment: Appointment | None = None,
 ) -> tuple[Encounter, list[Task]]:
     """Saves a changed draft with the plan for each of its agreed actions (as `encounter_log`), and
-    when it is signed turns the planned actions into tasks in the same transaction."""
+    when it is signed turns the planned actions into tasks in the same transaction. A draft logged
+    from an appointment (or linked to one now, `appointment`) makes it attended when signed."""
     plans = list(action_tasks or [])
     _validate_plans(plans, actions=len([t for t in data.agreed_actions or [] if t.strip()]))
     patient_services.encounter_update_draft(
         actor=actor, encounter=encounter, expected_version=expected_version, data=data, sign=sign
     )
+    _link_appointment(actor=actor, appointment=appointment, encounter=encounter)
     _save_action_plans(encounter=encounter, plans=plans)
     tasks = tasks_from_action_plans(actor=actor, encounter=encounter) if sign else []
     if sign:
+        scheduling_services.appointment_attended(actor=actor, encounter=encounter)
         _reevaluate_care_gaps_after_commit(encounter.patient)
     return encounter, tasks
 
@@ -313,8 +330,10 @@ def encounter_draft_save(
 @transaction.atomic
 def encounter_sign(*, actor: User, encounter: Encounter, expected_version: int) -> tuple[Encounter, list[Task]]:
     """Signs a draft (through the patients service, which checks that the author signs and writes
-    the audit row) and turns its planned actions into tasks in the same transaction."""
+    the audit row) and turns its planned actions into tasks in the same transaction; the appointment
+    it was logged from, if any, is attended."""
     patient_services.encounter_sign(actor=actor, encounter=encounter, expected_version=expected_version)
+    scheduling_services.appointment_attended(actor=actor, encounter=encounter)
     tasks = tasks_from_action_plans(actor=actor, encounter=encounter)
     _reevaluate_care_gaps_after_commit(encounter.patient)
     return encounter, tasks

@@ -23,6 +23,7 @@ from patients import forms as patient_forms
 from patients import selectors as patient_selectors
 from patients import services as patient_services
 from patients.models import Patient
+from scheduling import selectors as scheduling_selectors
 
 from . import briefing as briefing_selectors
 from . import forms, selectors, services
@@ -85,9 +86,16 @@ def _encounter_submitted(request: HttpRequest, form, patient: Patient, *, what: 
 @citizen_work
 @require_http_methods(["GET", "POST"])
 def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """A new encounter; from My day with `?appointment=`, pre-filled from the appointment (kind, time,
+    duration) and linked to it, or the encounter already logged from it."""
     action = AccessAction.CREATE if request.method == "POST" else AccessAction.VIEW
     patient = patient_selectors.patient_for(request.user, public_id, what=gettext_noop("encounter form"), action=action)
+    appointment = _appointment_asked(request, patient)
     initial = {"started_at": timezone.localtime().replace(second=0, microsecond=0), "kind": "individual"}
+    if appointment is not None:
+        if request.method == "GET" and appointment.encounter_id is not None:
+            return _already_logged(request, appointment)
+        initial = _initial_from(appointment)
     form = forms.EncounterWithTasksForm(
         request.POST or None,
         initial=initial,
@@ -107,13 +115,57 @@ def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
                 data=form.to_data(),
                 sign=sign,
                 action_tasks=form.action_tasks(),
+                appointment=appointment,
             ),
         )
         if saved is not None:
             return saved
-    return render(
-        request, "patients/encounter_form.html", {"form": form, "patient": patient, "title": _("Log encounter")}
+    context = {"form": form, "patient": patient, "title": _("Log encounter"), "appointment": appointment}
+    return render(request, "patients/encounter_form.html", context)
+
+
+def _appointment_asked(request: HttpRequest, patient: Patient):
+    """The appointment an encounter is logged from: `?appointment=` on the form's URL, then the form's
+    hidden field. Found through the calendar's care relation (logged under the citizen), and only one
+    of this same citizen's; any other answer is 404."""
+    raw = request.GET.get("appointment")
+    if request.method == "POST":
+        raw = request.POST.get("appointment") or raw
+    if not raw:
+        return None
+    try:
+        appointment_id = uuid.UUID(raw)
+    except ValueError:
+        raise Http404 from None
+    appointment = scheduling_selectors.appointment_for(
+        request.user,
+        appointment_id,
+        what=gettext_noop("encounter from an appointment"),
+        action=AccessAction.VIEW if request.method == "GET" else AccessAction.UPDATE,
     )
+    if appointment.patient_id != patient.pk:
+        raise Http404
+    return appointment
+
+
+def _initial_from(appointment) -> dict:
+    start = timezone.localtime(appointment.starts_at)
+    minutes = round((appointment.ends_at - appointment.starts_at).total_seconds() / 60)
+    return {
+        "kind": appointment.kind,
+        "started_at": start,
+        "duration_minutes": minutes,
+        "appointment": appointment.public_id,
+    }
+
+
+def _already_logged(request: HttpRequest, appointment) -> HttpResponse:
+    """My day's "log encounter" on an appointment that has one: its draft to finish, or the record."""
+    encounter = appointment.encounter
+    if not encounter.is_signed:
+        return redirect("coordination:encounter_edit", public_id=encounter.public_id)
+    messages.info(request, _("An encounter is already logged from this appointment."))
+    return redirect("patients:detail", public_id=appointment.patient.public_id)
 
 
 @citizen_work
@@ -128,12 +180,16 @@ def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if encounter.is_signed:
         messages.info(request, _("This encounter is signed. Corrections are added as amendments."))
         return redirect("patients:encounter_amend", public_id=encounter.public_id)
+    # The appointment the draft was logged from, or (`?appointment=`) the one it is logged from now.
+    linked = scheduling_selectors.appointment_logged(encounter)
+    asked = _appointment_asked(request, patient) if linked is None else None
     form = forms.EncounterDraftWithTasksForm(
         request.POST or None,
         encounter=encounter,
         catalogue=patient_selectors.catalogue(),
         patient=patient,
         actor=request.user,
+        initial={"appointment": asked.public_id} if asked is not None else {},
     )
     if request.method == "POST":
         saved = _encounter_submitted(
@@ -148,15 +204,19 @@ def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 data=form.to_data(),
                 sign=sign,
                 action_tasks=form.action_tasks(),
+                appointment=asked,
             ),
         )
         if saved is not None:
             return saved
-    return render(
-        request,
-        "patients/encounter_form.html",
-        {"form": form, "patient": patient, "encounter": encounter, "title": _("Edit draft encounter")},
-    )
+    context = {
+        "form": form,
+        "patient": patient,
+        "encounter": encounter,
+        "title": _("Edit draft encounter"),
+        "appointment": linked or asked,
+    }
+    return render(request, "patients/encounter_form.html", context)
 
 
 @citizen_work
@@ -464,6 +524,10 @@ def task_create(request: HttpRequest) -> HttpResponse:
     initial = {"due_on": timezone.localdate() + datetime.timedelta(days=7)}
     if patient is not None:
         initial["team"] = patient.team_id
+    # A title offered by the page that sent the user here (My day's follow-up after a no-show); it
+    # names no citizen (STYLE.md rule 4), only what to do.
+    if request.method == "GET" and request.GET.get("title"):
+        initial["title"] = request.GET["title"][: forms.TaskForm.base_fields["title"].max_length]
     form = forms.TaskForm(request.POST or None, initial=initial, user=request.user, patient=patient)
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data

@@ -15,4 +15,5 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("admin:index" if user.is_staff else "patients:access_log_export")
     if may(user, Work.TRIAGE):
         return redirect("coordination:board")
-    return redirect("coordination:my_tasks")
+    # Professionals start the day from the calendar: the meetings, each with its briefing.
+    return redirect("scheduling:my_day")

@@ -3,14 +3,25 @@ is found and logged through the citizen's care relation (healthcenter.access), l
 Calendars of a person, a team or a room show appointments of citizens the viewer does not care for
 too (a colleague in two teams, a shared room), but only as "booked", never with the citizen's name."""
 
+import datetime
 import uuid
+from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from healthcenter import access
 from healthcenter.models import AccessAction, User
 
-from .models import Appointment, Course, CourseSession
+from .models import (
+    Appointment,
+    Course,
+    CourseParticipant,
+    CourseSession,
+    CourseStatus,
+    ParticipantStatus,
+)
 
 
 def _appointments() -> QuerySet[Appointment]:
@@ -54,3 +65,93 @@ def session_for(
         access.deny(user, what=what, action=action)
     access.authorise_team(user, session.course.team_id, what=what, action=action)
     return session
+
+
+# --- my day ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DayItem:
+    """One line of a professional's day: an appointment with one citizen, or a course session taught
+    (shown once, with its number of participants, however many citizens' appointments point at it)."""
+
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    appointment: Appointment | None = None
+    session: CourseSession | None = None
+    participants: int = 0
+    # Whether the viewer may see the citizen's name (scheduling.selectors.shows_citizen).
+    named: bool = False
+    others: list[User] = field(default_factory=list)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.session.cancelled if self.session is not None else self.appointment.is_cancelled
+
+
+@dataclass
+class Day:
+    day: datetime.date
+    items: list[DayItem]
+    cancelled: list[DayItem]
+
+
+def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """The local day as aware moments, [start, end): a day with a daylight-saving change has 23 or 25 hours."""
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    end = timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min))
+    return start, end
+
+
+def my_day(user: User, day: datetime.date) -> Day:
+    """The user's own appointments and the course sessions they teach on a local day, in time order,
+    the cancelled ones apart. Three queries whatever the size of the day (appointments, their
+    professionals, sessions with their participant count), plus the user's teams once."""
+    start, end = day_bounds(day)
+    appointments = (
+        _appointments()
+        .select_related("encounter")
+        .prefetch_related(Prefetch("professionals", queryset=User.objects.order_by("first_name", "last_name")))
+        .filter(professionals=user, starts_at__gte=start, starts_at__lt=end, session__isnull=True)
+        .order_by("starts_at", "id")
+    )
+    taking_part = (
+        CourseParticipant.objects.filter(course=OuterRef("course"))
+        .exclude(status=ParticipantStatus.DROPPED_OUT)
+        .order_by()
+        .values("course")
+        .annotate(count=Count("id"))
+        .values("count")
+    )
+    sessions = (
+        CourseSession.objects.select_related("course", "course__room")
+        .filter(course__professionals=user, starts_at__gte=start, starts_at__lt=end)
+        .exclude(course__status=CourseStatus.CANCELLED)
+        .annotate(taking_part=Coalesce(Subquery(taking_part), 0))
+        .order_by("starts_at", "id")
+    )
+    items = [
+        DayItem(
+            starts_at=a.starts_at,
+            ends_at=a.ends_at,
+            appointment=a,
+            named=shows_citizen(user, a),
+            others=[p for p in a.professionals.all() if p.pk != user.pk],
+        )
+        for a in appointments
+    ]
+    items += [
+        DayItem(starts_at=s.starts_at, ends_at=s.ends_at, session=s, participants=s.taking_part) for s in sessions
+    ]
+    items.sort(key=lambda item: item.starts_at)
+    return Day(
+        day=day,
+        items=[item for item in items if not item.cancelled],
+        cancelled=[item for item in items if item.cancelled],
+    )
+
+
+def appointment_logged(encounter) -> Appointment | None:
+    """The appointment an encounter was logged from, with its professionals (the encounter form says
+    "from the appointment at 10.00 with ..."). The encounter was found through the care relation."""
+    return Appointment.objects.filter(encounter=encounter).prefetch_related("professionals").first()
