@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from patients.models import EncounterKind, Programme
+from patients.models import Programme
 from reporting import display
 from reporting.models import Indicator, IndicatorValue, RollupRun, RunStatus, StaleDay
 from reporting.rollups import OPERATIONAL, run_incremental, run_rollups
@@ -22,88 +22,13 @@ from scheduling.models import Appointment, Course, CourseParticipant, CourseSess
 
 from . import reference_indicators as ref
 from .conftest import client_for
-from .factories import AppointmentFactory, PatientFactory, RoomFactory
+from .factories import PatientFactory
 from .test_exports import csv_rows
-from .test_indicator_exactness import at, clerk, move
+from .test_indicator_exactness import appointment, at, course, move, participant, weekly
 
 D = datetime.date
 MARCH, APRIL, MAY, JUNE = D(2024, 3, 1), D(2024, 4, 1), D(2024, 5, 1), D(2024, 6, 1)
 NO_SHOW, COMPLETION = "OPS-NO-SHOW", "OPS-COURSE-COMPLETION"
-REASON = "Syg"
-
-
-# --- building a calendar -------------------------------------------------------------------------------------------
-
-
-def appointment(patient, when: datetime.datetime, status: str = "attended", *, session=None) -> Appointment:
-    return AppointmentFactory(
-        patient=patient,
-        starts_at=when,
-        ends_at=when + datetime.timedelta(minutes=45),
-        status=status,
-        cancel_reason=REASON if status.startswith("cancelled") else "",
-        kind=EncounterKind.GROUP if session is not None else EncounterKind.INDIVIDUAL,
-        session=session,
-        booked_by=clerk(),
-        professionals=[],
-    )
-
-
-def course(team, starts: list[datetime.datetime], *, cancelled: tuple[int, ...] = (), code="diabetes-course") -> Course:
-    """A course with a session at each moment (numbered from 1); the sessions numbered in `cancelled`
-    are cancelled."""
-    made = Course.objects.create(
-        name=f"Diabetesskole {len(starts)}",
-        programme=Programme.objects.get(code=code),
-        team=team,
-        room=RoomFactory(),
-        weekday=starts[0].weekday(),
-        starts_at=datetime.time(10),
-        ends_at=datetime.time(12),
-        first_day=starts[0].date(),
-        session_count=len(starts),
-        created_by=clerk(),
-    )
-    for number, start in enumerate(starts, start=1):
-        CourseSession.objects.create(
-            course=made,
-            number=number,
-            starts_at=start,
-            ends_at=start + datetime.timedelta(hours=2),
-            cancelled=number in cancelled,
-            **({"cancel_reason": REASON} if number in cancelled else {}),
-        )
-    return made
-
-
-def weekly(first: D, count: int) -> list[datetime.datetime]:
-    return [at(first + datetime.timedelta(weeks=n)) for n in range(count)]
-
-
-def participant(made: Course, team, *, attended: set[int], dropped_out_on: D | None = None) -> CourseParticipant:
-    """A participant with an appointment for each session: attended in the sessions numbered in
-    `attended`, did not attend the other held ones before a drop-out, cancelled after it and in
-    cancelled sessions."""
-    patient = PatientFactory(team=team)
-    place = CourseParticipant.objects.create(
-        course=made,
-        patient=patient,
-        joined_on=made.first_day - datetime.timedelta(days=30),
-        status="dropped_out" if dropped_out_on else "enrolled",
-        dropped_out_on=dropped_out_on,
-        dropout_reason=REASON if dropped_out_on else "",
-        added_by=clerk(),
-    )
-    for session in made.sessions.all():
-        gone = dropped_out_on is not None and session.starts_at.date() > dropped_out_on
-        if session.number in attended:
-            status = "attended"
-        elif session.cancelled or gone:
-            status = "cancelled_centre" if session.cancelled else "cancelled_citizen"
-        else:
-            status = "did_not_attend"
-        appointment(patient, session.starts_at, status, session=session)
-    return place
 
 
 def stored(code: str, month: D) -> dict[tuple[str, int], ref.Figures]:
@@ -331,7 +256,7 @@ def test_course_sessions_participants_and_team_changes_mark_the_right_figures_st
     place = participant(school, team, attended={1, 2, 3})
     first_day = month + datetime.timedelta(days=1)
     StaleDay.objects.all().delete()
-    CourseSession.objects.filter(course=school, number=3).update(cancelled=True, cancel_reason=REASON)
+    CourseSession.objects.filter(course=school, number=3).update(cancelled=True, cancel_reason="Sygdom")
     CourseParticipant.objects.filter(pk=place.pk).update(status="completed")
     Course.objects.filter(pk=school.pk).update(team=other_team)
     assert set(StaleDay.objects.values_list("source", "from_day")) == {

@@ -13,13 +13,15 @@ from django.db import connection, transaction
 
 from coordination.models import Task, TaskTransition
 from healthcenter.models import Role, User
-from patients.models import AgreedAction, Goal, MeasurementType, Patient, Programme, Relative
+from patients.models import AgreedAction, EncounterKind, Goal, MeasurementType, Patient, Programme, Relative
 from patients.services import PatientData, patient_update
 from reporting.models import Story
 from reporting.rollups import run_rollups
+from scheduling.models import Appointment, Course, CourseParticipant, CourseSession
 
 from . import reference_indicators as ref
 from .factories import (
+    AppointmentFactory,
     ConditionFactory,
     ConsentFactory,
     EncounterFactory,
@@ -29,6 +31,7 @@ from .factories import (
     PatientFactory,
     ReferralFactory,
     RelativeFactory,
+    RoomFactory,
     StoryFactory,
     TaskFactory,
     TeamFactory,
@@ -50,6 +53,7 @@ ICD10 = {
     "mci": "F06.7",
 }
 DIABETES_PROGRAMMES = ["diabetes-follow-up", "diabetes-course"]
+REASON = "Sygdom"
 DEMENTIA_PROGRAMMES = ["dementia-follow-up", "caregiver-support"]
 
 
@@ -163,6 +167,79 @@ def referral(**fields):
 
 def consent(**fields):
     return ConsentFactory(**{"recorded_by": clerk(), **fields})
+
+
+def appointment(patient, when: datetime.datetime, status: str = "attended", *, session=None) -> Appointment:
+    return AppointmentFactory(
+        patient=patient,
+        starts_at=when,
+        ends_at=when + datetime.timedelta(minutes=45),
+        status=status,
+        cancel_reason=REASON if status.startswith("cancelled") else "",
+        kind=EncounterKind.GROUP if session is not None else EncounterKind.INDIVIDUAL,
+        session=session,
+        booked_by=clerk(),
+        professionals=[],
+    )
+
+
+def course(team, starts: list[datetime.datetime], *, cancelled: tuple[int, ...] = (), code="diabetes-course") -> Course:
+    """A course with a session at each moment (numbered from 1); the sessions numbered in `cancelled`
+    are cancelled."""
+    made = Course.objects.create(
+        name=f"Diabetesskole {len(starts)}",
+        programme=Programme.objects.get(code=code),
+        team=team,
+        room=RoomFactory(),
+        weekday=starts[0].weekday(),
+        starts_at=datetime.time(10),
+        ends_at=datetime.time(12),
+        first_day=starts[0].date(),
+        session_count=len(starts),
+        created_by=clerk(),
+    )
+    for number, start in enumerate(starts, start=1):
+        CourseSession.objects.create(
+            course=made,
+            number=number,
+            starts_at=start,
+            ends_at=start + datetime.timedelta(hours=2),
+            cancelled=number in cancelled,
+            **({"cancel_reason": REASON} if number in cancelled else {}),
+        )
+    return made
+
+
+def weekly(first: D, count: int) -> list[datetime.datetime]:
+    return [at(first + datetime.timedelta(weeks=n)) for n in range(count)]
+
+
+def participant(
+    made: Course, team, *, attended: set[int], dropped_out_on: D | None = None, patient: Patient | None = None
+) -> CourseParticipant:
+    """A citizen (a new one of the team unless given) as participant, with an appointment for each
+    session: attended in the sessions numbered in `attended`, did not attend the other held ones before
+    a drop-out, cancelled after it and in cancelled sessions."""
+    patient = patient or PatientFactory(team=team)
+    place = CourseParticipant.objects.create(
+        course=made,
+        patient=patient,
+        joined_on=made.first_day - datetime.timedelta(days=30),
+        status="dropped_out" if dropped_out_on else "enrolled",
+        dropped_out_on=dropped_out_on,
+        dropout_reason=REASON if dropped_out_on else "",
+        added_by=clerk(),
+    )
+    for session in made.sessions.all():
+        gone = dropped_out_on is not None and session.starts_at.astimezone(ref.LOCAL).date() > dropped_out_on
+        if session.number in attended:
+            status = "attended"
+        elif session.cancelled or gone:
+            status = "cancelled_centre" if session.cancelled else "cancelled_citizen"
+        else:
+            status = "did_not_attend"
+        appointment(patient, session.starts_at, status, session=session)
+    return place
 
 
 def move(patient, team, on: D) -> None:
@@ -783,6 +860,53 @@ def deliberate_edge_cases(*, teams: dict, staff, coordinator) -> None:
             measure(p, "hba1c", at(D(2024, 6, 1)), 50 + 10 * index)
 
 
+def calendar_history(rng: random.Random, *, teams: dict) -> None:
+    """Appointments of every status, many near midnight at month ends, of citizens some of whom move
+    team during the year; courses with cancelled sessions (also the last), drop-outs before the first
+    session, on its day and later, participants from other teams, a course with no held session and
+    a participant booked twice for one session."""
+    citizens = list(Patient.objects.order_by("id"))
+    for patient in rng.sample(citizens, 40):
+        for _ in range(rng.randint(2, 9)):
+            day = rng.choice([random_day(rng, D(2023, 12, 25), D(2025, 1, 5)), D(2024, rng.randint(1, 12), 1)])
+            if rng.random() < 0.3:
+                day -= datetime.timedelta(days=1)  # the last day of the month before
+            status = rng.choices(
+                ["attended", "did_not_attend", "cancelled_citizen", "cancelled_centre", "booked"], [55, 15, 10, 8, 12]
+            )[0]
+            appointment(patient, random_moment(rng, day), status)
+    programmes = [programme(code) for code in (*DIABETES_PROGRAMMES, *DEMENTIA_PROGRAMMES)]
+    team_list = [teams["north"], teams["south"], teams["dementia"]]
+    for index in range(10):
+        count = rng.randint(3, 9)
+        first = random_day(rng, D(2023, 12, 1), D(2024, 11, 15))
+        starts = [random_moment(rng, first + datetime.timedelta(weeks=n)) for n in range(count)]
+        cancelled = {n for n in range(1, count + 1) if rng.random() < 0.2}
+        if index == 0:
+            cancelled = set(range(1, count + 1))  # nothing held: the course ends in no month
+        if index == 1:
+            cancelled.add(count)  # the last session cancelled: the course ends at the one before
+        made = course(rng.choice(team_list), starts, cancelled=tuple(cancelled), code=rng.choice(programmes).code)
+        sessions = list(made.sessions.order_by("number"))
+        for _ in range(rng.randint(3, 8)):
+            attended = {n for n in range(1, count + 1) if rng.random() < 0.75}
+            dropped = None
+            if rng.random() < 0.3:
+                dropped = rng.choice(
+                    [
+                        sessions[0].starts_at.astimezone(ref.LOCAL).date() - datetime.timedelta(days=1),
+                        sessions[0].starts_at.astimezone(ref.LOCAL).date(),
+                        rng.choice(sessions).starts_at.astimezone(ref.LOCAL).date(),
+                    ]
+                )
+            patient = rng.choice(citizens) if rng.random() < 0.5 else None
+            if patient is not None and made.participants.filter(patient=patient).exists():
+                patient = None
+            participant(made, rng.choice(team_list), attended=attended, dropped_out_on=dropped, patient=patient)
+        twice = made.participants.first()
+        appointment(twice.patient, sessions[-1].starts_at, "cancelled_citizen", session=sessions[-1])
+
+
 @pytest.mark.django_db
 def test_every_stored_row_of_a_year_equals_the_independent_recomputation():
     teams = {name: TeamFactory(name=name) for name in ("north", "south", "dementia", "four", "five")}
@@ -793,6 +917,7 @@ def test_every_stored_row_of_a_year_equals_the_independent_recomputation():
     rng = random.Random(20240229)
     random_citizens(rng, teams=[teams["north"], teams["south"], teams["dementia"]], staff=staff, count=60)
     deliberate_edge_cases(teams=teams, staff=staff, coordinator=coordinator)
+    calendar_history(rng, teams=teams)
 
     run_rollups(YEAR_FIRST, YEAR_LAST)
 
@@ -802,6 +927,9 @@ def test_every_stored_row_of_a_year_equals_the_independent_recomputation():
     assert {code for code, *_ in expected} == set(ref.CODES)
     assert {kind for _c, _m, kind, _u in expected} == {ref.CENTRE, ref.TEAM, ref.PROGRAMME}
     assert sum(1 for key, (_n, d, _v) in expected.items() if key[2] == ref.TEAM and d in (4, 5)) > 10
+    for code in ("OPS-NO-SHOW", "OPS-COURSE-COMPLETION"):
+        assert sum(1 for key, (n, d, _v) in expected.items() if key[0] == code and key[2] == ref.TEAM and 0 < n < d) > 3
+    assert any(key[0] == "OPS-COURSE-COMPLETION" and key[2] == ref.PROGRAMME for key in expected)
     problems = ref.differences(expected, stored)
     assert not problems, "\n" + problems
 
