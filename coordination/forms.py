@@ -1,7 +1,6 @@
 import datetime
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -9,10 +8,8 @@ from healthcenter import access
 from healthcenter.models import Team, User
 from healthcenter.views_helpers import StyledForm
 from patients.cpr import parse_cpr
-from patients.forms import DateInput, EncounterForm, LocalDateTimeField
-from patients.models import AgreedAction, EncounterKind, Programme
-from scheduling.models import Place, Room
-from scheduling.services import AppointmentData
+from patients.forms import DateInput, EncounterForm
+from patients.models import AgreedAction, Programme
 
 from .models import CareGapRule, ReferralSource, TaskOrigin, TaskPriority, TaskStatus
 from .selectors import BoardFilter, DueWithin
@@ -362,115 +359,13 @@ class AcceptReferralForm(StyledForm):
         super().__init__(*args, **kwargs)
         self.fields["assignee"] = team_members(Team.objects.filter(id=team.id))
         self.fields["assignee"].label = _("First contact by")
+        # The first meeting, booked in the same step (scheduling.forms.AppointmentForm beside this form).
+        self.fields["book_first_contact"] = forms.BooleanField(label=_("Book the first contact now"), required=False)
         self.style_fields()
 
-
-# The kinds one books as a single appointment: a group session is booked as a course.
-BOOKABLE_KINDS = [(value, label) for value, label in EncounterKind.choices if value != EncounterKind.GROUP]
-
-
-def _professionals_of(team_id: int):
-    return (
-        User.objects.filter(teams=team_id, is_active=True, role__in=access.roles_for(access.Work.CITIZENS))
-        .distinct()
-        .order_by("first_name", "last_name", "id")
-    )
-
-
-class _AppointmentFields(StyledForm):
-    """When, how long, which kind, where and with whom: what scheduling.services.appointment_book
-    takes, as AppointmentData. The service validates the combination (a home visit at home, a room
-    for a meeting at the centre, the care team) and names a clash."""
-
-    starts_at = LocalDateTimeField(label=_("Time"))
-    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5, max_value=480, initial=30)
-    kind = forms.ChoiceField(label=_("Kind"), choices=BOOKABLE_KINDS, initial=EncounterKind.INDIVIDUAL)
-    place = forms.ChoiceField(label=_("Place"), choices=Place.choices, initial=Place.ROOM)
-    room = forms.ModelChoiceField(
-        label=_("Room"), queryset=Room.objects.filter(is_active=True), required=False, empty_label=_("No room")
-    )
-
-    # Where the booking service's errors belong on this form (it names AppointmentData's fields).
-    service_fields = {"ends_at": "duration_minutes"}
-
-    def apply_service_errors(self, error: ValidationError) -> None:
-        if hasattr(error, "error_dict"):
-            for service_name, errors in error.error_dict.items():
-                name = self.service_fields.get(service_name, service_name)
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, error)
-
-    def appointment_data(self, professionals: list[User], purpose: str) -> AppointmentData:
-        c = self.cleaned_data
-        return AppointmentData(
-            kind=c["kind"],
-            starts_at=c["starts_at"],
-            ends_at=c["starts_at"] + datetime.timedelta(minutes=c["duration_minutes"]),
-            place=c["place"],
-            professionals=professionals,
-            room=c["room"],
-            purpose=purpose,
-        )
-
-
-class CareGapBookingForm(_AppointmentFields):
-    """Booking from a care gap: the gap's rule is the purpose, the signed-in professional the first
-    choice of who meets the citizen."""
-
-    professionals = forms.ModelMultipleChoiceField(label=_("With"), queryset=User.objects.none())
-    purpose = forms.CharField(label=_("Purpose"), max_length=200, required=False)
-
-    field_order = ["starts_at", "duration_minutes", "kind", "place", "room", "professionals", "purpose"]
-
-    def __init__(self, *args, patient, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["professionals"].queryset = _professionals_of(patient.team_id)
-        self.order_fields(self.field_order)
-        self.style_fields()
-
-    def to_data(self) -> AppointmentData:
-        return self.appointment_data(list(self.cleaned_data["professionals"]), self.cleaned_data["purpose"])
-
-
-class FirstContactForm(_AppointmentFields):
-    """The first contact, booked while accepting a referral: optional (no time, no booking); with a
-    time, one professional of the receiving team meets the citizen."""
-
-    prefix = "contact"
-    service_fields = {"ends_at": "duration_minutes", "professionals": "professional"}
-
-    def __init__(self, *args, team: Team, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.required = False
-        self.fields["starts_at"].label = _("First contact (time)")
-        self.fields["starts_at"].help_text = _("Leave empty to book it later.")
-        self.fields["professional"] = forms.ModelChoiceField(
-            label=_("First contact with"), queryset=_professionals_of(team.id), required=False
-        )
-        self.style_fields()
-
-    @property
-    def wanted(self) -> bool:
-        return bool(self.cleaned_data.get("starts_at"))
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("starts_at"):
-            return cleaned
-        # With a time, the rest of the booking is needed too.
-        for name in ("duration_minutes", "kind", "place"):
-            if not cleaned.get(name) and name not in self.errors:
-                self.add_error(name, self.fields[name].error_messages["required"])
-        if not cleaned.get("professional"):
-            self.add_error("professional", _("Choose who meets the citizen."))
-        return cleaned
-
-    def to_data(self, *, purpose: str) -> AppointmentData | None:
-        if not self.wanted:
-            return None
-        return self.appointment_data([self.cleaned_data["professional"]], purpose)
+    def acceptance(self) -> dict:
+        """What referral_accept takes from this form."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "book_first_contact"}
 
 
 class DeclineReferralForm(StyledForm):

@@ -800,7 +800,7 @@ def care_gap_book(*, actor: User, gap: CareGap, data: scheduling_services.Appoin
     """Books an appointment to fill an open care gap and links the gap to it, in one transaction:
     a clash (the scheduling service's message) books and links nothing. A gap whose appointment is
     still to come is not booked twice (a second tab, a double click)."""
-    locked = CareGap.objects.select_for_update().select_related("patient", "appointment").get(pk=gap.pk)
+    locked = CareGap.objects.select_for_update(of=("self",)).select_related("patient", "appointment").get(pk=gap.pk)
     if locked.closed_at is not None:
         raise ValidationError(_("This care gap has been filled in the meantime."), code="closed")
     booked_on = locked.booked_on(timezone.localdate())

@@ -23,6 +23,7 @@ from patients import forms as patient_forms
 from patients import selectors as patient_selectors
 from patients import services as patient_services
 from patients.models import Patient
+from scheduling import forms as scheduling_forms
 from scheduling import selectors as scheduling_selectors
 
 from . import briefing as briefing_selectors
@@ -717,26 +718,30 @@ def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         initial={"programme": referral.programme_id, "start_on": timezone.localdate()},
         team=referral.team,
     )
-    # The first contact, booked in the same step (optional): the same person as the task by default.
-    contact = forms.FirstContactForm(
-        request.POST if accepting else None,
-        initial={"kind": "individual", "place": "room", "duration_minutes": 45},
-        team=referral.team,
+    # The first contact, booked in the same step when asked for (the calendar's own form).
+    contact = scheduling_forms.AppointmentForm(
+        request.POST if accepting and "book_first_contact" in request.POST else None,
+        prefix="contact",
+        patient=referral.patient,
+        initial=scheduling_forms.initial_from({}, user=request.user, patient=referral.patient),
     )
     decline = forms.DeclineReferralForm(request.POST if "decline" in request.POST else None)
     if triage:
         try:
             # Both forms checked, so that every error shows at once.
-            if accepting and all([accept.is_valid(), contact.is_valid()]):
-                programme = accept.cleaned_data["programme"]
-                purpose = _("First contact: %(programme)s") % {"programme": programme.name}
+            booking = contact.is_bound
+            if accepting and all([accept.is_valid(), not booking or contact.is_valid()]):
+                first_contact = None
+                if booking:
+                    first_contact = contact.to_data()
+                    if not first_contact.purpose.strip():
+                        first_contact.purpose = _("First contact: %(programme)s") % {
+                            "programme": accept.cleaned_data["programme"].name
+                        }
                 accepted = services.referral_accept(
-                    actor=request.user,
-                    referral=referral,
-                    first_contact=contact.to_data(purpose=purpose),
-                    **accept.cleaned_data,
+                    actor=request.user, referral=referral, first_contact=first_contact, **accept.acceptance()
                 )
-                messages.success(request, _accepted_message(contact))
+                messages.success(request, _accepted_message(first_contact))
                 if selectors.runs_courses(accepted.programme):
                     # Where "Add to a course" is offered.
                     return redirect("coordination:referral", public_id=referral.public_id)
@@ -746,7 +751,7 @@ def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 messages.success(request, _("The referral is declined."))
                 return redirect("coordination:referrals")
         except services.FirstContactRefused as error:
-            contact.apply_service_errors(error)
+            apply_errors(contact, error)
         except ValidationError as error:
             apply_errors(accept if accepting else decline, error)
         access.rejected(request.user, referral.patient.public_id, gettext_noop("referral"))
@@ -763,10 +768,10 @@ def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return render(request, "coordination/referral_detail.html", context)
 
 
-def _accepted_message(contact: forms.FirstContactForm) -> str:
-    if not contact.wanted:
+def _accepted_message(first_contact) -> str:
+    if first_contact is None:
         return _("The citizen is enrolled and a first-contact task is created.")
-    start = timezone.localtime(contact.cleaned_data["starts_at"])
+    start = timezone.localtime(first_contact.starts_at)
     return _("The citizen is enrolled and the first contact is booked on %(date)s at %(time)s.") % {
         "date": date_format(start, "SHORT_DATE_FORMAT"),
         "time": date_format(start, "H:i"),
@@ -806,17 +811,16 @@ def care_gap_book(request: HttpRequest, public_id: uuid.UUID, rule_code: str) ->
             _("This care gap is already booked on %(date)s.") % {"date": date_format(booked_on, "SHORT_DATE_FORMAT")},
         )
         return redirect(back)
-    form = forms.CareGapBookingForm(
-        request.POST or None,
-        patient=patient,
-        initial={"purpose": gap.rule.name, "professionals": [request.user.pk], "kind": "individual", "place": "room"},
-    )
+    # The calendar's own form, filled like a link from the gap: the rule as the purpose, the user
+    # (when they can be booked with this citizen) as who meets them.
+    initial = scheduling_forms.initial_from({"purpose": gap.rule.name}, user=request.user, patient=patient)
+    form = scheduling_forms.AppointmentForm(request.POST or None, patient=patient, initial=initial)
     if request.method == "POST":
         if form.is_valid():
             try:
                 appointment = services.care_gap_book(actor=request.user, gap=gap, data=form.to_data())
             except ValidationError as error:
-                form.apply_service_errors(error)
+                apply_errors(form, error)
             else:
                 start = timezone.localtime(appointment.starts_at)
                 messages.success(
