@@ -7,12 +7,14 @@ import datetime
 import uuid
 from dataclasses import dataclass, field
 
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from healthcenter import access
-from healthcenter.models import AccessAction, User
+from healthcenter.models import AccessAction, Team, User
+from patients.models import Patient, PatientStatus
 
 from .models import (
     Appointment,
@@ -21,6 +23,8 @@ from .models import (
     CourseSession,
     CourseStatus,
     ParticipantStatus,
+    Reservation,
+    Room,
 )
 
 
@@ -155,3 +159,102 @@ def appointment_logged(encounter) -> Appointment | None:
     """The appointment an encounter was logged from, with its professionals (the encounter form says
     "from the appointment at 10.00 with ..."). The encounter was found through the care relation."""
     return Appointment.objects.filter(encounter=encounter).prefetch_related("professionals").first()
+
+
+# --- week views
+
+
+def week_reservations(
+    *,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    professionals: list[User] | None = None,
+    room: Room | None = None,
+) -> list[Reservation]:
+    """What takes the professionals' (or the room's) time between `start` and `end`: their
+    reservations, each with its appointment (citizen, room, professionals) or course session. The
+    reservations are the calendar's own truth (a cancelled appointment has given its back), and one
+    query reads them however full the week is."""
+    taken = Reservation.objects.filter(during__overlap=DateTimeTZRange(start, end))
+    if room is not None:
+        taken = taken.filter(room=room)
+    else:
+        taken = taken.filter(professional__in=[p.pk for p in professionals or []])
+    return list(
+        taken.select_related(
+            "appointment__patient",
+            "appointment__room",
+            "session__course__room",
+        )
+        .prefetch_related(
+            Prefetch("appointment__professionals", queryset=User.objects.order_by("first_name", "last_name")),
+            Prefetch("session__course__professionals", queryset=User.objects.order_by("first_name", "last_name")),
+        )
+        .order_by("during")
+    )
+
+
+def colleague_for(user: User, pk: int | str, *, what: str) -> User:
+    """A colleague whose week the user may see: someone who works with citizens in one of the user's
+    care teams (the user themself too). Anyone else is 404, logged."""
+    try:
+        colleague = (
+            User.objects.filter(pk=int(pk), teams__in=access.care_team_ids(user), is_active=True).distinct().first()
+        )
+    except (TypeError, ValueError):
+        colleague = None
+    if colleague is None or not access.may(colleague, access.Work.CITIZENS):
+        access.deny(user, what=what)
+    return colleague
+
+
+def team_for(user: User, public_id: uuid.UUID, *, what: str) -> Team:
+    """One of the user's care teams; 404 (logged) for any other."""
+    team = Team.objects.filter(public_id=public_id).first()
+    access.authorise_team(user, team.pk if team else None, what=what)
+    return team
+
+
+def room_for(user: User, public_id: uuid.UUID | str | None, *, what: str, active_only: bool = False) -> Room:
+    """A room of the centre (anyone who works with citizens sees its week); 404, logged, if none."""
+    try:
+        room = Room.objects.filter(public_id=uuid.UUID(str(public_id))).first()
+    except ValueError:
+        room = None
+    if room is None or (active_only and not room.is_active):
+        access.deny(user, what=what)
+    return room
+
+
+def team_professionals(team_ids: set[int] | list[int]) -> QuerySet[User]:
+    """The members of the teams who work with citizens (the people appointments are booked with)."""
+    return (
+        User.objects.filter(teams__in=team_ids, is_active=True, role__in=access.roles_for(access.Work.CITIZENS))
+        .distinct()
+        .order_by("first_name", "last_name", "pk")
+    )
+
+
+def bookable_citizens(user: User, *, team_ids: set[int] | None = None) -> QuerySet[Patient]:
+    """The active citizens the user may book for (their care teams', or those of `team_ids` among
+    them), in name order. The caller logs the list (access.listed) when it shows it."""
+    teams = access.care_team_ids(user) if team_ids is None else access.care_team_ids(user) & set(team_ids)
+    return Patient.objects.filter(team_id__in=teams, status=PatientStatus.ACTIVE).order_by(
+        "last_name", "first_name", "pk"
+    )
+
+
+# The patient page's list: every coming appointment and this many of the past.
+PAST_APPOINTMENTS_SHOWN = 5
+
+
+def patient_appointment_lists(
+    patient: Patient, *, now: datetime.datetime
+) -> tuple[list[Appointment], list[Appointment]]:
+    """The citizen's coming appointments (cancelled ones too, so a cancellation is seen) in time
+    order, and the last few past ones, newest first; two queries plus one for the professionals."""
+    people = Prefetch("professionals", queryset=User.objects.order_by("first_name", "last_name"))
+    mine = Appointment.objects.filter(patient=patient).select_related("room", "session__course")
+    coming = list(mine.filter(ends_at__gte=now).prefetch_related(people).order_by("starts_at"))
+    past = list(mine.filter(ends_at__lt=now).prefetch_related(people).order_by("-starts_at")[:PAST_APPOINTMENTS_SHOWN])
+    return coming, past
