@@ -4,7 +4,8 @@
 
 1. Every stored indicator cell (reporting.IndicatorValue) is recomputed from the raw tables by
    tests/reference_indicators.py, plain Python written from DESIGN.md without the rollup's SQL,
-   and the two are compared.
+   and the two are compared: the clinical shares, the operational figures and the calendar's
+   OPS-NO-SHOW and OPS-COURSE-COMPLETION (appointments, courses, sessions and participants).
 2. This month's care gaps (the worklist's reasons) are compared with this month's indicators: for
    each rule that mirrors an indicator, the citizens the rule finds missing on the month's last
    day (today, if the month ends today; otherwise as of that day) must be the indicator's

@@ -266,3 +266,23 @@ def test_course_sessions_participants_and_team_changes_mark_the_right_figures_st
     }
     sources = {source for part in (OPERATIONAL["no-show"], OPERATIONAL["courses"]) for source in part.sources}
     assert {"scheduling_appointment", "patients_teamresponsibility", "scheduling_course"} <= sources
+
+
+@pytest.mark.django_db
+def test_a_team_change_dated_back_moves_the_no_shows_of_the_months_after_it(team, other_team):
+    month = months_ago(4)
+    mover = PatientFactory(team=team)
+    for day in range(2, 8):
+        appointment(mover, at(month + datetime.timedelta(days=day)), "did_not_attend" if day == 2 else "attended")
+    run_incremental()
+    assert (ref.TEAM, team.id) in stored(NO_SHOW, month)
+
+    move(mover, other_team, month)  # from the first day of the month, recorded now
+    run_incremental()
+    incremental = ref.stored_rows()
+    assert stored(NO_SHOW, month) == {
+        (ref.CENTRE, 0): (1, 6, Decimal("16.67")),
+        (ref.TEAM, other_team.id): (1, 6, Decimal("16.67")),
+    }
+    months = sorted({m for _c, m, _k, _u in incremental})
+    assert ref.differences(ref.reference_rows(first_month=months[0], last_month=months[-1]), incremental) == ""
