@@ -1,9 +1,10 @@
 """A centre shaped like the largest seed profile, scaled down, built set-based in SQL for the plan
 test (tests/test_query_plans.py): 15 teams of 6 professionals and a coordinator, 2,000 citizens, each
-with 6 encounters, 12 measurements, 5 tasks, care gaps, notifications and 8 access-log rows, and two
-years of rollup rows. Fewer rows per citizen than the large profile (20 encounters, 60 measurements),
-which only makes a scan look cheaper here than it will be there; what decides the planner's choice is
-kept: one citizen is one of thousands, a team a fifteenth of the centre, a caseload a sixth of a team."""
+with 6 encounters, 12 measurements, 5 tasks, 4 appointments, care gaps (half the open ones booked),
+notifications and 8 access-log rows, and two years of rollup rows. Fewer rows per citizen than the
+large profile (20 encounters, 60 measurements), which only makes a scan look cheaper here than it will
+be there; what decides the planner's choice is kept: one citizen is one of thousands, a team a
+fifteenth of the centre, a caseload a sixth of a team."""
 
 from django.db import connection
 
@@ -44,6 +45,7 @@ FILLED_TABLES = [
     "coordination_notification", "coordination_caregap", "coordination_caregapreview", "coordination_handovernote",
     "coordination_referral",
     "healthcenter_accesslog", "patients_teamresponsibility",
+    "scheduling_appointment", "scheduling_appointment_professionals",
 ]  # fmt: skip
 
 STATEMENTS = [
@@ -183,6 +185,28 @@ STATEMENTS = [
               now(), s.coordinator, n.id, c.id, n.programme_id, c.team_id, s.coordinator, false
        FROM plan_citizen c JOIN patients_enrolment n ON n.patient_id = c.id
        JOIN plan_staff s ON s.team_id = c.team_id""",
+    # The calendar: four appointments per citizen a month apart, two held or missed, two to come (one
+    # in seven of those cancelled), each with the citizen's professional; half the open care gaps
+    # booked from the gap (linked to the citizen's next appointment).
+    """INSERT INTO scheduling_appointment (public_id, patient_id, kind, starts_at, ends_at, place, room_id, purpose,
+           status, cancel_reason, session_id, encounter_id, booked_by_id, booked_at, status_changed_at, version)
+       SELECT gen_random_uuid(), c.id, CASE WHEN k %% 2 = 0 THEN 'phone' ELSE 'home_visit' END, a.at,
+              a.at + interval '45 minutes', CASE WHEN k %% 2 = 0 THEN 'remote' ELSE 'home' END, NULL, 'Opfølgning',
+              s.status, CASE WHEN s.status = 'cancelled_citizen' THEN 'Syg' ELSE '' END, NULL, NULL,
+              c.professional, a.at - interval '20 days', CASE WHEN s.status <> 'booked' THEN a.at END, 1
+       FROM plan_citizen c, generate_series(0, 3) k
+       CROSS JOIN LATERAL (SELECT date_trunc('hour', now())
+                                  + make_interval(days => (k - 2) * 30 + 1 + c.i %% 20, hours => c.i %% 8) AS at) a
+       CROSS JOIN LATERAL (SELECT CASE WHEN a.at < now() THEN
+                                         CASE WHEN c.i %% 10 = 0 THEN 'did_not_attend' ELSE 'attended' END
+                                       WHEN c.i %% 7 = 0 THEN 'cancelled_citizen' ELSE 'booked' END AS status) s""",
+    """INSERT INTO scheduling_appointment_professionals (appointment_id, user_id)
+       SELECT a.id, a.booked_by_id FROM scheduling_appointment a JOIN plan_citizen c ON c.id = a.patient_id""",
+    """UPDATE coordination_caregap g SET appointment_id = (
+           SELECT a.id FROM scheduling_appointment a
+           WHERE a.patient_id = g.patient_id AND a.status = 'booked' AND a.starts_at >= now()
+           ORDER BY a.starts_at LIMIT 1)
+       WHERE g.closed_at IS NULL AND g.patient_id %% 2 = 0""",
     # The access log in time order, as the database stamps real entries.
     """INSERT INTO healthcenter_accesslog (at, role, patient_public_id, action, what, outcome, user_id)
        SELECT now() - make_interval(days => k), 'professional', c.public_id, 'view', 'citizen page', 'allowed',

@@ -242,6 +242,29 @@ def test_the_page(centre, page):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("scope", ["mine", "team"])
+def test_the_worklist_reads_the_next_appointments_and_the_booked_gaps_through_indexes(centre, scope):
+    """Issue 13: the page's citizens' next appointments (on appointment_patient_time) and their open
+    gaps with the appointment booked for each; the calendar is among the large tables."""
+    assert "scheduling_appointment" in centre.large_tables
+    client = client_for(centre.professional)
+    statements = captured_statements(lambda: get(client, reverse("coordination:worklist"), scope=scope))
+    (next_appointments,) = [s for s in statements if s.startswith('SELECT DISTINCT ON ("scheduling_appointment"')]
+    assert "appointment_patient_time" in {node.get("Index Name") for node in nodes(plan_of(next_appointments))}
+    assert any('LEFT OUTER JOIN "scheduling_appointment"' in s and "coordination_caregap" in s for s in statements)
+    assert_indexed(statements, centre)
+
+
+@pytest.mark.django_db
+def test_the_briefing_reads_the_citizens_next_appointments_through_an_index(centre):
+    client = client_for(centre.professional)
+    url = reverse("coordination:briefing", args=[centre.citizen.public_id])
+    statements = captured_statements(lambda: get(client, url))
+    assert any('FROM "scheduling_appointment"' in s for s in statements)
+    assert_indexed(statements, centre)
+
+
+@pytest.mark.django_db
 def test_the_name_search(centre):
     client = client_for(centre.professional)
     assert_indexed(captured_statements(lambda: search(client, "jørgensen")), centre)
