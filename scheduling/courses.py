@@ -239,6 +239,43 @@ def session_cancel(
     return session
 
 
+@transaction.atomic
+def session_move(
+    *,
+    actor: User,
+    session: CourseSession,
+    expected_version: int,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    now: datetime.datetime | None = None,
+) -> CourseSession:
+    """Moves a session that is still to come (a holiday entered after the course was made): the room
+    and the professionals move with it, or nothing changes when the new time clashes; the
+    participants' places move too."""
+    _ensure_course_team(actor, session.course)
+    if session.cancelled or session.registered_at is not None:
+        raise ValidationError(_("Only a session still to come can be moved."), code="closed")
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": _("The end must be after the start.")})
+    if starts_at < (now or timezone.now()):
+        raise ValidationError({"starts_at": _("A session cannot be moved to a time that has passed.")})
+    professionals = list(session.course.professionals.all())
+    room = session.course.room
+    clashes = clash_messages(
+        starts_at=starts_at, ends_at=ends_at, professionals=professionals, room=room, ignoring_session=session
+    )
+    if clashes:
+        raise ValidationError(clashes, code="clash")
+    _bump(CourseSession, session, expected_version, starts_at=starts_at, ends_at=ends_at)
+    session.reservations.all().delete()
+    reserve(thing=session, starts_at=starts_at, ends_at=ends_at, professionals=professionals, room=room)
+    places = Appointment.objects.filter(session=session, status=AppointmentStatus.BOOKED)
+    concerned = list(places.values_list("patient__public_id", flat=True))
+    places.update(starts_at=starts_at, ends_at=ends_at, version=F("version") + 1)
+    _log_each(actor, concerned, gettext_noop("course session moved"))
+    return session
+
+
 # --- places and the waiting list -------------------------------------------------------------------------
 
 

@@ -293,6 +293,36 @@ def test_a_cancelled_session_frees_its_reservations_and_cancels_the_places(cours
     assert AccessLog.objects.filter(patient_public_id=citizen.public_id, what="course session cancelled").exists()
 
 
+def test_a_session_moves_with_its_reservations_and_places_unless_the_new_time_clashes(course, hanne, room):
+    citizen = PatientFactory(team=course.team)
+    courses.participant_add(actor=hanne, course=course, patient=citizen, today=SPRING_2027)
+    session = course.sessions.get(number=4)
+    now = timezone.make_aware(datetime.datetime(2027, 3, 1, 12))
+    taken = timezone.make_aware(datetime.datetime(2027, 3, 24, 10))
+    AppointmentFactory(patient=PatientFactory(team=course.team), booked_by=UserFactory(), room=room, starts_at=taken)
+    with pytest.raises(ValidationError, match=room.name):
+        courses.session_move(
+            actor=hanne,
+            session=session,
+            expected_version=1,
+            starts_at=taken,
+            ends_at=taken + datetime.timedelta(hours=2),
+            now=now,
+        )
+    later = timezone.make_aware(datetime.datetime(2027, 3, 25, 13))
+    courses.session_move(
+        actor=hanne,
+        session=session,
+        expected_version=1,
+        starts_at=later,
+        ends_at=later + datetime.timedelta(hours=2),
+        now=now,
+    )
+    assert {r.during.lower for r in session.reservations.all()} == {later}
+    assert session.reservations.count() == 3
+    assert Appointment.objects.get(patient=citizen, session=session).starts_at == later
+
+
 # --- the pages --------------------------------------------------------------------------------------------------
 
 
