@@ -168,7 +168,7 @@ def calendar_for(user: User, *, base_url: str = "", now: datetime.datetime | Non
     calendar.add("x-wr-calname", _("My appointments (health centre)"))
     calendar.add("x-wr-timezone", "Europe/Copenhagen")
     # How often a calendar app should fetch again (Outlook and Google read the X- form, RFC 7986 the other).
-    calendar.add("x-published-ttl", datetime.timedelta(hours=1))
+    calendar.add("x-published-ttl", "PT1H")
     calendar.add("refresh-interval", datetime.timedelta(hours=1), parameters={"VALUE": "DURATION"})
 
     # A course session's participants each have an appointment pointing at the session; the session

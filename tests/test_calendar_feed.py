@@ -108,6 +108,7 @@ def test_the_feed_holds_my_appointments_and_sessions_by_kind_place_and_link(clie
     assert response.status_code == 200
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
     assert "no-store" in response["Cache-Control"]
+    assert b"\r\nX-PUBLISHED-TTL:PT1H\r\n" in response.content
     found = events(response.content)
     uid = f"appointment-{{}}@{feed.UID_DOMAIN}".format
     assert set(found) == {
