@@ -13,6 +13,7 @@ from patients.demo import Seeder
 from patients.models import Encounter, Measurement, Patient
 from reporting import large_demo
 from reporting.demo import seed_stories
+from scheduling.demo import seed_calendar
 
 
 class Command(BaseCommand):
@@ -40,6 +41,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             Seeder(citizens=citizens).run()
             seed_coordination()
+            # The calendar (issue 13): rooms, holidays, four weeks back and ahead for every professional
+            # and the running courses, through the scheduling services, once citizens and teams exist.
+            calendar = seed_calendar()
         gaps = evaluate_care_gaps()
         with transaction.atomic():
             seed_stories()
@@ -49,6 +53,7 @@ class Command(BaseCommand):
                 f"Seeded {Patient.objects.count()} citizens, {Encounter.objects.count()} encounters, "
                 f"{Measurement.objects.count()} measurements, {Task.objects.count()} tasks "
                 f"({Task.objects.filter(origin=TaskOrigin.RULE).count()} from care gaps, {gaps.open_now} open) "
+                f"and {calendar.appointments} appointments in the calendar "
                 f"in {seconds:.0f} s."
             )
         )

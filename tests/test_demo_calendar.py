@@ -1,0 +1,179 @@
+"""The demo's calendar (issue 13): every professional's day is full on the first login, the history
+went through the services as it happened, and two courses run with their attendance registered.
+
+The small demo is seeded once for the module (a few days back and one ahead instead of four weeks) on a fixed
+Wednesday morning, so that nothing here depends on the weekday or the hour the tests run."""
+
+import datetime
+
+import pytest
+from django.db import transaction
+from django.db.models import Count, Q
+from django.test import override_settings
+from django.utils import timezone
+
+from coordination.demo import seed_coordination
+from healthcenter.models import AccessLog, Role, User
+from patients.demo import Seeder
+from patients.models import Encounter, EncounterKind
+from scheduling.demo import CalendarSeeder, danish_holidays, easter_sunday
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Course,
+    CourseStatus,
+    Holiday,
+    ParticipantStatus,
+    Place,
+    Reservation,
+    WaitingListEntry,
+)
+
+
+def last_wednesday_morning() -> datetime.datetime:
+    """A Wednesday at 10:00 in the last week before now, whatever day the tests run."""
+    today = timezone.localdate()
+    back = (today.weekday() - 2) % 7 or 7
+    return timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=back), datetime.time(10)))
+
+
+@pytest.fixture(scope="module")
+def calendar(django_db_setup, django_db_blocker):
+    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=fast), transaction.atomic():
+        Seeder(citizens=80).run()
+        seed_coordination()
+        seeder = CalendarSeeder(now=last_wednesday_morning(), days_back=3, days_ahead=1)
+        seeder.summary = seeder.run()
+        yield seeder
+        transaction.set_rollback(True)
+
+
+pytestmark = pytest.mark.django_db
+
+
+def test_easter_and_the_holidays_are_the_danish_ones():
+    assert easter_sunday(2026) == datetime.date(2026, 4, 5)
+    assert easter_sunday(2027) == datetime.date(2027, 3, 28)
+    holidays = dict(danish_holidays(2026))
+    assert holidays[datetime.date(2026, 4, 2)] == "Skærtorsdag"
+    assert holidays[datetime.date(2026, 4, 3)] == "Langfredag"
+    assert holidays[datetime.date(2026, 4, 6)] == "2. påskedag"
+    assert holidays[datetime.date(2026, 5, 14)] == "Kristi himmelfartsdag"
+    assert holidays[datetime.date(2026, 5, 25)] == "2. pinsedag"
+    assert holidays[datetime.date(2026, 6, 5)] == "Grundlovsdag"
+    assert {datetime.date(2026, 12, d) for d in (24, 25, 26)} <= holidays.keys()
+
+
+def test_a_saturday_is_still_a_day_of_the_calendar_so_my_day_is_never_empty():
+    saturday = timezone.make_aware(datetime.datetime(2026, 12, 5, 9))
+    seeder = CalendarSeeder(now=saturday, days_back=7, days_ahead=7)
+    seeder.holidays = set()
+
+    days = seeder.working_days()
+
+    assert datetime.date(2026, 12, 5) in days
+    assert datetime.date(2026, 12, 6) not in days
+    assert datetime.date(2026, 11, 28) not in days
+    assert datetime.date(2026, 12, 4) in days
+
+
+def test_the_rooms_and_this_years_holidays_exist(calendar):
+    assert Holiday.objects.filter(day=datetime.date(2026, 6, 5), name="Grundlovsdag").exists()
+    assert Holiday.objects.filter(day=datetime.date(2027, 3, 26), name="Langfredag").exists()
+    assert calendar.rooms["Undervisningslokalet"].capacity == 14
+    assert {"Samtalerum 1", "Samtalerum 2", "Træningssalen"} <= calendar.rooms.keys()
+
+
+def test_every_professional_has_four_to_six_appointments_of_their_own_on_the_first_day(calendar):
+    day = calendar.today
+    own = (
+        User.objects.filter(role=Role.PROFESSIONAL)
+        .annotate(
+            n=Count(
+                "appointments",
+                filter=Q(appointments__starts_at__date=day, appointments__session__isnull=True),
+            )
+        )
+        .values_list("username", "n")
+    )
+    assert own
+    assert [(username, n) for username, n in own if not 4 <= n <= 6] == []
+
+
+def test_every_appointment_is_with_a_citizen_of_the_professionals_team_within_working_hours(calendar):
+    appointments = Appointment.objects.filter(session__isnull=True).prefetch_related("professionals__teams")
+    for appointment in appointments.select_related("patient"):
+        start, end = timezone.localtime(appointment.starts_at), timezone.localtime(appointment.ends_at)
+        assert datetime.time(8) <= start.time() and end.time() <= datetime.time(15, 30)
+        for professional in appointment.professionals.all():
+            assert appointment.patient.team_id in {t.pk for t in professional.teams.all()}
+        assert (appointment.place == Place.ROOM) == (appointment.kind == EncounterKind.INDIVIDUAL)
+
+
+def test_the_past_is_mostly_attended_with_no_shows_and_cancellations_with_reasons(calendar):
+    past = Appointment.objects.filter(session__isnull=True, starts_at__date__lt=calendar.today)
+    counts = dict(past.values_list("status").annotate(n=Count("id")))
+    total = sum(counts.values())
+    assert total > 100
+    assert 0.75 <= counts[AppointmentStatus.ATTENDED] / total <= 0.95
+    assert counts[AppointmentStatus.DID_NOT_ATTEND] > 0
+    cancelled = past.filter(status__in=[AppointmentStatus.CANCELLED_BY_CITIZEN, AppointmentStatus.CANCELLED_BY_CENTRE])
+    assert cancelled.exists()
+    assert not cancelled.filter(cancel_reason="").exists()
+    # Cancelled appointments gave their time back; every other one holds its professional.
+    assert not Reservation.objects.filter(appointment__in=cancelled).exists()
+    assert not past.filter(status=AppointmentStatus.BOOKED).exists()
+
+
+def test_an_attended_appointment_has_its_signed_encounter_signed_after_the_meeting(calendar):
+    attended = Appointment.objects.filter(session__isnull=True, status=AppointmentStatus.ATTENDED).select_related(
+        "encounter"
+    )
+    assert attended.exists()
+    for appointment in attended:
+        encounter = appointment.encounter
+        assert encounter is not None and encounter.is_signed
+        assert encounter.started_at == appointment.starts_at
+        assert encounter.kind == appointment.kind
+        assert appointment.ends_at <= encounter.signed_at <= calendar.now
+        assert appointment.status_changed_at == encounter.signed_at
+        assert encounter.note.startswith(appointment.purpose)
+
+
+def test_the_history_went_through_the_services_with_its_access_log_rows(calendar):
+    assert (
+        AccessLog.objects.filter(what="appointment booked").count()
+        == Appointment.objects.filter(session__isnull=True).count()
+    )
+    assert AccessLog.objects.filter(what="appointment attended").count() == calendar.summary.attended
+    assert AccessLog.objects.filter(what="appointment marked as not attended").count() == calendar.summary.missed
+
+
+def test_the_days_ahead_are_booked_and_nothing_ahead_is_attended(calendar):
+    ahead = Appointment.objects.filter(starts_at__date__gt=calendar.today)
+    assert ahead.filter(status=AppointmentStatus.BOOKED).exists()
+    assert not ahead.filter(status__in=[AppointmentStatus.ATTENDED, AppointmentStatus.DID_NOT_ATTEND]).exists()
+    assert not Encounter.objects.filter(appointment__isnull=False, started_at__gt=calendar.now).exists()
+
+
+def test_two_courses_run_with_registered_sessions_a_dropout_and_a_next_cohort_with_a_waiting_list(calendar):
+    running = Course.objects.filter(status=CourseStatus.RUNNING)
+    assert running.count() == 2, calendar.summary
+    for course in running:
+        registered = course.sessions.filter(registered_at__isnull=False)
+        assert registered.exists()
+        assert not registered.filter(note="").exists()
+        assert not registered.filter(starts_at__date__gte=calendar.today).exists()
+        attended = Appointment.objects.filter(session__course=course, status=AppointmentStatus.ATTENDED)
+        assert attended.exists()
+        assert not attended.filter(Q(encounter__isnull=True) | Q(encounter__signed_at__isnull=True)).exists()
+        assert attended.filter(encounter__kind=EncounterKind.GROUP).count() == attended.count()
+    school = running.get(programme__code="diabetes-course")
+    dropped = school.participants.get(status=ParticipantStatus.DROPPED_OUT)
+    assert dropped.dropout_reason
+    planned = Course.objects.get(status=CourseStatus.PLANNED, programme=school.programme, team=school.team)
+    assert planned.sessions.first().starts_at > calendar.now
+    assert WaitingListEntry.objects.filter(
+        team=school.team, programme=school.programme, closed_on__isnull=True
+    ).exists()
