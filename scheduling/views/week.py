@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext
 from django.views.decorators.http import require_GET
 
 from healthcenter import access
@@ -104,7 +104,7 @@ def block_of(user: User, reservation: Reservation) -> Block:
     return Block(
         starts_at=start,
         ends_at=end,
-        title=appointment.patient.full_name if named else _("Booked"),
+        title=appointment.patient.full_name if named else pgettext("calendar, a time taken", "Booked"),
         detail=" · ".join([appointment.get_kind_display(), place]),
         url=reverse("scheduling:appointment", args=[appointment.public_id]) if named else None,
         status=appointment.get_status_display() if appointment.status != AppointmentStatus.BOOKED else "",
