@@ -9,8 +9,17 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
 from healthcenter.models import AccessLog
+from patients.models import Programme
 from scheduling import services
-from scheduling.models import Appointment, AppointmentStatus, Place, Reservation
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Course,
+    CourseParticipant,
+    ParticipantStatus,
+    Place,
+    Reservation,
+)
 
 from .factories import (
     AppointmentFactory,
@@ -187,3 +196,37 @@ def test_a_no_show_only_after_the_start_and_signing_makes_it_attended(citizen, h
     encounter = EncounterFactory(patient=citizen, professional=hanne)
     services.appointment_link_encounter(actor=hanne, appointment=past, encounter=encounter)
     assert services.appointment_attended(actor=hanne, encounter=encounter).status == AppointmentStatus.ATTENDED
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [("discharged", "Borgeren er udskrevet"), ("deceased", "Borgeren er død")]
+)
+def test_a_citizen_who_leaves_keeps_no_booked_time_and_no_course_place(citizen, hanne, status, reason):
+    """Whoever changes the status (here a bare UPDATE, as a script would), the database frees the calendar."""
+    coming = services.appointment_book(actor=hanne, patient=citizen, data=data(hanne))
+    past = AppointmentFactory(patient=citizen, starts_at=timezone.now() - datetime.timedelta(days=3), booked_by=hanne)
+    course = Course.objects.create(
+        name="Diabetesskole",
+        programme=Programme.objects.get(code="diabetes-course"),
+        team=citizen.team,
+        room=RoomFactory(),
+        weekday=1,
+        starts_at=datetime.time(10),
+        ends_at=datetime.time(12),
+        first_day=timezone.localdate(),
+        session_count=1,
+        created_by=hanne,
+    )
+    place = CourseParticipant.objects.create(
+        course=course, patient=citizen, joined_on=timezone.localdate(), added_by=hanne
+    )
+    type(citizen).objects.filter(pk=citizen.pk).update(status=status)
+
+    coming.refresh_from_db()
+    assert (coming.status, coming.cancel_reason) == (AppointmentStatus.CANCELLED_BY_CENTRE, reason)
+    assert not Reservation.objects.filter(appointment=coming).exists()
+    past.refresh_from_db()
+    assert past.status == AppointmentStatus.BOOKED
+    place.refresh_from_db()
+    assert (place.status, place.dropout_reason) == (ParticipantStatus.DROPPED_OUT, reason)
+    assert place.dropped_out_on == timezone.localdate()
