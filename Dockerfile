@@ -26,9 +26,10 @@ COPY templates ./templates
 COPY static ./static
 COPY locale ./locale
 
-# Settings require SECRET_KEY and DATABASE_URL; collectstatic uses neither, so throwaway values do.
+# Settings require SECRET_KEY, DATABASE_URL and CENTRE_PHONE; collectstatic uses none, so throwaway values do.
 RUN SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime \
     DATABASE_URL=postgresql://build@localhost:5432/build \
+    CENTRE_PHONE=none \
     python manage.py collectstatic --no-input -v 0
 
 # A writable home for gunicorn's control socket; the code and static files stay owned by root.

@@ -372,6 +372,11 @@ AXES_LOCKOUT_CALLABLE = "healthcenter.accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 
 OTP_TOTP_ISSUER = env_str("TOTP_ISSUER", "Sundhedscenter")
+# The number citizens call to cancel or move an appointment, printed in every invitation letter
+# (scheduling). The demo's is made up; a real centre must set its own.
+CENTRE_PHONE = env_str("CENTRE_PHONE", "70 20 30 40" if DEBUG else None).strip()
+if not CENTRE_PHONE:
+    raise ImproperlyConfigured("Environment variable CENTRE_PHONE is required")
 # Administrators may remove someone's lost authenticator in the admin, but never read its secret.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 

@@ -26,11 +26,6 @@ from patients.models import DIABETES_CONDITIONS, ConditionGroup, EncounterKind, 
 
 from .models import Appointment, AppointmentStatus, CalendarFeedToken, CourseSession, CourseStatus, Place
 
-# The centre's phone number, printed in the invitation letter as the way to cancel or move an
-# appointment. The centre has one switchboard for citizens and no setting for it yet; when there is
-# one (or per team), read it there instead of this constant.
-CENTRE_PHONE = "70 20 30 40"
-
 # The right-hand side of every event's UID (RFC 5545 asks for a domain): fixed, so that an event keeps
 # its UID whatever host name the feed is fetched through.
 UID_DOMAIN = "sundhedscenter.feed"

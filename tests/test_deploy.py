@@ -39,6 +39,7 @@ SETTINGS_VARIABLES = {
     "LOGIN_LOCKOUT_MINUTES",
     "TRUSTED_PROXY_COUNT",
     "TOTP_ISSUER",
+    "CENTRE_PHONE",
     "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE",
     "SECURE_SSL_REDIRECT",
@@ -62,6 +63,7 @@ def production_environment(**values: str) -> dict[str, str]:
         ALLOWED_HOSTS="sundhed.example.dk",
         DATABASE_URL=os.environ["DATABASE_URL"],
         REDIS_URL=os.environ["REDIS_URL"],
+        CENTRE_PHONE="33 66 33 66",
     )
     env.update(values)
     return env

@@ -3,6 +3,7 @@ letter for the citizen (scheduling/feed.py does the work)."""
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -74,5 +75,5 @@ def invitation(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return render(
         request,
         "scheduling/invitation.html",
-        {"appointment": appointment, "patient": appointment.patient, "letter": letter, "phone": feed.CENTRE_PHONE},
+        {"appointment": appointment, "patient": appointment.patient, "letter": letter, "phone": settings.CENTRE_PHONE},
     )
