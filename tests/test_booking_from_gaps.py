@@ -5,6 +5,7 @@ appointment on the worklist, and the first contact booked while a referral is ac
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import pgettext
@@ -181,8 +182,9 @@ class TestBookingFromACareGap:
 
     def test_a_booked_gap_is_not_booked_twice(self, member, patient, gap, room):
         services.care_gap_book(actor=member, gap=gap, data=data(at(3), [member], room))
-        with pytest.raises(Exception, match="already booked"):
+        with pytest.raises(ValidationError) as refused:
             services.care_gap_book(actor=member, gap=gap, data=data(at(6), [member], room))
+        assert refused.value.code == "booked"
         assert Appointment.objects.filter(patient=patient).count() == 1
 
     def test_a_gap_filled_in_the_meantime_sends_back_with_a_word(self, as_member, patient, gap, rule):
