@@ -15,6 +15,7 @@ from django.utils import timezone
 from healthcenter import access
 from healthcenter.models import AccessAction, Team, User
 from patients.models import Patient, PatientStatus
+from patients.selectors import PatientSearch, patient_search
 
 from .models import (
     Appointment,
@@ -235,13 +236,24 @@ def team_professionals(team_ids: set[int] | list[int]) -> QuerySet[User]:
     )
 
 
-def bookable_citizens(user: User, *, team_ids: set[int] | None = None) -> QuerySet[Patient]:
-    """The active citizens the user may book for (their care teams', or those of `team_ids` among
-    them), in name order. The caller logs the list (access.listed) when it shows it."""
-    teams = access.care_team_ids(user) if team_ids is None else access.care_team_ids(user) & set(team_ids)
-    return Patient.objects.filter(team_id__in=teams, status=PatientStatus.ACTIVE).order_by(
-        "last_name", "first_name", "pk"
+# A free slot's citizen search shows at most this many matches; a longer list asks for more of the name.
+SLOT_SEARCH_LIMIT = 20
+
+
+def bookable_citizens(user: User, search: PatientSearch) -> tuple[list[Patient], bool]:
+    """The active citizens a free slot may be booked for that match the search: the citizens list's
+    own search (patients.selectors.patient_search: a name, or a CPR number by prefix, among the user's
+    care teams; `search.team_id` narrows it to one of them), in name order, at most SLOT_SEARCH_LIMIT,
+    and whether there are more. One query however many citizens the teams have. The caller logs the
+    search (patients.selectors.patient_search_logged) when it shows it."""
+    found = list(
+        patient_search(user, search)
+        .filter(status=PatientStatus.ACTIVE)
+        .select_related(None)
+        .select_related("team")
+        .prefetch_related(None)[: SLOT_SEARCH_LIMIT + 1]
     )
+    return found[:SLOT_SEARCH_LIMIT], len(found) > SLOT_SEARCH_LIMIT
 
 
 # The patient page's list: every coming appointment and this many of the past.

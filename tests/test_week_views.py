@@ -40,6 +40,8 @@ def as_outsider(outsider):
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # The week views' query budget, whatever the number of appointments (tests below: 1 and 30).
 WEEK_BUDGET = 12
+# A free slot's citizen search (tests below: 5 and 60 citizens matching).
+SLOT_SEARCH_BUDGET = 6
 
 
 def chosen_monday() -> datetime.date:
@@ -237,20 +239,99 @@ def test_an_unknown_room_is_404(as_member):
 # --- booking from a free slot -------------------------------------------------------------------------
 
 
-def test_a_free_slot_asks_for_one_of_my_citizens(as_member, member, patient, other_team):
-    PatientFactory(team=other_team, first_name="Vibeke", last_name="Fremmed")
-    response = as_member.get(my_week(f"&professional={member.pk}&slot={MONDAY:%Y-%m-%d}T10:30"), **HTMX)
-    html = response.content.decode()
-    assert "<html" not in html
-    assert "Jensen, Karen" in html and "Fremmed" not in html
-    assert "10:30" in html
-    assert AccessLog.objects.filter(user=member, what="citizens to book in a week view").exists()
+def slot_url(member, query: str = "") -> str:
+    return my_week(f"&professional={member.pk}&slot={MONDAY:%Y-%m-%d}T10:30" + query)
 
 
-def test_without_javascript_a_free_slot_shows_the_page_with_the_citizen_choice(as_member, member, patient):
-    response = as_member.get(my_week(f"&professional={member.pk}&slot={MONDAY:%Y-%m-%d}T10:30"))
+def matches(html: str) -> list[str]:
+    return re.findall(r'data-testid="slot-match"><span>([^<]*)</span>', html)
+
+
+def test_a_free_slot_asks_for_the_citizen_with_a_search_field_and_lists_no_one_yet(as_member, member, patient):
+    response = as_member.get(slot_url(member), **HTMX)
     html = response.content.decode()
-    assert "<html" in html and "Jensen, Karen" in html and "week-grid" in html
+    assert "<html" not in html and "10:30" in html
+    assert 'name="term"' in html and 'hx-trigger="input changed delay:300ms' in html
+    assert re.search(rf'hx-post="{reverse("scheduling:my_week")}\?[^"]*professional={member.pk}&amp;slot=', html)
+    assert "Jensen" not in html and "<select" not in html
+    assert not AccessLog.objects.filter(user=member, action=AccessAction.SEARCH).exists()
+
+
+def test_typing_a_name_finds_my_active_citizens_only_each_leading_on_to_the_booking(
+    as_member, member, patient, team, other_team
+):
+    PatientFactory(team=other_team, first_name="Vibeke", last_name="Jensen")  # no care relation
+    PatientFactory(team=team, first_name="Poul", last_name="Jensen", status="discharged")
+    PatientFactory(team=team, first_name="Anders", last_name="Jensen")
+    PatientFactory(team=team, first_name="Hans", last_name="Hansen")
+    response = as_member.post(slot_url(member), {"term": "jensen"}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200 and "<section" not in html  # the matches alone
+    assert matches(html) == ["Jensen, Anders", "Jensen, Karen"]
+    assert f"citizen={patient.public_id}" in html
+    assert 'hx-target="#slot-panel"' in html
+    assert not re.search(r'href="[^"]*jensen', html, re.IGNORECASE)  # the term is in no address
+    assert AccessLog.objects.filter(
+        user=member, action=AccessAction.SEARCH, what="citizen list term='jensen' page=1"
+    ).exists()
+
+
+def test_the_search_finds_a_citizen_by_the_start_of_the_cpr_number(as_member, member, patient, team):
+    html = as_member.post(slot_url(member), {"term": patient.cpr[:6]}, **HTMX).content.decode()
+    assert matches(html) == ["Jensen, Karen"]
+    html = as_member.post(slot_url(member), {"term": f"{patient.cpr[:6]}-{patient.cpr[6:]}"}, **HTMX).content.decode()
+    assert matches(html) == ["Jensen, Karen"]
+    # A whole CPR number asks about one person: logged under them, as the citizens list does.
+    assert AccessLog.objects.filter(user=member, patient_public_id=patient.public_id).exists()
+
+
+def test_a_search_that_finds_no_one_says_so(as_member, member, patient):
+    html = as_member.post(slot_url(member), {"term": "Zzyzx"}, **HTMX).content.decode()
+    assert matches(html) == [] and "No active citizen of yours matches." in html
+
+
+def test_a_teams_week_searches_that_teams_citizens_only(as_member, member, team, other_team, patient):
+    member.teams.add(other_team)
+    PatientFactory(team=other_team, first_name="Vibeke", last_name="Jensen")
+    url = reverse("scheduling:team_week", args=[team.public_id])
+    query = f"?week={WEEK}&professional={member.pk}&slot={MONDAY:%Y-%m-%d}T10:30"
+    html = as_member.post(url + query, {"term": "Jensen"}, **HTMX).content.decode()
+    assert matches(html) == ["Jensen, Karen"]
+    # In my own week both my teams' citizens are found.
+    html = as_member.post(slot_url(member), {"term": "Jensen"}, **HTMX).content.decode()
+    assert matches(html) == ["Jensen, Karen", "Jensen, Vibeke"]
+
+
+def test_without_javascript_the_search_is_a_form_that_shows_the_page_with_the_matches(as_member, member, patient):
+    response = as_member.get(slot_url(member))
+    html = response.content.decode()
+    assert "<html" in html and "week-grid" in html and 'name="term"' in html and "Jensen" not in html
+    assert 'method="post"' in html
+    response = as_member.post(slot_url(member), {"term": "Karen"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html and "week-grid" in html
+    assert matches(html) == ["Jensen, Karen"] and 'value="Karen"' in html
+
+
+def test_a_post_to_a_week_that_is_not_a_slot_search_is_not_allowed(as_member, member, team):
+    assert as_member.post(my_week(), {"term": "Jensen"}).status_code == 405
+    url = reverse("scheduling:team_week", args=[team.public_id]) + f"?slot={MONDAY:%Y-%m-%d}T10:30"
+    assert as_member.post(url, {"term": "Jensen"}).status_code == 405  # no professional of the team named
+
+
+@pytest.mark.parametrize("count", [5, 60])
+def test_the_citizen_search_reads_the_same_few_rows_however_many_citizens_match(
+    count, as_member, member, team, django_assert_max_num_queries
+):
+    PatientFactory.create_batch(count, team=team, last_name="Mortensen")
+    with django_assert_max_num_queries(SLOT_SEARCH_BUDGET):
+        response = as_member.post(slot_url(member), {"term": "Mortensen"}, **HTMX)
+    html = response.content.decode()
+    names = matches(html)
+    assert len(names) == min(count, 20)
+    assert names == sorted(names)
+    assert ("Only the first 20 matches are shown" in html) == (count > 20)
 
 
 def test_choosing_the_citizen_opens_the_booking_form_for_the_slot(member, colleague, patient):

@@ -9,22 +9,22 @@ teams, a shared room); those are "Booked", with kind and place, never the citize
 
 import dataclasses
 import datetime
+import functools
 import math
 import uuid
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, pgettext
-from django.views.decorators.http import require_GET
 
 from healthcenter import access
 from healthcenter.access import citizen_work
 from healthcenter.models import User
-from patients.selectors import patient_for
+from patients.selectors import PatientSearch, patient_for, patient_search_logged
 
 from .. import forms, selectors
 from ..models import AppointmentStatus, Reservation, Room
@@ -254,17 +254,20 @@ def _slot_start(request: HttpRequest) -> datetime.datetime | None:
 def slot_step(
     request: HttpRequest, *, week_url: str, week: str, team_ids: set[int] | None, whom: str, book: dict
 ) -> HttpResponse | dict | None:
-    """A free slot was chosen (`?slot=`). The first step asks for the citizen (the viewer's citizens,
-    or the team's): a panel for htmx, or its context for the whole page without JavaScript. The
-    second (`&citizen=<public id>`) shows the booking form for them in the panel (htmx) or sends the
-    browser to the booking page. None when no slot was asked for."""
+    """A free slot was chosen (`?slot=`). The first step asks for the citizen: a search field (name or
+    CPR number, the citizens list's search) among the viewer's citizens, or the team's, posted as one
+    types (htmx answers with the matches alone) or with its button (the whole page without
+    JavaScript). A name or a CPR number never goes in a URL (DESIGN.md), so the term is posted; each
+    match links on with the citizen's public id. The second step (`&citizen=<public id>`) shows the
+    booking form for them in the panel (htmx) or sends the browser to the booking page. None when no
+    slot was asked for."""
     start = _slot_start(request)
     if start is None:
         return None
     start = timezone.localtime(start)
     params = {**book, "start": start.isoformat(timespec="minutes"), "next": week_url}
     citizen = request.GET.get("citizen")
-    if citizen:
+    if citizen and request.method == "GET":
         try:
             public_id = uuid.UUID(citizen)
         except ValueError:
@@ -277,30 +280,50 @@ def slot_step(
         form = forms.AppointmentForm(patient=patient, initial=initial)
         context = {"form": form, "patient": patient, "action": book_url, "next": week_url, "start": start}
         return render(request, "scheduling/booking_panel.html", context)
-    citizens = list(selectors.bookable_citizens(request.user, team_ids=team_ids))
-    access.listed(request.user, gettext_noop("citizens to book in a week view"))
+    # The week's own parameters (whose week, which week, which slot), kept by the search and its matches.
+    here = [(name, value) for name, value in request.GET.items() if name != "citizen"]
+    term = request.POST.get("term", "")[:100].strip() if request.method == "POST" else ""
+    citizens, more = [], False
+    if term:
+        search = PatientSearch(term=term, team_id=next(iter(team_ids)) if team_ids else None)
+        citizens, more = selectors.bookable_citizens(request.user, search)
+        patient_search_logged(request.user, search, page=1)
     panel = {
         "start": start,
         "whom": whom,
+        "term": term,
         "citizens": citizens,
-        "book": book,
+        "more": more,
+        "limit": selectors.SLOT_SEARCH_LIMIT,
         "week_url": week_url,
         "week": week,
-        "slot": start.strftime("%Y-%m-%dT%H:%M"),
-        "path": request.path,
-        # The week's own parameters (whose week, which week), so that choosing the citizen stays on it.
-        "hidden": [(name, value) for name, value in request.GET.items() if name != "citizen"],
+        "search_url": f"{request.path}?{urlencode(here)}",
+        "choose_url": f"{request.path}?{urlencode(here)}&citizen=",
     }
     if request.htmx:
-        return render(request, "scheduling/week_slot.html", {"panel": panel})
+        template = "scheduling/week_slot_results.html" if request.method == "POST" else "scheduling/week_slot.html"
+        return render(request, template, {"panel": panel})
     return panel
+
+
+def get_or_slot_search(view):
+    """GET, and POST only for a free slot's citizen search (`?slot=` in the address); any other POST
+    is 405 as before."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "GET" or (request.method == "POST" and _slot_start(request) is not None):
+            return view(request, *args, **kwargs)
+        return HttpResponseNotAllowed(["GET"])
+
+    return wrapped
 
 
 # --- the three views -------------------------------------------------------------------------------------
 
 
 @citizen_work
-@require_GET
+@get_or_slot_search
 def my_week(request: HttpRequest) -> HttpResponse:
     """The signed-in professional's week, or with `?member=<pk>` a colleague's (someone in one of the
     viewer's teams; anyone else is 404)."""
@@ -314,7 +337,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
 
 
 @citizen_work
-@require_GET
+@get_or_slot_search
 def room_week(request: HttpRequest, room_public_id: uuid.UUID) -> HttpResponse:
     """A room's week: open to everyone who works with citizens (a room is the centre's); the
     citizens' names only within the care relation."""
@@ -354,7 +377,7 @@ def _person_or_room_week(request: HttpRequest, *, person: User | None, room: Roo
 
 
 @citizen_work
-@require_GET
+@get_or_slot_search
 def team_week(request: HttpRequest, team_public_id: uuid.UUID) -> HttpResponse:
     """A team's week: a row per member who works with citizens, a column per day; each cell lists
     what the member has that day and offers the first free half-hour. Only the team's members."""
@@ -376,6 +399,8 @@ def team_week(request: HttpRequest, team_public_id: uuid.UUID) -> HttpResponse:
         )
         if isinstance(panel, HttpResponse):
             return panel
+    if panel is None and request.method == "POST":
+        return HttpResponseNotAllowed(["GET"])  # a search for a slot of no one in the team
     start, end = _week_bounds(monday)
     reservations = selectors.week_reservations(start=start, end=end, professionals=members)
     by_member: dict[int, list[Reservation]] = {m.pk: [] for m in members}
