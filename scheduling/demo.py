@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from healthcenter.models import Profession, Role, Team, User
 from patients.demo import DEMENTIA_TEAM, NORTH, TEAMS
-from patients.models import ConditionKind, EncounterKind, Patient, PatientStatus, Programme, Relative
+from patients.models import ConditionKind, Encounter, EncounterKind, Patient, PatientStatus, Programme, Relative
 from patients.services import EncounterData, encounter_create, encounter_sign
 
 from . import services
@@ -254,6 +254,15 @@ class CalendarSeeder:
         self.rooms = seed_rooms()
         years = range(min(2026, self.first_day.year), max(2027, self.last_day.year + 1) + 1)
         self.holidays = seed_holidays(years)
+        # The citizens the history has lost from follow-up (no contact in the eight weeks the care gap
+        # "Ingen kontakt i 8 uger" allows) stay lost: they are booked ahead (so the worklist shows the
+        # gap as booked), but have met no one in the calendar's past and sit on no course.
+        in_contact = Encounter.objects.filter(
+            signed_at__isnull=False, started_at__gte=self.now - datetime.timedelta(weeks=8)
+        ).values_list("patient_id", flat=True)
+        self.lost = set(Patient.objects.filter(status=PatientStatus.ACTIVE).values_list("pk", flat=True)) - set(
+            in_contact
+        )
         self._courses()
         self._appointments()
         return self.summary
@@ -327,7 +336,8 @@ class CalendarSeeder:
         rng.shuffle(starts)
         planned: list[Planned] = []
         me = ("professional", professional.pk)
-        for start in starts:
+        # Each time is tried again with another purpose (a call needs no room) if the first did not fit.
+        for start in starts * 3:
             if len(planned) == count:
                 break
             purpose = rng.choice(purposes)
@@ -380,6 +390,8 @@ class CalendarSeeder:
             pool = own if own and self.rng.random() < 0.7 else team_citizens
             patient = self.rng.choice(pool)
             if caregiver and patient.pk not in self.with_caregiver:
+                continue
+            if day < self.today and patient.pk in self.lost:
                 continue
             if attempt < 12:
                 if all(abs((day - other).days) > 3 for other in self.seen_on[patient.pk]):
@@ -478,12 +490,13 @@ class CalendarSeeder:
                 enrolments__programme__code=DIABETES_SCHOOL.programme, enrolments__end_on__isnull=True
             ).values_list("pk", flat=True)
         )
-        return sorted(with_diabetes, key=lambda p: (p.pk not in referred, p.pk))
+        return sorted((p for p in with_diabetes if p.pk not in self.lost), key=lambda p: (p.pk not in referred, p.pk))
 
     def _caregiver_citizens(self, team) -> list[Patient]:
         """Citizens with dementia in caregiver support whose primary caregiver takes the course."""
-        return list(
-            Patient.objects.filter(
+        return [
+            patient
+            for patient in Patient.objects.filter(
                 team=team,
                 status=PatientStatus.ACTIVE,
                 relatives__is_primary_caregiver=True,
@@ -492,7 +505,8 @@ class CalendarSeeder:
             )
             .distinct()
             .order_by("pk")
-        )
+            if patient.pk not in self.lost
+        ]
 
     def _course(self, plan: "CoursePlan", team, citizens: list[Patient]):
         """A running course: created three weeks before its first session (some weeks ago), filled,
