@@ -1,7 +1,9 @@
 """A centre shaped like the largest seed profile, scaled down, built set-based in SQL for the plan
 test (tests/test_query_plans.py): 15 teams of 6 professionals and a coordinator, 2,000 citizens, each
-with 6 encounters, 12 measurements, 5 tasks, 4 appointments, care gaps (half the open ones booked),
-notifications and 8 access-log rows, and two years of rollup rows. Fewer rows per citizen than the
+with 6 encounters, 12 measurements, 5 tasks, 8 appointments over 24 weeks with their reservations
+(several a week for every professional), care gaps (half the open ones booked), notifications and 8
+access-log rows, and two years of rollup rows; each team has a course of eight sessions with ten
+participants. Fewer rows per citizen than the
 large profile (20 encounters, 60 measurements), which only makes a scan look cheaper here than it will
 be there; what decides the planner's choice is kept: one citizen is one of thousands, a team a
 fifteenth of the centre, a caseload a sixth of a team."""
@@ -16,6 +18,7 @@ CITIZENS = 2_000  # < 10,000: the CPR number's last four digits are the citizen'
 ENCOUNTERS_PER_CITIZEN = 6
 TASKS_PER_CITIZEN = 5
 ACCESS_ROWS_PER_CITIZEN = 8
+APPOINTMENTS_PER_CITIZEN = 8
 MONTHS_OF_ROLLUPS = 24
 TEAM_PREFIX = "Plan team"
 
@@ -45,7 +48,8 @@ FILLED_TABLES = [
     "coordination_notification", "coordination_caregap", "coordination_caregapreview", "coordination_handovernote",
     "coordination_referral",
     "healthcenter_accesslog", "patients_teamresponsibility",
-    "scheduling_appointment", "scheduling_appointment_professionals",
+    "scheduling_appointment", "scheduling_appointment_professionals", "scheduling_reservation", "scheduling_room",
+    "scheduling_course", "scheduling_course_professionals", "scheduling_coursesession", "scheduling_courseparticipant",
 ]  # fmt: skip
 
 STATEMENTS = [
@@ -85,9 +89,13 @@ STATEMENTS = [
        JOIN plan_staff s ON s.n = 1 + i %% %(teams)s""",
     """INSERT INTO patients_teamresponsibility (valid_from, recorded_at, patient_id, team_id)
        SELECT NULL, now(), p.id, p.team_id FROM patients_patient p JOIN plan_staff s ON s.team_id = p.team_id""",
+    # r: the professional's number in the centre; m: the citizen's among the professional's citizens (the
+    # calendar below gives each of them a time of its own).
     """CREATE TEMPORARY TABLE plan_citizen ON COMMIT DROP AS
        SELECT p.id, p.public_id, p.team_id, p.responsible_professional_id AS professional,
-              (row_number() OVER (ORDER BY p.id))::int AS i
+              (row_number() OVER (ORDER BY p.id))::int AS i,
+              (dense_rank() OVER (ORDER BY p.responsible_professional_id))::int - 1 AS r,
+              (row_number() OVER (PARTITION BY p.responsible_professional_id ORDER BY p.id))::int - 1 AS m
        FROM patients_patient p JOIN plan_staff s ON s.team_id = p.team_id""",
     # Seven in ten with diabetes (one in ten of them prediabetes), three in ten with dementia.
     """INSERT INTO patients_condition (public_id, kind, icd10, diagnosed_on, patient_id)
@@ -185,23 +193,95 @@ STATEMENTS = [
               now(), s.coordinator, n.id, c.id, n.programme_id, c.team_id, s.coordinator, false
        FROM plan_citizen c JOIN patients_enrolment n ON n.patient_id = c.id
        JOIN plan_staff s ON s.team_id = c.team_id""",
-    # The calendar: four appointments per citizen a month apart, two held or missed, two to come (one
-    # in seven of those cancelled), each with the citizen's professional; half the open care gaps
-    # booked from the gap (linked to the citizen's next appointment).
+    # The calendar (issue 13). Rooms; then eight appointments per citizen with their professional,
+    # three weeks apart from twelve weeks back to eleven ahead, each of a professional's citizens at a
+    # weekday and hour of its own (08-13; the citizens of one professional are fewer than 30), so that a
+    # professional's week holds several and no two overlap; held or missed in the past, one in seven
+    # of those to come cancelled by the citizen. One in twelve is in a room (each room taken by one
+    # professional at a time). Every appointment not cancelled holds its reservations, as the
+    # services write them (the exclusion constraints check the times here too).
+    """INSERT INTO scheduling_room (public_id, name, location, capacity, is_active)
+       SELECT gen_random_uuid(), 'Plan rum ' || n, 'Sundhedshuset', 2 + n %% 3, true FROM generate_series(1, 8) n""",
+    """CREATE TEMPORARY TABLE plan_room ON COMMIT DROP AS
+       SELECT (row_number() OVER (ORDER BY id))::int - 1 AS n, id FROM scheduling_room WHERE name LIKE 'Plan rum %%'""",
     """INSERT INTO scheduling_appointment (public_id, patient_id, kind, starts_at, ends_at, place, room_id, purpose,
            status, cancel_reason, session_id, encounter_id, booked_by_id, booked_at, status_changed_at, version)
-       SELECT gen_random_uuid(), c.id, CASE WHEN k %% 2 = 0 THEN 'phone' ELSE 'home_visit' END, a.at,
-              a.at + interval '45 minutes', CASE WHEN k %% 2 = 0 THEN 'remote' ELSE 'home' END, NULL, 'Opfølgning',
-              s.status, CASE WHEN s.status = 'cancelled_citizen' THEN 'Syg' ELSE '' END, NULL, NULL,
+       SELECT gen_random_uuid(), c.id,
+              CASE WHEN rm.id IS NOT NULL THEN 'individual' WHEN k %% 2 = 0 THEN 'phone' ELSE 'home_visit' END,
+              a.at, a.at + interval '45 minutes',
+              CASE WHEN rm.id IS NOT NULL THEN 'room' WHEN k %% 2 = 0 THEN 'remote' ELSE 'home' END, rm.id,
+              'Opfølgning', s.status, CASE WHEN s.status = 'cancelled_citizen' THEN 'Syg' ELSE '' END, NULL, NULL,
               c.professional, a.at - interval '20 days', CASE WHEN s.status <> 'booked' THEN a.at END, 1
-       FROM plan_citizen c, generate_series(0, 3) k
-       CROSS JOIN LATERAL (SELECT date_trunc('hour', now())
-                                  + make_interval(days => (k - 2) * 30 + 1 + c.i %% 20, hours => c.i %% 8) AS at) a
+       FROM plan_citizen c CROSS JOIN generate_series(0, %(appointments)s - 1) k
+       CROSS JOIN LATERAL (
+           SELECT (date_trunc('week', current_date)::date + ((k - 4) * 21 + (c.m %% 3) * 7 + c.m %% 5)
+                   + make_interval(hours => 8 + (c.m / 5) %% 6)) AT TIME ZONE 'Europe/Copenhagen' AS at) a
        CROSS JOIN LATERAL (SELECT CASE WHEN a.at < now() THEN
                                          CASE WHEN c.i %% 10 = 0 THEN 'did_not_attend' ELSE 'attended' END
-                                       WHEN c.i %% 7 = 0 THEN 'cancelled_citizen' ELSE 'booked' END AS status) s""",
+                                       WHEN c.i %% 7 = 0 THEN 'cancelled_citizen' ELSE 'booked' END AS status) s
+       LEFT JOIN plan_room rm ON (c.r + c.m) %% 12 = 0 AND rm.n = (c.r / 12) %% 8""",
     """INSERT INTO scheduling_appointment_professionals (appointment_id, user_id)
        SELECT a.id, a.booked_by_id FROM scheduling_appointment a JOIN plan_citizen c ON c.id = a.patient_id""",
+    """INSERT INTO scheduling_reservation (during, professional_id, room_id, appointment_id, session_id)
+       SELECT tstzrange(a.starts_at, a.ends_at), r.professional_id, r.room_id, a.id, NULL
+       FROM scheduling_appointment a JOIN plan_citizen c ON c.id = a.patient_id
+       CROSS JOIN LATERAL (SELECT a.booked_by_id AS professional_id, NULL::bigint AS room_id
+                           UNION ALL SELECT NULL, a.room_id WHERE a.room_id IS NOT NULL) r
+       WHERE a.status NOT IN ('cancelled_citizen', 'cancelled_centre')""",
+    # A diabetes school per team, taught by two of its professionals on a weekday afternoon (no
+    # appointment is after 13:00) in a room no other course has that weekday: eight weekly sessions,
+    # the first four held and registered, with ten of the team's citizens (one dropped out after
+    # the fourth), each with an appointment in every session; the sessions hold the reservations.
+    """INSERT INTO scheduling_course (public_id, name, programme_id, team_id, room_id, capacity, weekday, starts_at,
+           ends_at, first_day, session_count, status, created_by_id, created_at, version)
+       SELECT gen_random_uuid(), 'Diabetesskole ' || s.n,
+              (SELECT id FROM patients_programme WHERE code = 'diabetes-course'), s.team_id,
+              (SELECT id FROM plan_room WHERE n = (s.n - 1) / 5), 12, (s.n - 1) %% 5, time '14:00', time '16:00',
+              date_trunc('week', current_date)::date - 28 + (s.n - 1) %% 5, 8, 'running', s.coordinator,
+              now() - interval '60 days', 1
+       FROM plan_staff s""",
+    """INSERT INTO scheduling_course_professionals (course_id, user_id)
+       SELECT co.id, s.professionals[k] FROM scheduling_course co JOIN plan_staff s ON s.team_id = co.team_id
+       CROSS JOIN generate_series(1, 2) k""",
+    """INSERT INTO scheduling_coursesession (public_id, course_id, number, starts_at, ends_at, cancelled,
+           cancel_reason, note, registered_at, registered_by_id, version)
+       SELECT gen_random_uuid(), co.id, g.number, t.at, t.at + interval '2 hours', false, '', '',
+              CASE WHEN g.number <= 4 THEN t.at + interval '3 hours' END,
+              CASE WHEN g.number <= 4 THEN s.professionals[1] END, 1
+       FROM scheduling_course co JOIN plan_staff s ON s.team_id = co.team_id
+       CROSS JOIN generate_series(1, 8) g (number)
+       CROSS JOIN LATERAL (SELECT ((co.first_day + (g.number - 1) * 7) + co.starts_at) AT TIME ZONE 'Europe/Copenhagen'
+                           AS at) t""",
+    """INSERT INTO scheduling_reservation (during, professional_id, room_id, appointment_id, session_id)
+       SELECT tstzrange(se.starts_at, se.ends_at), r.professional_id, r.room_id, NULL, se.id
+       FROM scheduling_coursesession se JOIN scheduling_course co ON co.id = se.course_id
+       CROSS JOIN LATERAL (SELECT cp.user_id AS professional_id, NULL::bigint AS room_id
+                           FROM scheduling_course_professionals cp WHERE cp.course_id = co.id
+                           UNION ALL SELECT NULL, co.room_id) r""",
+    """INSERT INTO scheduling_courseparticipant (public_id, course_id, patient_id, status, joined_on, dropped_out_on,
+           dropout_reason, added_by_id, version)
+       SELECT gen_random_uuid(), co.id, c.id, CASE WHEN c.place = 1 THEN 'dropped_out' ELSE 'enrolled' END,
+              co.first_day - 7, CASE WHEN c.place = 1 THEN co.first_day + 22 END,
+              CASE WHEN c.place = 1 THEN 'Flyttet' ELSE '' END, co.created_by_id, 1
+       FROM scheduling_course co
+       JOIN (SELECT c.id, c.team_id, row_number() OVER (PARTITION BY c.team_id ORDER BY c.id) AS place
+             FROM plan_citizen c JOIN patients_patient p ON p.id = c.id WHERE p.status = 'active') c
+         ON c.team_id = co.team_id AND c.place <= 10""",
+    """INSERT INTO scheduling_appointment (public_id, patient_id, kind, starts_at, ends_at, place, room_id, purpose,
+           status, cancel_reason, session_id, encounter_id, booked_by_id, booked_at, status_changed_at, version)
+       SELECT gen_random_uuid(), pa.patient_id, 'group', se.starts_at, se.ends_at, 'room', co.room_id, co.name,
+              x.status, CASE WHEN x.status = 'cancelled_citizen' THEN 'Flyttet' ELSE '' END, se.id, NULL,
+              co.created_by_id, co.created_at,
+              CASE WHEN x.status <> 'booked' THEN se.starts_at END, 1
+       FROM scheduling_courseparticipant pa JOIN scheduling_course co ON co.id = pa.course_id
+       JOIN scheduling_coursesession se ON se.course_id = co.id
+       CROSS JOIN LATERAL (SELECT CASE WHEN pa.status = 'dropped_out' AND se.number > 4 THEN 'cancelled_citizen'
+                                       WHEN se.registered_at IS NULL THEN 'booked'
+                                       WHEN (pa.patient_id + se.number) %% 5 = 0 THEN 'did_not_attend'
+                                       ELSE 'attended' END AS status) x""",
+    """INSERT INTO scheduling_appointment_professionals (appointment_id, user_id)
+       SELECT a.id, cp.user_id FROM scheduling_appointment a JOIN scheduling_coursesession se ON se.id = a.session_id
+       JOIN scheduling_course_professionals cp ON cp.course_id = se.course_id""",
     """UPDATE coordination_caregap g SET appointment_id = (
            SELECT a.id FROM scheduling_appointment a
            WHERE a.patient_id = g.patient_id AND a.status = 'booked' AND a.starts_at >= now()
@@ -269,6 +349,7 @@ def build_centre() -> None:
         "encounters": ENCOUNTERS_PER_CITIZEN,
         "tasks": TASKS_PER_CITIZEN,
         "access_rows": ACCESS_ROWS_PER_CITIZEN,
+        "appointments": APPOINTMENTS_PER_CITIZEN,
         "months": MONTHS_OF_ROLLUPS,
         "rules": rules_fingerprint(),
     }

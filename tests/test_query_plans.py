@@ -21,6 +21,7 @@ search with a condition on that table, the query needs an index (or another shap
 a join that no index can answer); if it names one, an index exists that the planner found dearer
 than the scan, and the query's selectivity or shape is the question. The hint is not asserted."""
 
+import datetime
 import re
 from dataclasses import dataclass
 
@@ -33,9 +34,11 @@ from django.utils import timezone
 
 from coordination.caregaps import evaluate_care_gaps
 from healthcenter import runtime
-from healthcenter.models import Role, User
+from healthcenter.models import Role, Team, User
 from healthcenter.retention import access_log_archive
 from patients.models import Patient
+from scheduling.models import Appointment, Course, CourseSession, Room
+from scheduling.views.week import iso_week
 
 from .conftest import client_for
 from .factories import UserFactory
@@ -55,6 +58,13 @@ class Centre:
     manager: User
     citizen: Patient
     large_tables: set[str]
+    # The calendar (issue 13): the professional's team, a room they book, the course they teach and a
+    # held session of it, and the day and ISO week of their next appointment.
+    team: Team
+    room: Room
+    course: Course
+    session: CourseSession
+    busy_day: datetime.date
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +85,21 @@ def centre(django_db_setup, django_db_blocker):
         professional = User.objects.filter(
             role=Role.PROFESSIONAL, teams__name=f"{TEAM_PREFIX} 01", responsible_for__isnull=False
         ).order_by("id")[0]
+        course = Course.objects.get(team__name=f"{TEAM_PREFIX} 01", professionals=professional)
+        next_appointment = Appointment.objects.filter(
+            professionals=professional, session__isnull=True, status="booked", starts_at__gte=timezone.now()
+        ).earliest("starts_at")
         yield Centre(
             professional=professional,
             coordinator=User.objects.get(role=Role.COORDINATOR, teams__name=f"{TEAM_PREFIX} 01"),
             manager=UserFactory(role=Role.MANAGER, profession=""),
             citizen=Patient.objects.filter(responsible_professional=professional, status="active").order_by("id")[0],
             large_tables=large_tables,
+            team=course.team,
+            room=Room.objects.filter(appointments__booked_by=professional).distinct().get(),
+            course=course,
+            session=course.sessions.filter(registered_at__isnull=False).latest("number"),
+            busy_day=timezone.localdate(next_appointment.starts_at),
         )
         transaction.set_rollback(True)
 
@@ -332,3 +351,114 @@ def test_the_care_gap_job_when_nothing_changed(centre):
 def test_the_care_gap_evaluation_of_one_citizen_after_a_signature(centre):
     citizen = centre.citizen.pk
     assert_indexed(captured_statements(lambda: evaluate_care_gaps(patient_ids=[citizen])), centre)
+
+
+# --- the calendar (issue 13) ---------------------------------------------------------------------------------
+
+
+def monday(day: datetime.date) -> datetime.date:
+    return day - datetime.timedelta(days=day.weekday())
+
+
+# The calendar's pages, one GET each as the professional: (url name, its arguments, its query, the table
+# whose rows it is about: the test checks that it read them). The day and the weeks are those of the
+# professional's next appointment, the course is one they teach, the register one of its held sessions.
+CALENDAR = {
+    "my day": ("scheduling:my_day", lambda c: [], lambda c: {"day": c.busy_day.isoformat()}, "scheduling_appointment"),
+    "my week": (
+        "scheduling:my_week",
+        lambda c: [],
+        lambda c: {"week": iso_week(monday(c.busy_day))},
+        "scheduling_reservation",
+    ),
+    "the team's week": (
+        "scheduling:team_week",
+        lambda c: [c.team.public_id],
+        lambda c: {"week": iso_week(monday(c.busy_day))},
+        "scheduling_reservation",
+    ),
+    "the room's week": (
+        "scheduling:room_week",
+        lambda c: [c.room.public_id],
+        lambda c: {"week": iso_week(monday(c.busy_day))},
+        "scheduling_reservation",
+    ),
+    "the citizen's appointments": (
+        "scheduling:patient_appointments",
+        lambda c: [c.citizen.public_id],
+        lambda c: {},
+        "scheduling_appointment",
+    ),
+    "the course page": (
+        "scheduling:course",
+        lambda c: [c.course.public_id],
+        lambda c: {},
+        "scheduling_courseparticipant",
+    ),
+    "the register": (
+        "scheduling:session_register",
+        lambda c: [c.session.public_id],
+        lambda c: {},
+        "scheduling_appointment",
+    ),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", CALENDAR)
+def test_the_calendar_page(centre, page):
+    name, args, params, table = CALENDAR[page]
+    client = client_for(centre.professional)
+    statements = captured_statements(lambda: get(client, reverse(name, args=args(centre)), **params(centre)))
+    assert any(f'FROM "{table}"' in s or f'JOIN "{table}"' in s for s in statements), page
+    assert_indexed(statements, centre)
+
+
+@pytest.mark.django_db
+def test_it_fails_my_week_when_the_indexes_of_a_professionals_reservations_are_gone(centre):
+    """The week is read through the reservations of the professional: the exclusion constraint's GiST
+    index (professional, during) or the foreign key's. Without both, a week reads every reservation."""
+    client = client_for(centre.professional)
+    with connection.cursor() as cursor:  # rolled back with the test's savepoint
+        cursor.execute("ALTER TABLE scheduling_reservation DROP CONSTRAINT professional_not_booked_twice")
+        cursor.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'scheduling_reservation'::regclass "
+            "AND indkey[0] = (SELECT attnum FROM pg_attribute WHERE attrelid = 'scheduling_reservation'::regclass "
+            "AND attname = 'professional_id')"
+        )
+        for (index,) in cursor.fetchall():
+            cursor.execute(f"DROP INDEX {index}")
+    name, args, params, _table = CALENDAR["my week"]
+
+    statements = captured_statements(lambda: get(client, reverse(name, args=args(centre)), **params(centre)))
+
+    scans = sequential_scans(statements, centre.large_tables)
+    assert any(scan.startswith("Seq Scan on scheduling_reservation") for scan in scans), scans
+
+
+@pytest.mark.django_db
+def test_the_week_pages_read_a_week_that_has_appointments_and_a_course_session(centre):
+    """The plans above are those of a full week: the professional's week holds appointments and the
+    session they teach, the room's week appointments (else a page could pass by reading nothing)."""
+    client = client_for(centre.professional)
+    week = iso_week(monday(centre.busy_day))
+    mine = client.get(reverse("scheduling:my_week"), {"week": week}).content.decode()
+    assert mine.count('data-testid="block"') >= 3 and "block-course" in mine
+    room = client.get(reverse("scheduling:room_week", args=[centre.room.public_id]), {"week": week}).content.decode()
+    assert 'data-testid="block"' in room
+
+
+@pytest.mark.django_db
+def test_the_free_slots_citizen_search(centre):
+    """A week view's free slot asks for the citizen by name or CPR number (the citizens list's search)."""
+    client = client_for(centre.professional)
+    day = monday(centre.busy_day) + datetime.timedelta(days=7)
+    url = reverse("scheduling:my_week") + f"?week={iso_week(day)}&professional={centre.professional.pk}"
+    url += f"&slot={day:%Y-%m-%d}T16:00"
+
+    def searches():
+        for term in ["jørgensen", centre.citizen.cpr[:6]]:
+            response = client.post(url, {"term": term}, HTTP_HX_REQUEST="true")
+            assert response.status_code == 200 and 'data-testid="slot-match"' in response.content.decode(), term
+
+    assert_indexed(captured_statements(searches), centre)
