@@ -640,13 +640,17 @@ def course_phase(course: Course, now: datetime.datetime) -> str:
     return "upcoming"
 
 
+def _places_of_the_session(places: QuerySet[Appointment]) -> Coalesce:
+    """A count of one session's places, looked up through the session's index: a correlated count per
+    shown session, never a pass over every group appointment of the centre."""
+    count = places.filter(session_id=OuterRef("pk")).order_by().values("session_id").annotate(n=Count("id"))
+    return Coalesce(Subquery(count.values("n")), 0)
+
+
 def course_sessions(course: Course) -> QuerySet[CourseSession]:
     return course.sessions.annotate(
-        came=Count("appointments", filter=Q(appointments__status=AppointmentStatus.ATTENDED)),
-        expected=Count(
-            "appointments",
-            filter=~Q(appointments__status__in=CANCELLED_STATUSES),
-        ),
+        came=_places_of_the_session(Appointment.objects.filter(status=AppointmentStatus.ATTENDED)),
+        expected=_places_of_the_session(Appointment.objects.exclude(status__in=CANCELLED_STATUSES)),
     ).order_by("number")
 
 
