@@ -210,21 +210,22 @@ def seed_holidays(years: Iterable[int]) -> set[datetime.date]:
 
 
 class Busy:
-    """Who and what is taken when, in memory, so that the seeding only asks the services for free
-    slots. Starts from the reservations already in the database (the courses' sessions)."""
+    """Who and what is taken when, in memory and by day, so that the seeding only asks the services
+    for free slots. Starts from the reservations already in the database (the courses' sessions)."""
 
     def __init__(self, first: datetime.datetime, last: datetime.datetime):
         self.first, self.last = first, last
-        self.taken: dict[tuple[str, int], list[tuple[datetime.datetime, datetime.datetime]]] = defaultdict(list)
+        self.taken: dict[tuple, list[tuple[datetime.datetime, datetime.datetime]]] = defaultdict(list)
         for r in Reservation.objects.filter(during__overlap=DateTimeTZRange(first, last)):
             key = ("professional", r.professional_id) if r.professional_id else ("room", r.room_id)
-            self.taken[key].append((r.during.lower, r.during.upper))
+            self.take(key, r.during.lower, r.during.upper)
 
     def free(self, key: tuple[str, int], start: datetime.datetime, end: datetime.datetime, margin=BREAK) -> bool:
-        return all(end + margin <= s or e + margin <= start for s, e in self.taken[key])
+        taken = self.taken[(*key, timezone.localdate(start))]
+        return all(end + margin <= s or e + margin <= start for s, e in taken)
 
     def take(self, key: tuple[str, int], start: datetime.datetime, end: datetime.datetime) -> None:
-        self.taken[key].append((start, end))
+        self.taken[(*key, timezone.localdate(start))].append((start, end))
 
 
 @dataclass
