@@ -23,7 +23,7 @@ from patients.demo import DEMENTIA_TEAM, NORTH, TEAMS
 from patients.models import ConditionKind, Encounter, EncounterKind, Patient, PatientStatus, Programme, Relative
 from patients.services import EncounterData, encounter_create, encounter_sign
 
-from . import services
+from . import courses, services
 from .models import Appointment, Holiday, Reservation, Room
 
 # (name, where, seats)
@@ -147,6 +147,7 @@ class CalendarSummary:
     missed: int = 0
     cancelled: int = 0
     courses: list[str] = field(default_factory=list)
+    # Courses the centre's teams could not fill (a demo too small), by name.
     missing: list[str] = field(default_factory=list)
 
 
@@ -440,8 +441,8 @@ class CalendarSeeder:
         self.summary.cancelled += 1
 
     def _attend(self, planned: Planned, appointment) -> None:
-        """The professional logs the encounter from the appointment after the meeting and signs it
-        later that day (or the next morning); the signature marks the appointment attended."""
+        """The professional logs the encounter from the appointment and signs it between ten minutes
+        and four hours after the meeting; the signature marks the appointment attended."""
         data, actor = planned.data, planned.professional
         minutes = int((data.ends_at - data.starts_at).total_seconds() // 60)
         encounter = encounter_create(
@@ -465,12 +466,6 @@ class CalendarSeeder:
     # --- courses -------------------------------------------------------------------------------------------
 
     def _courses(self) -> None:
-        try:
-            from . import courses
-        except ImportError:  # written by another helper; the calendar stands without it
-            self.summary.missing.append("scheduling.courses")
-            return
-        self.course_services = courses
         teams = {t.name: t for t in Team.objects.all()}
         diabetes, dementia = teams.get(DIABETES_SCHOOL.team), teams.get(CAREGIVER_COURSE.team)
         if diabetes is not None:
@@ -512,7 +507,7 @@ class CalendarSeeder:
     def _course(self, plan: "CoursePlan", team, citizens: list[Patient]):
         """A running course: created three weeks before its first session (some weeks ago), filled,
         its past sessions registered week by week, one participant dropping out on the way."""
-        courses, rng = self.course_services, self.rng
+        rng = self.rng
         started = self.today - datetime.timedelta(weeks=plan.weeks_ago)
         first_day = started + datetime.timedelta(days=(plan.weekday - started.weekday()) % 7)
         created_on = first_day - datetime.timedelta(weeks=3)
@@ -603,7 +598,7 @@ class CalendarSeeder:
         start = self.today + datetime.timedelta(weeks=9)
         first_day = start + datetime.timedelta(days=(course.weekday - start.weekday()) % 7)
         name = f"{DIABETES_SCHOOL.name}, {'forår' if first_day.month <= 6 else 'efterår'} {first_day.year}"
-        self.course_services.course_create(
+        courses.course_create(
             actor=self._coordinator(course.team),
             name=name,
             programme=course.programme,
