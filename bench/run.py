@@ -173,6 +173,7 @@ def child_env(name: str) -> dict:
         DEBUG="false",
         SECRET_KEY=os.environ.get("BENCH_SECRET_KEY", "bench-only-secret-key-0123456789-0123456789-0123456789"),
         ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+        CENTRE_PHONE=os.environ.get("CENTRE_PHONE", "70 20 30 40"),
         TRUST_X_FORWARDED_PROTO="true",
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
         PYTHONUNBUFFERED="1",

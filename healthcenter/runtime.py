@@ -214,6 +214,7 @@ def run_tests(pytest_args: list[str]) -> int:
     with services(database_name="healthcenter") as env:
         env.setdefault("DEBUG", "false")
         env.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+        env.setdefault("CENTRE_PHONE", "70 20 30 40")
         # One role for everything; tests/test_dbroles.py sets up a runtime role of its own.
         one_role = {name: value for name, value in env.items() if name not in ROLE_VARIABLES}
         return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], env=one_role, cwd=ROOT, check=False).returncode

@@ -520,7 +520,11 @@ def _register_one(*, actor: User, session: CourseSession, place: Appointment, li
                     duration_minutes=_minutes(session),
                     note=_encounter_note(session.note, line.note),
                 ),
-                sign=True,
+                sign=False,
+            )
+            # Signed when the register is taken (the demo takes its history's registers on their days).
+            patient_services.encounter_sign(
+                actor=actor, encounter=encounter, expected_version=encounter.version, at=now
             )
             changes["encounter"] = encounter
         else:

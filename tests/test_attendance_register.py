@@ -82,6 +82,19 @@ def test_each_attendee_gets_one_signed_group_encounter_with_both_notes(course, h
         ).exists()
 
 
+def test_a_register_taken_for_a_past_day_signs_on_that_day(course, hanne):
+    """The demo takes its history's registers on their days: the signature says when, not the seeding."""
+    (anna,) = join(course, hanne, "Anna Andersen")
+    session = course.sessions.get(number=1)
+    taken = session.ends_at + datetime.timedelta(minutes=30)
+    lines = [courses.Attendance(appointment=place(session, anna).public_id, came=True, note="")]
+    courses.session_register(
+        actor=hanne, session=session, expected_version=session.version, note="Kost", attendance=lines, now=taken
+    )
+    assert Encounter.objects.get(patient=anna).signed_at == taken
+    assert place(session, anna).status_changed_at == taken
+
+
 def test_correcting_a_tick_amends_and_never_makes_a_second_encounter(course, hanne):
     anna, bo = join(course, hanne, "Anna Andersen", "Bo Bertelsen")
     session = course.sessions.get(number=1)
