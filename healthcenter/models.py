@@ -141,3 +141,35 @@ class AccessLogArchive(models.Model):
 
     def __str__(self):
         return self.file_name
+
+
+class ApiScope(models.TextChoices):
+    READ = "read", _("Read")
+    WRITE = "write", _("Read and write")
+
+
+class ApiToken(models.Model):
+    """A personal API token (issue 12): it acts as its user, with the user's role and care relation,
+    narrowed to reading or to reading and writing. An administrator issues and revokes it; the
+    secret is shown once and only its SHA-256 is kept. Every use is logged."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens", verbose_name=_("for"))
+    name = models.CharField(_("what it is for"), max_length=100, help_text=_("e.g. the municipality's care system"))
+    scope = models.CharField(_("scope"), max_length=5, choices=ApiScope.choices, default=ApiScope.READ)
+    # The secret's first characters, to recognise a token in lists and logs without keeping it.
+    prefix = models.CharField(_("begins with"), max_length=8, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", editable=False)
+    created_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    expires_on = models.DateField(_("valid until"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.prefix}… {self.name}"

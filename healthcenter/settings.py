@@ -70,6 +70,10 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "rest_framework",  # the API (issue 12): healthcenter/api.py and each app's api.py
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc from the installed package, no CDN
     "csp",  # Content-Security-Policy header (CONTENT_SECURITY_POLICY below) and its system checks
     "healthcenter",
     "healthcenter.outbox",  # jobs asked for in a transaction, handed to Celery after it (issue 10, faults)
@@ -261,6 +265,12 @@ CONTENT_SECURITY_POLICY = {
 }
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The API's rate per token, counted together by every worker process.
+CACHES["throttle"] = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": REDIS_URL,
+    "KEY_PREFIX": "throttle",
+}
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ACKS_LATE = True
@@ -408,3 +418,44 @@ MIDDLEWARE.insert(
 for _database in DATABASES.values():
     _database["CONN_HEALTH_CHECKS"] = True
     _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+
+
+# --- the API (issue 12) ---------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "healthcenter.api.TokenAuthentication",
+        "healthcenter.api.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["healthcenter.api.WorkPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["healthcenter.api.PerTokenThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env_str("API_RATE", "600/minute")},
+    "DEFAULT_PAGINATION_CLASS": "healthcenter.api.Cursor",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "healthcenter.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sundhedscenter API",
+    "DESCRIPTION": (
+        "The health centre's records, coordination, calendar and figures. Authenticate with a personal token "
+        "(Authorization: Bearer <token>) issued by an administrator, or the browser's session. Outside the care "
+        "relation a citizen does not exist (404). Every error has the shape {code, message, fields}."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}

@@ -15,6 +15,10 @@ urlpatterns = [
     path("", include("coordination.urls")),
     path("", include("scheduling.urls")),
     path("reporting/", include("reporting.urls")),
+    # The API (issue 12): each app's resources under /api/v1/ (namespace api-<app>), the schema and its
+    # documentation (healthcenter/api_docs.py), FHIR R4 under /fhir/.
+    path("api/", include("healthcenter.api_docs")),
+    path("api/v1/", include("patients.api")),
     path("admin/", admin.site.urls),
 ]
 
