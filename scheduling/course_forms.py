@@ -12,6 +12,7 @@ from healthcenter.views_helpers import StyledForm
 from patients.forms import LocalDateField
 from patients.models import Programme
 
+from .forms import CalendarDateField
 from .models import Room
 
 WEEKDAYS = [
@@ -43,7 +44,7 @@ class CourseForm(StyledForm):
     weekday = forms.TypedChoiceField(label=_("Weekday"), choices=WEEKDAYS, coerce=int, initial=1)
     starts_at = forms.TimeField(label=_("From"), widget=TimeInput(format="%H:%M"), initial=datetime.time(10))
     ends_at = forms.TimeField(label=_("To"), widget=TimeInput(format="%H:%M"), initial=datetime.time(12))
-    first_day = LocalDateField(label=_("First session on or after"), help_text=_("Holidays are skipped."))
+    first_day = CalendarDateField(label=_("First session on or after"), help_text=_("Holidays are skipped."))
     session_count = forms.IntegerField(label=_("Number of sessions"), min_value=1, max_value=52, initial=8)
 
     def __init__(self, *args, user: User, **kwargs):

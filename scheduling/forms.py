@@ -56,6 +56,20 @@ class LocalTimeField(forms.TimeField):
         super().__init__(**kwargs)
 
 
+class CalendarDateField(LocalDateField):
+    """A day the calendar can take (scheduling.selectors.in_calendar): a year mistyped as 9999 is an
+    error to correct, not a date that overflows when the time and the length are added to it."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and not selectors.in_calendar(value):
+            raise forms.ValidationError(
+                _("Choose a day between %(first)s and %(last)s.")
+                % {"first": selectors.FIRST_DAY.year, "last": selectors.LAST_DAY.year},
+                code="out_of_range",
+            )
+
+
 class ProfessionalChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, user: User) -> str:
         profession = user.get_profession_display()
@@ -68,7 +82,7 @@ class AppointmentForm(StyledForm):
     service's; the form only reads what was typed."""
 
     kind = forms.ChoiceField(label=_("Kind"), choices=BOOKABLE_KINDS, initial=EncounterKind.INDIVIDUAL)
-    day = LocalDateField(label=_("Date"))
+    day = CalendarDateField(label=_("Date"))
     start_time = LocalTimeField(label=_("Time"))
     duration = forms.TypedChoiceField(
         label=_("Duration"), coerce=int, choices=[(m, _duration_label(m)) for m in DURATIONS], initial=DEFAULT_DURATION
@@ -142,8 +156,11 @@ def initial_from(params: Mapping[str, str], *, user: User, patient: Patient) -> 
     not parse, or names someone outside the citizen's team, is left out; the signed-in user is the
     professional when the link names none (or one who cannot be booked with this citizen)."""
     initial: dict = {"duration": DEFAULT_DURATION, "kind": EncounterKind.INDIVIDUAL, "place": Place.ROOM}
-    start = parse_datetime(params.get("start") or "")
-    if start is not None:
+    try:
+        start = parse_datetime(params.get("start") or "")
+    except ValueError:  # well formed but no such moment: 2026-02-30, 25:00
+        start = None
+    if start is not None and selectors.in_calendar(start.date()):
         start = timezone.localtime(start) if timezone.is_aware(start) else start
         initial["day"], initial["start_time"] = start.date(), start.time().replace(second=0, microsecond=0)
     kind = params.get("kind")

@@ -101,6 +101,17 @@ class Day:
     cancelled: list[DayItem]
 
 
+# The days the calendar takes and shows: far wider than any real plan, and far enough inside what Python's
+# dates can hold that a page can link the day or week before and after, and an appointment or a year of
+# weekly sessions can end, without overflowing (a ?day=9999-12-31 or a course from 9999-12-25 did).
+FIRST_DAY = datetime.date(1900, 1, 1)
+LAST_DAY = datetime.date(2999, 12, 31)
+
+
+def in_calendar(day: datetime.date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
+
+
 def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     """The local day as aware moments, [start, end): a day with a daylight-saving change has 23 or 25 hours."""
     start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))

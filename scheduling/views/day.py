@@ -34,11 +34,12 @@ class VersionForm(forms.Form):
 
 
 def _day_asked(request: HttpRequest) -> datetime.date:
-    """`?day=YYYY-MM-DD`, or today (local) when it is missing or not a date."""
+    """`?day=YYYY-MM-DD`, or today (local) when it is missing, not a date or outside the calendar."""
     try:
-        return datetime.date.fromisoformat(request.GET.get("day", ""))
+        day = datetime.date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
         return timezone.localdate()
+    return day if selectors.in_calendar(day) else timezone.localdate()
 
 
 def _day_url(day: datetime.date) -> str:

@@ -42,14 +42,17 @@ SLOT_MINUTES = 30
 
 
 def monday_of(request: HttpRequest) -> datetime.date:
-    """`?week=2026-W49` (an ISO week); this week when it is missing or not a week."""
+    """`?week=2026-W49` (an ISO week); this week when it is missing, not a week or outside the calendar."""
     text = request.GET.get("week", "")
     try:
         year, week = text.split("-W")
-        return datetime.date.fromisocalendar(int(year), int(week), 1)
+        monday = datetime.date.fromisocalendar(int(year), int(week), 1)
+        if selectors.in_calendar(monday):
+            return monday
     except ValueError:
-        today = timezone.localdate()
-        return today - datetime.timedelta(days=today.weekday())
+        pass
+    today = timezone.localdate()
+    return today - datetime.timedelta(days=today.weekday())
 
 
 def iso_week(monday: datetime.date) -> str:
@@ -247,6 +250,8 @@ def _slot_start(request: HttpRequest) -> datetime.datetime | None:
     try:
         moment = datetime.datetime.fromisoformat(request.GET.get("slot", ""))
     except ValueError:
+        return None
+    if not selectors.in_calendar(moment.date()):
         return None
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
