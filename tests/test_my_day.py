@@ -134,6 +134,29 @@ class TestWhoSeesWhat:
         assert "Karen Jensen" not in page and patient.cpr_formatted not in page
         assert str(patient.public_id) not in page
 
+    def test_the_reason_a_citizen_outside_the_viewers_teams_cancelled_is_not_shown(self, member, patient, other_team):
+        """The reason is the care team's free text about the citizen ("indlagt", "død"): only the name's readers see it."""
+        appointment(
+            patient,
+            member,
+            status=AppointmentStatus.CANCELLED_BY_CITIZEN,
+            cancel_reason="Indlagt med hjertesvigt",
+        )
+        member.teams.set([other_team])
+        response = client_for(member).get(my_day_url(PAST_DAY))
+        [item] = response.context["plan"].cancelled
+        assert item.named is False
+        assert "Indlagt med hjertesvigt" not in response.content.decode()
+
+    def test_the_care_team_sees_why_an_appointment_was_cancelled(self, as_member, member, patient):
+        appointment(
+            patient,
+            member,
+            status=AppointmentStatus.CANCELLED_BY_CITIZEN,
+            cancel_reason="Indlagt med hjertesvigt",
+        )
+        assert "Indlagt med hjertesvigt" in as_member.get(my_day_url(PAST_DAY)).content.decode()
+
     @pytest.mark.parametrize("persona", ["manager", "administrator"])
     def test_roles_that_do_not_work_with_citizens_get_404(self, request, persona):
         user = request.getfixturevalue(persona)
