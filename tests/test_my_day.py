@@ -135,7 +135,7 @@ class TestWhoSeesWhat:
         assert str(patient.public_id) not in page
 
     def test_the_reason_a_citizen_outside_the_viewers_teams_cancelled_is_not_shown(self, member, patient, other_team):
-        """The reason is the care team's free text about the citizen ("indlagt", "død"): only the name's readers see it."""
+        """The reason is the care team's free text about the citizen ("indlagt", "død"): only for the name's readers."""
         appointment(
             patient,
             member,
