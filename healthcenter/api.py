@@ -20,7 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from rest_framework import authentication, exceptions, pagination, permissions, status, throttling
+from rest_framework import authentication, exceptions, pagination, permissions, serializers, status, throttling
 
 from . import access
 from .models import AccessAction, ApiScope, ApiToken, Role, User
@@ -124,7 +124,8 @@ class SessionAuthentication(authentication.SessionAuthentication):
 
 
 class WorkPermission(permissions.BasePermission):
-    """The view's `access_work` (healthcenter.access.Work) for the user's role, as the pages decide it:
+    """The view's `access_work` (a healthcenter.access.Work, or a set of them of which the role must have
+    one) for the user's role, as the pages decide it:
     a role that may not gets 404 and a denied access-log row. A read-only token may only read. The
     care relation to a citizen is decided by the app's `*_for` selector, as on the pages."""
 
@@ -135,7 +136,8 @@ class WorkPermission(permissions.BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             raise exceptions.NotAuthenticated
-        if not access.may(user, work):
+        works = work if isinstance(work, (frozenset, set, tuple)) else (work,)
+        if not any(access.may(user, each) for each in works):
             access.deny(user, what=request.path, action=_action(request))
         token = request.auth if isinstance(request.auth, ApiToken) else None
         if token is not None and token.scope != ApiScope.WRITE and request.method not in permissions.SAFE_METHODS:
@@ -265,3 +267,29 @@ def error_body(exc, data) -> dict:
 
 
 LOGGED_DENIAL = gettext_noop("API request refused")
+
+
+# --- the schema: every operation's errors, the two ways in ------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one shape of every error (exception_handler): a stable `code` to branch on, a `message` in
+    the request's language (Danish, or English with Accept-Language: en) and the field errors."""
+
+    def get_fields(self):
+        # "fields" is also a Serializer attribute, hence declared here rather than on the class.
+        return {
+            "code": serializers.CharField(
+                help_text="Stable code, e.g. invalid, parse_error, not_authenticated, authentication_failed, "
+                "read_only_token, permission_denied, not_found, method_not_allowed, conflict, "
+                "precondition_failed, throttled."
+            ),
+            "message": serializers.CharField(help_text="For people, in the request's language."),
+            "fields": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                help_text="Field name -> its messages (empty unless the input was invalid).",
+            ),
+        }
+
+    class Meta:
+        ref_name = "Error"

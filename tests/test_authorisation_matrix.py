@@ -66,7 +66,7 @@ PERSONAS = [
     "unverified_admin",
     "anonymous",
 ]
-CODES = {"200", "ok", "403", "404", "405", "login", "otp", "admin-login"}
+CODES = {"200", "ok", "401", "403", "404", "405", "login", "otp", "admin-login"}
 LOGGED = {"citizen", "user", "-"}
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 # Every URL has a GET and a POST row; an API URL (a namespace starting with "api") a row for every method.
