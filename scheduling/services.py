@@ -344,6 +344,9 @@ def appointment_link_encounter(*, actor: User, appointment: Appointment, encount
         raise ValidationError(_("An encounter has already been logged from this appointment."), code="logged")
     if appointment.is_cancelled:
         raise ValidationError(_("This appointment was cancelled."), code="closed")
+    if appointment.session_id:
+        # The register writes the group encounter; a draft logged here would be one it cannot amend.
+        raise ValidationError(_("Attendance at a course session is taken in its register."), code="session")
     Appointment.objects.filter(pk=appointment.pk).update(encounter=encounter, version=F("version") + 1)
     appointment.encounter = encounter
     appointment.version += 1

@@ -241,3 +241,23 @@ def test_a_session_in_the_future_shows_no_register_yet(coordinator, team, room, 
     session.refresh_from_db()
     assert session.registered_at is None
     assert timezone.now() < session.starts_at
+
+
+def test_an_encounter_cannot_be_logged_from_a_course_place_so_the_register_still_works(course, hanne):
+    """A session's attendance is the register's: an encounter logged by hand from a participant's place
+    (My day never offers it; the address can be typed) would leave a draft the register cannot amend,
+    and the whole session could not be registered."""
+    from coordination import services as coordination_services
+    from patients.services import EncounterData
+
+    [anna] = join(course, hanne, "Anna Andersen")
+    session = course.sessions.get(number=1)
+    data = EncounterData(kind="group", started_at=session.starts_at, duration_minutes=120, note="Udkast")
+    with pytest.raises(ValidationError):
+        coordination_services.encounter_log(
+            actor=hanne, patient=anna, data=data, sign=False, appointment=place(session, anna)
+        )
+    assert place(session, anna).encounter is None
+    register(hanne, session, {anna})
+    assert place(session, anna).status == AppointmentStatus.ATTENDED
+    assert Encounter.objects.filter(patient=anna).count() == 1
