@@ -356,9 +356,11 @@ def appointment_link_encounter(*, actor: User, appointment: Appointment, encount
 @transaction.atomic
 def appointment_attended(*, actor: User, encounter: Encounter) -> Appointment | None:
     """Called when an encounter is signed: the appointment it was logged from (if any) is attended.
-    A no-show that was marked too early becomes attended too, since the encounter proves the meeting."""
+    A no-show that was marked too early becomes attended too, since the encounter proves the meeting.
+    A cancelled appointment stays cancelled: its time was given back (and the citizen may have left the
+    centre), so the encounter is a meeting of its own, not this one."""
     appointment = Appointment.objects.select_for_update().filter(encounter=encounter).first()
-    if appointment is None or appointment.status == AppointmentStatus.ATTENDED:
+    if appointment is None or appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.DID_NOT_ATTEND):
         return appointment
     Appointment.objects.filter(pk=appointment.pk).update(
         status=AppointmentStatus.ATTENDED,

@@ -230,3 +230,14 @@ def test_a_citizen_who_leaves_keeps_no_booked_time_and_no_course_place(citizen, 
     place.refresh_from_db()
     assert (place.status, place.dropout_reason) == (ParticipantStatus.DROPPED_OUT, reason)
     assert place.dropped_out_on == timezone.localdate()
+
+
+def test_signing_a_draft_linked_to_a_cancelled_appointment_leaves_it_cancelled(citizen, hanne):
+    past = AppointmentFactory(patient=citizen, starts_at=timezone.now() - datetime.timedelta(hours=2), booked_by=hanne)
+    draft = EncounterFactory(patient=citizen, professional=hanne, signed_at=None)
+    services.appointment_link_encounter(actor=hanne, appointment=past, encounter=draft)
+    past.refresh_from_db()
+    services.appointment_cancel(
+        actor=hanne, appointment=past, expected_version=past.version, by_citizen=True, reason="Indlagt"
+    )
+    assert services.appointment_attended(actor=hanne, encounter=draft).status == AppointmentStatus.CANCELLED_BY_CITIZEN
