@@ -301,6 +301,13 @@ def participant_add(
     _ensure_course_team(actor, course)
     if not access.may_work_on(actor, access.Work.CITIZENS, patient.team_id):
         raise ValidationError(_("Only the citizen's care team can give them a place on a course."))
+    if patient.team_id != course.team_id:
+        # The course's team teaches, registers and writes the group encounters: it must care for
+        # every participant (and only it sees their names on the course's pages).
+        raise ValidationError(
+            _("Only the citizens of the course's own team can join it; choose a course of the citizen's team."),
+            code="team",
+        )
     if patient.status != PatientStatus.ACTIVE:
         raise ValidationError(_("The citizen is no longer followed by the centre."))
     existing = course.participants.filter(patient=patient).first()

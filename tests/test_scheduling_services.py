@@ -241,3 +241,29 @@ def test_signing_a_draft_linked_to_a_cancelled_appointment_leaves_it_cancelled(c
         actor=hanne, appointment=past, expected_version=past.version, by_citizen=True, reason="Indlagt"
     )
     assert services.appointment_attended(actor=hanne, encounter=draft).status == AppointmentStatus.CANCELLED_BY_CITIZEN
+
+
+def test_a_citizen_who_moves_team_leaves_the_old_teams_course(citizen, hanne):
+    course = Course.objects.create(
+        name="Diabetesskole",
+        programme=Programme.objects.get(code="diabetes-course"),
+        team=citizen.team,
+        room=RoomFactory(),
+        weekday=1,
+        starts_at=datetime.time(10),
+        ends_at=datetime.time(12),
+        first_day=timezone.localdate(),
+        session_count=1,
+        created_by=hanne,
+    )
+    place = CourseParticipant.objects.create(
+        course=course, patient=citizen, joined_on=timezone.localdate(), added_by=hanne
+    )
+    own = services.appointment_book(actor=hanne, patient=citizen, data=data(hanne))
+    type(citizen).objects.filter(pk=citizen.pk).update(team=TeamFactory())
+
+    place.refresh_from_db()
+    assert place.status == ParticipantStatus.DROPPED_OUT
+    assert place.dropout_reason == "Borgeren er flyttet til et andet team"
+    own.refresh_from_db()
+    assert own.status == AppointmentStatus.BOOKED  # the new team decides about the citizen's own appointments
