@@ -630,6 +630,13 @@ class Measurement(models.Model):
             # A value is corrected once; a second mistake corrects the correction. Also serves
             # counted_measurements(): NOT EXISTS (... WHERE corrects_id = measurement.id).
             models.UniqueConstraint(fields=["corrects"], name="measurement_corrected_once"),
+            # The laboratory import's natural key: the same result sent twice is one row (patients.labimport
+            # merges with ON CONFLICT on exactly these columns and this condition).
+            models.UniqueConstraint(
+                fields=["patient", "type", "measured_at", "value"],
+                condition=Q(source="lab"),
+                name="measurement_lab_natural_key",
+            ),
             models.CheckConstraint(
                 condition=Q(corrects__isnull=True, correction_reason="")
                 | (Q(corrects__isnull=False) & ~Q(correction_reason="")),
@@ -705,3 +712,88 @@ class Goal(models.Model):
     @property
     def has_target(self) -> bool:
         return self.target_low is not None or self.target_high is not None
+
+
+# --- laboratory results in (issue 12) ---------------------------------------------------------------
+
+
+class LabCode(models.Model):
+    """Another code a laboratory sends for a catalogue measurement: the catalogue keeps one code per
+    type (its LOINC code, `MeasurementType.coding_code`); the Danish NPU codes, and the LOINC code of
+    HbA1c in %, are listed here, maintained in the admin like the catalogue itself."""
+
+    system = models.CharField(_("coding system"), max_length=10)
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    type = models.ForeignKey(MeasurementType, on_delete=models.CASCADE, related_name="lab_codes")
+
+    class Meta:
+        ordering = ["type", "code"]
+        verbose_name = _("laboratory code")
+        verbose_name_plural = _("laboratory codes")
+
+    def __str__(self):
+        return f"{self.system} {self.code}"
+
+
+class LabImportFormat(models.TextChoices):
+    CSV = "csv", _("CSV")
+    FHIR = "fhir", _("FHIR Bundle (JSON)")
+
+
+class LabImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class LabImport(models.Model):
+    """One laboratory file: who sent it in and when, how far the job has come, and its outcome."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    file_name = models.CharField(_("file name"), max_length=255)
+    stored_as = models.CharField(_("stored as"), max_length=500)
+    format = models.CharField(_("format"), max_length=10, choices=LabImportFormat.choices)
+    source = models.CharField(_("sent by"), max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=LabImportStatus.choices, default=LabImportStatus.QUEUED
+    )
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_loaded = models.PositiveIntegerField(_("rows added"), default=0)
+    rows_known = models.PositiveIntegerField(_("rows already there"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    failure = models.TextField(_("failure"), blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        verbose_name = _("laboratory import")
+        verbose_name_plural = _("laboratory imports")
+
+    def __str__(self):
+        return self.file_name
+
+
+class LabImportError(models.Model):
+    """A row the import refused, with its raw values and why (`reason` is a code of patients.labimport.REASONS)."""
+
+    lab_import = models.ForeignKey(LabImport, on_delete=models.CASCADE, related_name="errors")
+    row = models.PositiveIntegerField(_("row"))
+    reason = models.CharField(_("reason"), max_length=30)
+    cpr = models.CharField(max_length=40, blank=True)
+    code = models.CharField(max_length=40, blank=True)
+    value = models.CharField(max_length=40, blank=True)
+    unit = models.CharField(max_length=40, blank=True)
+    sampled_at = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["lab_import", "row"]
+        indexes = [models.Index(fields=["lab_import", "row"], name="labimporterror_import_row")]
+
+    def __str__(self):
+        return f"{self.row}: {self.reason}"

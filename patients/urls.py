@@ -1,12 +1,16 @@
 from django.urls import path
 
-from . import views
+from . import lab_views, views
 
 app_name = "patients"
 
 urlpatterns = [
     path("", views.patient_list, name="list"),
     path("access-log-export/", views.access_log_export, name="access_log_export"),
+    path("lab-import/", lab_views.lab_import_upload, name="lab_import"),
+    path("lab-import/<uuid:import_id>/", lab_views.lab_import_detail, name="lab_import_detail"),
+    path("lab-import/<uuid:import_id>/progress/", lab_views.lab_import_progress, name="lab_import_progress"),
+    path("lab-import/<uuid:import_id>/errors.csv", lab_views.lab_import_report, name="lab_import_report"),
     path("<uuid:public_id>/", views.patient_detail, name="detail"),
     path("<uuid:public_id>/edit/", views.patient_edit, name="edit"),
     path("<uuid:public_id>/timeline/", views.patient_timeline_page, name="timeline"),

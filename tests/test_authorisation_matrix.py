@@ -31,7 +31,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from coordination.models import HandoverNote
 from healthcenter.models import AccessLog, AccessOutcome, Role, User
-from patients.models import Programme
+from patients.models import LabImport, Programme
 from scheduling.models import Course, CourseParticipant, CourseSession
 
 from .conftest import client_for
@@ -256,6 +256,10 @@ def build_world() -> World:
     )
     objects["participant"] = CourseParticipant.objects.create(
         course=course, patient=patient, joined_on=timezone.localdate(), added_by=coordinator
+    )
+    # Laboratory results in (issue 12): an import a coordinator ran.
+    objects["lab_import"] = LabImport.objects.create(
+        uploaded_by=coordinator, file_name="lab.csv", stored_as="", format="csv", status="done"
     )
     placeholders = {name: str(thing.public_id) for name, thing in objects.items()}
     placeholders.update(
