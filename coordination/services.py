@@ -98,7 +98,8 @@ def _citizen_team_id(patient_id: int, *, at: datetime.datetime) -> int:
 
 def _stale() -> ValidationError:
     return ValidationError(
-        _("Someone else changed this task while you were looking at it. Nothing was saved: reload to see the change.")
+        _("Someone else changed this task while you were looking at it. Nothing was saved: reload to see the change."),
+        code="stale",
     )
 
 
