@@ -465,9 +465,12 @@ class Attendance:
 
 
 def session_places(session: CourseSession) -> QuerySet[Appointment]:
-    """The register's lines: every participant's place in the session that was not cancelled."""
+    """The register's lines: every participant's place in the session that was not cancelled, of the
+    citizens the course's team cares for (one who moved away keeps their past attendance, unnamed and
+    untouched, scheduling migration 0004)."""
     return (
         session.appointments.exclude(status__in=CANCELLED_STATUSES)
+        .filter(patient__team_id=session.course.team_id)
         .select_related("patient", "encounter")
         .order_by("patient__last_name", "patient__first_name", "id")
     )

@@ -261,3 +261,17 @@ def test_an_encounter_cannot_be_logged_from_a_course_place_so_the_register_still
     register(hanne, session, {anna})
     assert place(session, anna).status == AppointmentStatus.ATTENDED
     assert Encounter.objects.filter(patient=anna).count() == 1
+
+
+def test_one_who_moved_team_is_nameless_on_the_course_and_off_the_register(course, hanne):
+    anna, bo = join(course, hanne, "Anna Andersen", "Bo Bertelsen")
+    first = course.sessions.get(number=1)
+    register(hanne, first, {anna, bo})
+    type(bo).objects.filter(pk=bo.pk).update(team=TeamFactory())
+
+    assert [p.patient for p in courses.session_places(first)] == [anna]
+    client = client_for(hanne)
+    page = client.get(reverse("scheduling:course", args=[course.public_id])).content.decode()
+    assert "Anna Andersen" in page and "Bo Bertelsen" not in page
+    register(hanne, first, {anna})
+    assert place(first, bo).status == AppointmentStatus.ATTENDED

@@ -130,6 +130,10 @@ def _detail_context(request: HttpRequest, course: Course, cancel: SessionCancelF
     taken = sum(1 for p in participants if p.status != ParticipantStatus.DROPPED_OUT)
     for session in sessions:
         session.begun = session.starts_at <= now
+    # A participant who has since moved to another team left the course (scheduling migration 0004)
+    # and stays on its list as a drop-out, but nameless to those who no longer care for them.
+    for participant in participants:
+        participant.named = access.cares_for(request.user, participant.patient.team_id)
     return {
         "course": course,
         "professionals": course.professionals.order_by("first_name", "last_name"),
