@@ -17,10 +17,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from rest_framework import authentication, exceptions, pagination, permissions, serializers, status, throttling
+from rest_framework.negotiation import DefaultContentNegotiation
 
 from . import access
 from .models import AccessAction, ApiScope, ApiToken, Role, User
@@ -206,15 +207,33 @@ def expected_version(request) -> int:
         raise exceptions.ValidationError({"version": [_("A whole number is required.")]}) from None
 
 
+# --- the language of the answer ---------------------------------------------------------------------------
+
+
+class LanguageNegotiation(DefaultContentNegotiation):
+    """The API answers in the language the client asks for. The pages ignore the browser's
+    Accept-Language (healthcenter.middleware.DanishFirstLocaleMiddleware: shared PCs are set up in
+    English, the staff work in Danish); an API client has no language switch, so here a language
+    cookie (the browser's choice) comes first, then Accept-Language, then Danish. Negotiated with the
+    media type, before authentication, so that every message of the request (401 included) is in it."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        language = translation.get_language_from_request(request._request)
+        translation.activate(language)
+        request._request.LANGUAGE_CODE = translation.get_language()
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 # --- one shape for every error ----------------------------------------------------------------------------
 
 
 def _from_django(exc: DjangoValidationError, request) -> exceptions.APIException:
-    if exc.code == "stale" or _codes(exc) == {"stale"}:
-        error = exceptions.APIException(" ".join(exc.messages))
+    if getattr(exc, "code", None) == "stale" or _codes(exc) == {"stale"}:
         conditional = request is not None and request.headers.get("If-Match") is not None
+        code = "precondition_failed" if conditional else "conflict"
+        error = exceptions.APIException(" ".join(exc.messages), code=code)
         error.status_code = status.HTTP_412_PRECONDITION_FAILED if conditional else status.HTTP_409_CONFLICT
-        error.default_code = "precondition_failed" if conditional else "conflict"
+        error.default_code = code
         return error
     if hasattr(exc, "error_dict"):
         return exceptions.ValidationError({field: list(messages) for field, messages in exc.message_dict.items()})
@@ -236,6 +255,9 @@ def exception_handler(exc, context):
         exc = _from_django(exc, request)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(_("Not found."))
+    if isinstance(exc, exceptions.ParseError):
+        # DRF's text quotes the JSON decoder in English; the client needs to know that the body is not JSON.
+        exc = exceptions.ParseError(_("The request body is not valid JSON."))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

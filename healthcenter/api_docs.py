@@ -16,7 +16,14 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import permissions
 
 from .access import Work
-from .api import ErrorSerializer, PerTokenThrottle, SessionAuthentication, TokenAuthentication, WorkPermission
+from .api import (
+    ErrorSerializer,
+    PerTokenThrottle,
+    SessionAuthentication,
+    TokenAuthentication,
+    WorkPermission,
+    exception_handler,
+)
 
 ERROR_DESCRIPTIONS = {
     "400": "Invalid input (code invalid, with `fields`), malformed JSON (parse_error) or a bad filter value.",
@@ -53,7 +60,8 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        if direction != "response":
+        if direction != "response" or self.view.get_exception_handler() is not exception_handler:
+            # Another error shape (FHIR's OperationOutcome) documents its own errors.
             return responses
         view = self.view
         action = getattr(view, "action", None)

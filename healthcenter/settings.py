@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "scheduling",  # appointments, rooms and group courses (issue 13)
     "coordination",
     "reporting",
+    "fhir",
 ]
 
 MIDDLEWARE = [
@@ -438,6 +439,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "healthcenter.api.LanguageNegotiation",
     "EXCEPTION_HANDLER": "healthcenter.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "healthcenter.api_docs.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
