@@ -37,6 +37,7 @@ from scheduling.models import Course, CourseParticipant, CourseSession
 from .conftest import client_for
 from .factories import (
     AppointmentFactory,
+    ConditionFactory,
     ConsentFactory,
     EncounterFactory,
     EnrolmentFactory,
@@ -44,6 +45,7 @@ from .factories import (
     MeasurementFactory,
     PatientFactory,
     ReferralFactory,
+    RelativeFactory,
     RoomFactory,
     StoryFactory,
     TaskFactory,
@@ -66,7 +68,7 @@ PERSONAS = [
     "unverified_admin",
     "anonymous",
 ]
-CODES = {"200", "ok", "401", "403", "404", "405", "login", "otp", "admin-login"}
+CODES = {"200", "ok", "400", "401", "403", "404", "405", "415", "login", "otp", "admin-login"}
 LOGGED = {"citizen", "user", "-"}
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 # Every URL has a GET and a POST row; an API URL (a namespace starting with "api") a row for every method.
@@ -223,6 +225,8 @@ def build_world() -> World:
         "consent": consent,
         "enrolment": EnrolmentFactory(patient=patient, end_on=None),
         "measurement": MeasurementFactory(patient=patient),
+        "relative": RelativeFactory(patient=patient),
+        "condition": ConditionFactory(patient=patient),
         "task": task,
         "referral": ReferralFactory(patient=patient, created_by=coordinator),
         "handover": note,
