@@ -318,6 +318,18 @@ def participant_add(
     sessions = list(_sessions_ahead(course, today))
     if course.status in (CourseStatus.FINISHED, CourseStatus.CANCELLED) or not sessions:
         raise ValidationError(_("The course has no sessions left to join."), code="over")
+    held = course.sessions.filter(cancelled=False).count()
+    if not completed(attended=len(sessions), held=held):
+        # Joining this late, the citizen could not complete even by coming every time: they would
+        # only lower the course's completion figure. The next cohort is the place for them.
+        raise ValidationError(
+            _(
+                "Only %(left)s of the course's %(held)s sessions are left, too few to complete it (at least 75 %%). "
+                "Put the citizen on the waiting list for the next course."
+            )
+            % {"left": len(sessions), "held": held},
+            code="late",
+        )
     taken = places_taken(course)
     if taken >= course.capacity:
         raise ValidationError(

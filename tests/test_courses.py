@@ -176,6 +176,24 @@ def test_a_citizen_who_joins_late_gets_only_the_sessions_to_come(course, hanne):
     assert Appointment.objects.filter(patient=citizen).count() == 6
 
 
+def test_a_citizen_too_late_to_complete_is_sent_to_the_waiting_list(course, hanne):
+    """6 of 8 sessions left can still make 75 %; 5 of 8 cannot, and would only lower the figure."""
+    courses.participant_add(
+        actor=hanne,
+        course=course,
+        patient=PatientFactory(team=course.team),
+        today=SPRING_2027 + datetime.timedelta(days=8),
+    )
+    with pytest.raises(ValidationError) as refused:
+        courses.participant_add(
+            actor=hanne,
+            course=course,
+            patient=PatientFactory(team=course.team),
+            today=SPRING_2027 + datetime.timedelta(days=15),
+        )
+    assert refused.value.code == "late"
+
+
 def test_a_citizen_outside_the_actors_care_is_refused(course, hanne):
     stranger = PatientFactory(team=TeamFactory())
     with pytest.raises(ValidationError):

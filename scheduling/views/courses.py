@@ -207,7 +207,7 @@ def _add_or_wait(request: HttpRequest, course: Course, citizen, context: dict) -
             messages.success(request, _("%(name)s has a place on the course.") % {"name": citizen.full_name})
     except ValidationError as error:
         context["errors"] = error.messages
-        context["full"] = any(e.code == "full" for e in error.error_list) if hasattr(error, "error_list") else False
+        context["full"] = any(e.code in ("full", "late") for e in error.error_list) if hasattr(error, "error_list") else False
         return False
     return True
 
