@@ -24,6 +24,7 @@ from patients.models import (
     Enrolment,
     Goal,
     GoalStatus,
+    LabCode,
     MeasurementKind,
     Patient,
     PatientStatus,
@@ -44,9 +45,9 @@ SYSTEMS = {"LOINC": LOINC, "SNOMED": SNOMED}
 
 # The catalogue's unit as UCUM writes it.
 UCUM_UNITS = {"mmHg": "mm[Hg]", "point": "{score}", "points": "{score}"}
-# NPU codes of the catalogue's laboratory values (the catalogue keeps one coding; a type that gets an
-# `npu_code` of its own wins).
-NPU_CODES = {"hba1c": "NPU27300", "ldl": "NPU01568"}
+# NPU codes the catalogue lists for a type (patients.LabCode) that stand for the value in another unit
+# than the catalogue's: HbA1c in % (DCCT) is not the mmol/mol (IFCC) value the record keeps.
+OTHER_UNIT_NPU = {"NPU03835"}
 CATEGORY = {
     "hba1c": "laboratory",
     "ldl": "laboratory",
@@ -62,10 +63,21 @@ INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpreta
 
 
 class Context:
-    """What every builder needs from the request: the server's base address."""
+    """What every builder needs from the request: the server's base address, and the catalogue's NPU
+    codes (one query, the first time a measurement is coded)."""
 
     def __init__(self, base: str):
         self.base = base.rstrip("/") + "/"
+        self._npu: dict[int, str] | None = None
+
+    def npu(self, type_id: int) -> str | None:
+        if self._npu is None:
+            self._npu = {}
+            for type_pk, code in (
+                LabCode.objects.filter(system="NPU").exclude(code__in=OTHER_UNIT_NPU).order_by("code")
+            ).values_list("type_id", "code"):
+                self._npu.setdefault(type_pk, code)
+        return self._npu.get(type_id)
 
     def url(self, resource_type: str, public_id) -> str:
         return f"{self.base}{resource_type}/{public_id}"
@@ -120,9 +132,9 @@ def quantity(value: Decimal | None, mtype) -> dict | None:
     )
 
 
-def measurement_codings(mtype) -> list[dict]:
+def measurement_codings(mtype, ctx: Context) -> list[dict]:
     codings = [coding(SYSTEMS.get(mtype.coding_system, mtype.coding_system), mtype.coding_code, mtype.label)]
-    npu = getattr(mtype, "npu_code", "") or NPU_CODES.get(mtype.code)
+    npu = ctx.npu(mtype.pk)
     if npu:
         codings.append(coding(NPU, npu))
     return codings
@@ -230,7 +242,7 @@ def observation(m, ctx: Context, patient_id) -> dict:
         "id": str(m.public_id),
         "status": "corrected" if m.corrects_id else "final",
         "category": [concept([coding(OBSERVATION_CATEGORY, category)])],
-        "code": concept(measurement_codings(mtype), mtype.label),
+        "code": concept(measurement_codings(mtype, ctx), mtype.label),
         "subject": ref("Patient", patient_id),
         "encounter": ref("Encounter", m.encounter.public_id) if m.encounter_id else None,
         "effectiveDateTime": instant(m.measured_at),
@@ -298,7 +310,7 @@ def goal(g, ctx: Context, patient_id) -> dict:
         target.append(
             _compact(
                 {
-                    "measure": concept(measurement_codings(mtype), mtype.label),
+                    "measure": concept(measurement_codings(mtype, ctx), mtype.label),
                     "detailRange": detail,
                 }
             )

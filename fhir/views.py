@@ -31,7 +31,7 @@ from healthcenter.selectors import access_log_for_patient
 from patients import cpr as cpr_rules
 from patients import selectors as patient_selectors
 from patients.definitions import counted_measurements
-from patients.models import Condition, Patient, Relative
+from patients.models import Condition, MeasurementType, Patient, Relative
 from scheduling import selectors as scheduling_selectors
 
 from . import builders as r
@@ -89,21 +89,9 @@ def fhir_exception_handler(exc, context):
     return response
 
 
-class FhirPermission(WorkPermission):
-    """The role check of WorkPermission for a view that more than one kind of work may use
-    (`access_works`): the care team's reading and the administrator's export of the access log."""
-
-    def has_permission(self, request, view) -> bool:
-        works = getattr(view, "access_works", None)
-        if works and request.user and request.user.is_authenticated:
-            chosen = next((w for w in works if access.may(request.user, w)), works[0])
-            view.access_work = chosen
-        return super().has_permission(request, view)
-
-
 class FhirView(APIView):
     access_work = Work.CITIZENS
-    permission_classes = [FhirPermission]
+    permission_classes = [WorkPermission]
     renderer_classes = [FhirRenderer]
     parser_classes: list = []
     content_negotiation_class = FhirNegotiation
@@ -117,7 +105,9 @@ class FhirView(APIView):
         raise exceptions.MethodNotAllowed(request.method, detail=_("This FHIR server only reads."))
 
     def ctx(self) -> r.Context:
-        return r.Context(self.request.build_absolute_uri("/fhir/"))
+        if not hasattr(self, "_ctx"):
+            self._ctx = r.Context(self.request.build_absolute_uri("/fhir/"))
+        return self._ctx
 
 
 def _public_id(value: str) -> uuid.UUID:
@@ -213,8 +203,7 @@ def _code_filter(values: list[str], match: Callable) -> Q:
 
 def _observation_code(system, code):
     if system in r.NPU_SYSTEMS or (system is None and code.upper().startswith("NPU")):
-        codes = [k for k, v in r.NPU_CODES.items() if v == code]
-        return Q(type__code__in=codes)
+        return Q(type__in=MeasurementType.objects.filter(lab_codes__system="NPU", lab_codes__code=code.upper()))
     names = [name for name, uri in r.SYSTEMS.items() if uri == system] if system else list(r.SYSTEMS)
     if system == "":
         return Q(type__code=code)
@@ -486,7 +475,7 @@ class AuditEventSearch(FhirView):
     changed what about the citizen, newest first. For the citizen's care team (the page 'who viewed
     this record') and for administrators (the export of GDPR art. 15, logged as an export)."""
 
-    access_works = (Work.CITIZENS, Work.ACCESS_LOG_EXPORT)
+    access_work = (Work.CITIZENS, Work.ACCESS_LOG_EXPORT)
 
     def get(self, request):
         parsed = parse(request.query_params, {"patient", "entity", "patient.identifier", "date"})
@@ -542,7 +531,7 @@ class AuditEventSearch(FhirView):
 class Metadata(FhirView):
     """GET /fhir/metadata: what this server does. For everyone who may use one of its resources."""
 
-    access_works = (Work.CITIZENS, Work.ACCESS_LOG_EXPORT)
+    access_work = (Work.CITIZENS, Work.ACCESS_LOG_EXPORT)
 
     def get(self, request):
         parse(request.query_params, {"mode"})

@@ -276,6 +276,8 @@ def test_observation_codes_units_and_values(record, as_member):
     assert by_code["39469-2"]["valueQuantity"]["value"] == 2.4  # the correction counts, the wrong value does not
     assert by_code["39469-2"]["status"] == "corrected"
     assert by_code["9318-7"]["valueQuantity"]["code"] == "mg/mmol"
+    assert by_code["9318-7"]["code"]["coding"][1] == {"system": "urn:oid:1.2.208.176.2.1", "code": "NPU19661"}
+    assert len(by_code["8480-6"]["code"]["coding"]) == 1  # no NPU code for a blood pressure
     foot = by_code["401191002"]
     assert foot["code"]["coding"][0]["system"] == "http://snomed.info/sct"
     assert foot["valueCodeableConcept"]["coding"][0]["code"] == "A"
