@@ -569,9 +569,12 @@ def open_care_gap(patient: Patient, rule_code: str) -> CareGap | None:
     )
 
 
-def runs_courses(programme: Programme | None) -> bool:
-    """Whether the programme has a course a citizen can still join (planned or running): then an
-    accepted referral offers "Add to a course"."""
-    if programme is None:
+def runs_courses(programme: Programme | None, *, team_id: int | None) -> bool:
+    """Whether the team has a course of the programme a citizen can still join (planned or running):
+    then an accepted referral of that team offers "Add to a course". Another team's course does not
+    count: a course takes only its own team's citizens (scheduling.courses.participant_add)."""
+    if programme is None or team_id is None:
         return False
-    return Course.objects.filter(programme=programme, status__in=[CourseStatus.PLANNED, CourseStatus.RUNNING]).exists()
+    return Course.objects.filter(
+        programme=programme, team_id=team_id, status__in=[CourseStatus.PLANNED, CourseStatus.RUNNING]
+    ).exists()

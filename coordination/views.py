@@ -742,7 +742,7 @@ def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                     actor=request.user, referral=referral, first_contact=first_contact, **accept.acceptance()
                 )
                 messages.success(request, _accepted_message(first_contact))
-                if selectors.runs_courses(accepted.programme):
+                if selectors.runs_courses(accepted.programme, team_id=accepted.patient.team_id):
                     # Where "Add to a course" is offered.
                     return redirect("coordination:referral", public_id=referral.public_id)
                 return redirect("coordination:referrals")
@@ -762,7 +762,9 @@ def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "accept": accept,
         "contact": contact,
         "decline": decline,
-        "offers_course": referral.status == "accepted" and selectors.runs_courses(referral.programme),
+        "offers_course": referral.status == "accepted"
+        # The citizen's team: the one whose courses can take them (normally the referral's own).
+        and selectors.runs_courses(referral.programme, team_id=referral.patient.team_id),
         "today": timezone.localdate(),
     }
     return render(request, "coordination/referral_detail.html", context)

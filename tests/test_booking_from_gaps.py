@@ -18,7 +18,7 @@ from scheduling import services as scheduling_services
 from scheduling.models import Appointment, Course
 
 from .conftest import client_for
-from .factories import AppointmentFactory, PatientFactory, ReferralFactory, RoomFactory, UserFactory
+from .factories import AppointmentFactory, PatientFactory, ReferralFactory, RoomFactory, TeamFactory, UserFactory
 
 HOUR = datetime.timedelta(hours=1)
 
@@ -316,6 +316,27 @@ class TestFirstContactFromAReferral:
         link = f"{reverse('scheduling:courses')}?citizen={referral.patient.public_id}"
         assert link in response.content.decode()
         assert Referral.objects.get(pk=referral.pk).status == "accepted"
+
+    def test_another_teams_course_of_the_programme_offers_none(self, coordinator, member, referral, room):
+        # A course takes only its own team's citizens: another team's course is no place for them.
+        Course.objects.create(
+            name="Diabetesskole, Syd",
+            programme=Programme.objects.get(code="diabetes-course"),
+            team=TeamFactory(),
+            room=room,
+            weekday=1,
+            starts_at=datetime.time(10),
+            ends_at=datetime.time(12),
+            first_day=timezone.localdate(),
+            session_count=8,
+            created_by=coordinator,
+        )
+        fields = self.accept(referral, member, room, at(6), programme="diabetes-course")
+        del fields["book_first_contact"]
+        client_for(coordinator).post(reverse("coordination:referral", args=[referral.public_id]), fields)
+        assert Referral.objects.get(pk=referral.pk).status == "accepted"
+        page = client_for(coordinator).get(reverse("coordination:referral", args=[referral.public_id]))
+        assert 'data-testid="add-to-course"' not in page.content.decode()
 
     def test_a_follow_up_programme_without_courses_offers_none(self, coordinator, member, referral, room):
         fields = self.accept(referral, member, room, at(6))

@@ -393,9 +393,79 @@ def test_a_citizen_named_in_the_link_is_offered_on_the_course_page(course, hanne
 def test_the_add_page_searches_the_teams_citizens_only(course, hanne):
     PatientFactory(team=course.team, first_name="Gudrun", last_name="Søgaard")
     PatientFactory(team=TeamFactory(), first_name="Gudrun", last_name="Andetsteds")
-    page = client_for(hanne).get(reverse("scheduling:participant_add", args=[course.public_id]), {"q": "gudrun"})
+    page = client_for(hanne).post(reverse("scheduling:participant_add", args=[course.public_id]), {"q": "gudrun"})
     text = page.content.decode()
     assert "Gudrun Søgaard" in text and "Andetsteds" not in text
+    assert not course.participants.exists()
+
+
+def test_the_search_term_is_posted_never_put_in_the_address(course, hanne):
+    PatientFactory(team=course.team, first_name="Gudrun", last_name="Søgaard")
+    as_hanne = client_for(hanne)
+    url = reverse("scheduling:participant_add", args=[course.public_id])
+    # A term in the address is not searched (it would sit in logs and the browser's history).
+    assert "Gudrun Søgaard" not in as_hanne.get(url, {"q": "gudrun"}).content.decode()
+    for page in (as_hanne.get(url), as_hanne.get(reverse("scheduling:course", args=[course.public_id]))):
+        text = page.content.decode()
+        assert 'method="get"' not in text.split('role="search"')[0].rsplit("<form", 1)[-1]
+        assert 'name="q"' in text
+
+
+def test_a_citizen_already_on_the_course_is_not_offered_again(course, hanne):
+    on_it = PatientFactory(team=course.team, first_name="Gudrun", last_name="Søgaard")
+    PatientFactory(team=course.team, first_name="Gudrun", last_name="Ny")
+    courses.participant_add(actor=hanne, course=course, patient=on_it, today=SPRING_2027)
+    page = client_for(hanne).post(reverse("scheduling:participant_add", args=[course.public_id]), {"q": "gudrun"})
+    matches = {p.full_name: p.on_course for p in page.context["results"]}
+    assert matches == {"Gudrun Søgaard": True, "Gudrun Ny": False}
+    text = page.content.decode()
+    assert text.count('value="add"') == 1 and str(on_it.public_id) not in text
+    assert "already on the course" in text
+
+
+def test_after_the_full_refusal_the_matches_for_the_term_still_show(coordinator, team, room, hanne):
+    full = make_course(coordinator, team, room, [hanne], capacity=1, first_day=timezone.localdate())
+    courses.participant_add(actor=hanne, course=full, patient=PatientFactory(team=team))
+    gudrun = PatientFactory(team=team, first_name="Gudrun", last_name="Søgaard")
+    PatientFactory(team=team, first_name="Gudrun", last_name="Anden")
+    page = client_for(hanne).post(
+        reverse("scheduling:participant_add", args=[full.public_id]),
+        {"citizen": gudrun.public_id, "action": "add", "q": "gudrun"},
+    )
+    assert page.status_code == 200 and page.context["full"]
+    assert {p.full_name for p in page.context["results"]} == {"Gudrun Søgaard", "Gudrun Anden"}
+    assert not full.participants.filter(patient=gudrun).exists()
+
+
+def test_a_citizen_of_another_team_is_offered_neither_a_place_nor_the_waiting_list(course, hanne):
+    other = TeamFactory()
+    hanne.teams.add(other)
+    stranger = PatientFactory(team=other, first_name="Ib", last_name="Andetsteds")
+    as_hanne = client_for(hanne)
+    for url in (
+        reverse("scheduling:course", args=[course.public_id]),
+        reverse("scheduling:participant_add", args=[course.public_id]),
+    ):
+        text = as_hanne.get(url, {"citizen": stranger.public_id}).content.decode()
+        assert 'data-testid="other-team"' in text
+        assert 'value="add"' not in text and 'value="wait"' not in text
+
+
+def test_the_course_list_for_a_citizen_shows_only_their_teams_courses(coordinator, team, room, hanne):
+    other, elsewhere = TeamFactory(), TeamFactory()
+    for user in (coordinator, hanne):
+        user.teams.add(other, elsewhere)
+    ours = make_course(coordinator, team, room, [hanne], name="Diabetesskole, Nord")
+    theirs = make_course(
+        coordinator, other, room, [hanne], name="Diabetesskole, Syd", first_day=SPRING_2027.replace(month=4)
+    )
+    citizen = PatientFactory(team=other)
+    page = client_for(hanne).get(reverse("scheduling:courses"), {"citizen": citizen.public_id})
+    text = page.content.decode()
+    assert theirs.name in text and ours.name not in text
+    nobody = PatientFactory(team=elsewhere)
+    text = client_for(hanne).get(reverse("scheduling:courses"), {"citizen": nobody.public_id}).content.decode()
+    assert 'data-testid="no-course"' in text and theirs.name not in text and ours.name not in text
 
 
 @pytest.mark.parametrize("size", [2, 12])

@@ -46,7 +46,11 @@ def course_list(request: HttpRequest) -> HttpResponse:
     citizen = _citizen_asked(request, what=gettext_noop("choosing a course"))
     now = timezone.now()
     phases = {"upcoming": [], "running": [], "finished": []}
-    for course in courses.courses_for(request.user):
+    shown = courses.courses_for(request.user)
+    if citizen is not None:
+        # Only the citizen's own team's courses can take them (courses.participant_add).
+        shown = shown.filter(team_id=citizen.team_id)
+    for course in shown:
         phases[courses.course_phase(course, now)].append(course)
     context = {
         "phases": [
@@ -55,6 +59,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
             (_("Finished"), phases["finished"]),
         ],
         "citizen": citizen,
+        "has_courses": any(rows for rows in phases.values()),
         "may_create": access.may(request.user, access.Work.TRIAGE),
     }
     return render(request, "scheduling/course_list.html", context)
@@ -145,34 +150,48 @@ def _detail_context(request: HttpRequest, course: Course, cancel: SessionCancelF
         "has_room": taken < course.capacity and course.status not in (CourseStatus.FINISHED, CourseStatus.CANCELLED),
         "cancel": cancel,
         "citizen": citizen,
+        # The service refuses a citizen of another team (courses.participant_add): the page says so
+        # instead of offering a place or the waiting list.
+        "citizen_other_team": citizen is not None and citizen.team_id != course.team_id,
+        "citizen_on_course": citizen is not None and any(p.patient_id == citizen.pk for p in participants),
         "search": CitizenSearchForm(),
     }
 
 
 def _search(request: HttpRequest, course: Course, form: CitizenSearchForm) -> list:
-    """The team's active citizens matching the search (patients.selectors.patient_search), logged as
-    the citizen list logs a search."""
+    """The team's active citizens matching the posted search (patients.selectors.patient_search),
+    logged as the citizen list logs a search. Each match knows whether it already has a place on the
+    course (`on_course`), so the page does not offer it again."""
     if not (form.is_valid() and form.cleaned_data["q"].strip()):
         return []
     search = PatientSearch(term=form.cleaned_data["q"], team_id=course.team_id)
     access.listed(request.user, f"{search.describe()} (course {course.public_id})")
-    return list(patient_search(request.user, search).filter(status="active")[:SEARCH_LIMIT])
+    results = list(patient_search(request.user, search).filter(status="active")[:SEARCH_LIMIT])
+    on_course = set(
+        course.participants.filter(patient_id__in=[p.pk for p in results]).values_list("patient_id", flat=True)
+    )
+    for patient in results:
+        patient.on_course = patient.pk in on_course
+    return results
 
 
 @citizen_work
 @require_http_methods(["GET", "POST"])
 def participant_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Finding a citizen of the team and giving them a place; a full course offers the waiting list."""
+    """Finding a citizen of the team and giving them a place; a full course offers the waiting list.
+    The search term is posted, never put in the address (a name or CPR number must not be in a URL);
+    the add and waiting-list forms carry it back, so a refusal still shows the matches."""
     posted = request.method == "POST"
+    choosing = posted and access.CITIZEN_PARAMETER in request.POST
     course = course_for(
         request.user,
         public_id,
         what=gettext_noop("course"),
-        action=AccessAction.UPDATE if posted else AccessAction.VIEW,
+        action=AccessAction.UPDATE if choosing else AccessAction.VIEW,
     )
-    form = CitizenSearchForm(request.GET)
-    context = {"course": course, "form": form, "full": False, "errors": []}
-    if posted:
+    form = CitizenSearchForm(request.POST if posted else None)
+    context = {"course": course, "form": form, "full": False, "errors": [], "results": []}
+    if choosing:
         try:
             chosen = uuid.UUID(request.POST.get(access.CITIZEN_PARAMETER, ""))
         except ValueError:
@@ -186,7 +205,11 @@ def participant_add(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             access.rejected(request.user, citizen.public_id, gettext_noop("course place"))
     else:
         context["citizen"] = _citizen_asked(request, what=gettext_noop("adding to a course"))
+    if posted:
         context["results"] = _search(request, course, form)
+    citizen = context.get("citizen")
+    context["other_team"] = citizen is not None and citizen.team_id != course.team_id
+    context["citizen_on_course"] = citizen is not None and course.participants.filter(patient=citizen).exists()
     context["taken"] = courses.places_taken(course)
     return render(request, "scheduling/course_participant_add.html", context)
 
@@ -207,7 +230,9 @@ def _add_or_wait(request: HttpRequest, course: Course, citizen, context: dict) -
             messages.success(request, _("%(name)s has a place on the course.") % {"name": citizen.full_name})
     except ValidationError as error:
         context["errors"] = error.messages
-        context["full"] = any(e.code in ("full", "late") for e in error.error_list) if hasattr(error, "error_list") else False
+        context["full"] = (
+            any(e.code in ("full", "late") for e in error.error_list) if hasattr(error, "error_list") else False
+        )
         return False
     return True
 
