@@ -95,7 +95,7 @@ class FhirView(APIView):
     renderer_classes = [FhirRenderer]
     parser_classes: list = []
     content_negotiation_class = FhirNegotiation
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ["get", "head"]
     schema = None  # FHIR is described by its CapabilityStatement, not by the OpenAPI schema
 
     def get_exception_handler(self):
