@@ -36,20 +36,22 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def error_statuses(method: str, *, action: str | None, filtered: bool) -> list[str]:
+def error_statuses(method: str, *, detail: bool, filtered: bool) -> list[str]:
     """The errors an operation can answer, as the platform produces them (tests/test_api_platform.py
     produces each kind; tests/test_api_schema.py holds every operation to this list):
     - every operation: 401 (credentials), 404 (role, care relation, unknown id), 429 (rate);
     - a list with filters: 400 for a bad filter value;
     - a write: 400 (input, malformed JSON) and 403 (read-only token, CSRF);
-    - a write to something that exists (update, delete, a transition): 409/412, as it needs the version."""
+    - a write to something that exists (PUT, PATCH, DELETE, a POST action on one object of a viewset such
+      as a transition): 409/412, as it needs the version. A view that answers 409 elsewhere declares it
+      (extend_schema responses) and gets the Error body for it here."""
     codes = {"401", "404", "429"}
     if method in permissions.SAFE_METHODS:
         if filtered:
             codes.add("400")
     else:
         codes |= {"400", "403"}
-        if not (method == "POST" and action in (None, "create")):
+        if method != "POST" or detail:
             codes |= {"409", "412"}
     return sorted(codes)
 
@@ -64,13 +66,13 @@ class AutoSchema(SpectacularAutoSchema):
             # Another error shape (FHIR's OperationOutcome) documents its own errors.
             return responses
         view = self.view
-        action = getattr(view, "action", None)
+        detail = bool(getattr(view, "detail", False)) and getattr(view, "action", None) is not None
         filtered = (
             self._is_list_view()
             and self.method == "GET"
             and bool(getattr(view, "filterset_fields", None) or getattr(view, "filterset_class", None))
         )
-        for code in error_statuses(self.method, action=action, filtered=filtered):
+        for code in error_statuses(self.method, detail=detail, filtered=filtered):
             if code in responses and responses[code].get("content"):
                 continue
             response = self._get_response_for_code(ErrorSerializer, code, direction=direction)

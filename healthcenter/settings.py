@@ -460,4 +460,20 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a "kind" or a "status": each choice set gets its model's name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "PatientStatusEnum": "patients.models.PatientStatus",
+        "ConsentKindEnum": "patients.models.ConsentKind",
+        "ConditionKindEnum": "patients.models.ConditionKind",
+        "MeasurementKindEnum": "patients.models.MeasurementKind",
+        "EncounterKindEnum": "patients.models.EncounterKind",
+        "GoalStatusEnum": "patients.models.GoalStatus",
+        "AppointmentStatusEnum": "scheduling.models.AppointmentStatus",
+        "CourseStatusEnum": "scheduling.models.CourseStatus",
+        "ParticipantStatusEnum": "scheduling.models.ParticipantStatus",
+        "TaskStatusEnum": "coordination.models.TaskStatus",
+        "ReferralStatusEnum": "coordination.models.ReferralStatus",
+        "IndicatorKindEnum": "reporting.models.IndicatorKind",
+        "StoryStatusEnum": "reporting.models.StoryStatus",
+    },
 }
