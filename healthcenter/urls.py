@@ -19,6 +19,8 @@ urlpatterns = [
     # documentation (healthcenter/api_docs.py), FHIR R4 under /fhir/.
     path("api/", include("healthcenter.api_docs")),
     path("api/v1/", include("patients.api")),
+    path("api/v1/", include("scheduling.api")),
+    path("api/v1/", include("reporting.api")),
     path("api/v1/", include("coordination.api")),
     path("fhir/", include("fhir.urls")),
     path("admin/", admin.site.urls),
