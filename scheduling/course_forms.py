@@ -3,10 +3,10 @@
 import datetime
 
 from django import forms
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from healthcenter import access
 from healthcenter.models import Role, Team, User
 from healthcenter.views_helpers import StyledForm
 from patients.forms import LocalDateField
@@ -30,12 +30,23 @@ class TimeInput(forms.TimeInput):
     input_type = "time"
 
 
+class TeacherChoiceField(forms.ModelMultipleChoiceField):
+    """A professional as "name (profession, team)": the list holds the professionals of all the
+    coordinator's teams, and only the course's own team's can teach it (the service says so)."""
+
+    def label_from_instance(self, user: User) -> str:
+        details = [user.get_profession_display().lower()] if user.profession else []
+        details += [team.name for team in user.shown_teams]
+        name = user.get_full_name() or user.username
+        return f"{name} ({', '.join(details)})" if details else name
+
+
 class CourseForm(StyledForm):
     name = forms.CharField(label=_("Name"), max_length=200, help_text=_("e.g. “Diabetesskole, forår 2027”"))
     programme = forms.ModelChoiceField(label=_("Programme"), queryset=Programme.objects.all())
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none())
     room = forms.ModelChoiceField(label=_("Room"), queryset=Room.objects.filter(is_active=True))
-    professionals = forms.ModelMultipleChoiceField(
+    professionals = TeacherChoiceField(
         label=_("Professionals"),
         queryset=User.objects.none(),
         help_text=_("Who teaches the course; they are booked for every session."),
@@ -53,8 +64,15 @@ class CourseForm(StyledForm):
         teams = Team.objects.filter(members=user) if user.role == Role.COORDINATOR else Team.objects.none()
         self.fields["team"].queryset = teams.order_by("name")
         self.fields["professionals"].queryset = (
-            User.objects.filter(teams__in=teams, is_active=True, role__in=access.roles_for(access.Work.CITIZENS))
+            User.objects.filter(teams__in=teams, is_active=True, role=Role.PROFESSIONAL)
             .distinct()
+            .prefetch_related(
+                Prefetch(
+                    "teams",
+                    queryset=Team.objects.filter(pk__in=teams.values("pk")).order_by("name"),
+                    to_attr="shown_teams",
+                )
+            )
             .order_by("first_name", "last_name")
         )
         if not self.is_bound:

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from healthcenter import access
-from healthcenter.models import AccessAction, Team, User
+from healthcenter.models import AccessAction, Role, Team, User
 from patients.models import Patient, PatientStatus
 from patients.selectors import PatientSearch, patient_search
 
@@ -239,9 +239,11 @@ def room_for(user: User, public_id: uuid.UUID | str | None, *, what: str, active
 
 
 def team_professionals(team_ids: set[int] | list[int]) -> QuerySet[User]:
-    """The members of the teams who work with citizens (the people appointments are booked with)."""
+    """The teams' professionals (role professional): the people appointments are booked with and
+    courses taught by. Coordinators also work with citizens but do not meet them in the calendar, so
+    they are not offered (the services still accept whoever works with citizens in the team)."""
     return (
-        User.objects.filter(teams__in=team_ids, is_active=True, role__in=access.roles_for(access.Work.CITIZENS))
+        User.objects.filter(teams__in=team_ids, is_active=True, role=Role.PROFESSIONAL)
         .distinct()
         .order_by("first_name", "last_name", "pk")
     )

@@ -107,6 +107,12 @@ def test_the_signed_in_professional_is_the_default_and_the_choices_are_the_citiz
     assert f'value="{outsider.pk}"' not in html
 
 
+def test_a_coordinator_is_not_offered_as_a_professional_nor_preselected(coordinator, member, patient):
+    html = english(client_for(coordinator)).get(book_url(patient)).content.decode()
+    assert f'value="{member.pk}"' in html
+    assert f'value="{coordinator.pk}"' not in html
+
+
 def test_it_books_and_shows_the_appointment_with_a_message(as_member, member, patient, room):
     response = as_member.post(book_url(patient), form_data(member, hour=9, minute=30, room=room), follow=True)
     appointment = Appointment.objects.get(patient=patient)

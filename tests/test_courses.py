@@ -383,6 +383,20 @@ def test_only_coordinators_get_the_create_form(coordinator, hanne, team, room, p
     assert Course.objects.get(name="Diabetesskole, efterår").sessions.count() == 8
 
 
+def test_the_course_form_offers_the_coordinators_teams_professionals_with_profession_and_team(coordinator, team, hanne):
+    other = TeamFactory(name="Team Syd")
+    coordinator.teams.add(other)
+    sofie = UserFactory(first_name="Sofie", last_name="Syd", profession="dietitian", teams=[other])
+    colleague = UserFactory(role=Role.COORDINATOR, profession="", teams=[team], first_name="Kaj", last_name="Koord")
+    far = UserFactory(first_name="Fie", last_name="Fjern", teams=[TeamFactory()])
+    field = client_for(coordinator).get(reverse("scheduling:course_create")).context["form"]["professionals"].field
+    choices = {label for _, label in field.choices}
+    assert f"{hanne.get_full_name()} ({hanne.get_profession_display().lower()}, Team Nord)" in choices
+    assert f"Sofie Syd ({sofie.get_profession_display().lower()}, Team Syd)" in choices
+    shown = set(field.queryset)
+    assert colleague not in shown and coordinator not in shown and far not in shown
+
+
 def test_a_citizen_named_in_the_link_is_offered_on_the_course_page(course, hanne):
     citizen = PatientFactory(team=course.team, first_name="Ib", last_name="Henvist")
     page = client_for(hanne).get(reverse("scheduling:course", args=[course.public_id]), {"citizen": citizen.public_id})

@@ -91,6 +91,30 @@ def test_my_week_shows_my_appointment_in_its_place_with_the_citizen(as_member, m
     assert f"Week {MONDAY.isocalendar()[1]}" in html
 
 
+def test_the_grid_reaches_from_the_earliest_to_the_latest_block_of_the_week(as_member, member, patient):
+    appointment(patient, [member], day=1, hour=6, minutes=30)
+    appointment(patient, [member], day=3, hour=19, minute=30, minutes=45)
+    appointment(patient, [member], day=3, hour=10, minutes=30)
+    html = as_member.get(my_week()).content.decode()
+    # From 06:00 to 21:00 (19:30 + 45 minutes ends in the 20s): 60 quarter-hours, each block in its own rows.
+    hours = re.findall(r'<div class="hour c-1 (r-\d+) s-4">(\d\d:00)</div>', html)
+    assert hours[0] == ("r-2", "06:00") and hours[-1] == ("r-58", "20:00") and len(hours) == 15
+    assert 'class="block c-3 r-2 s-2 block-mine"' in html  # Tuesday 06:00-06:30
+    assert 'class="block c-5 r-18 s-2 block-mine"' in html  # Thursday 10:00, four hours of rows below 06:00
+    assert 'class="block c-5 r-56 s-3 block-mine"' in html  # Thursday 19:30-20:15
+    assert html.count("s-60") == 5  # each day's background covers the whole grid
+    # Free slots are still offered within 07-18 only.
+    assert f"slot={MONDAY:%Y-%m-%d}T06%3A30" not in html and f"slot={MONDAY:%Y-%m-%d}T07%3A00" in html
+
+
+def test_a_week_within_07_18_keeps_the_usual_hours(as_member, member, patient):
+    appointment(patient, [member], day=1, hour=10)
+    html = as_member.get(my_week()).content.decode()
+    hours = re.findall(r'<div class="hour c-1 (r-\d+) s-4">(\d\d:00)</div>', html)
+    assert hours[0] == ("r-2", "07:00") and hours[-1] == ("r-42", "17:00")
+    assert "s-44" in html
+
+
 def test_a_free_half_hour_is_a_link_that_opens_the_booking_for_its_time(as_member, member, patient):
     appointment(patient, [member], day=0, hour=10)
     html = as_member.get(my_week()).content.decode()
@@ -173,11 +197,14 @@ def test_a_cancelled_appointment_is_not_in_the_week(as_member, member, patient):
 # --- a team's week ------------------------------------------------------------------------------------
 
 
-def test_a_teams_week_has_a_row_per_professional_with_their_appointments(as_member, member, colleague, team, patient):
+def test_a_teams_week_has_a_row_per_professional_with_their_appointments(
+    as_member, member, colleague, coordinator, team, patient
+):
     appointment(patient, [colleague], day=0, hour=9)
     response = as_member.get(reverse("scheduling:team_week", args=[team.public_id]) + f"?week={WEEK}")
     assert response.status_code == 200
     html = response.content.decode()
+    # A row per professional: the team's coordinator is not one of them.
     assert html.count('scope="row"') == 2
     assert member.get_full_name() in html and colleague.get_full_name() in html
     assert "Karen Jensen" in html

@@ -1,5 +1,6 @@
 """The week views: a professional's (one's own or a colleague's), a team's and a room's, Monday to
-Sunday (the weekend only when something is on it), 07-18. The grid is server-rendered; htmx swaps it
+Sunday (the weekend only when something is on it), 07-18 or longer when something is booked earlier or
+later (the grid then covers it; free slots are offered within 07-18 only). The grid is server-rendered; htmx swaps it
 when moving between weeks and opens the booking form in a free half-hour. Every part works without
 JavaScript too (the links are plain links to the same pages).
 
@@ -32,10 +33,33 @@ from ..models import AppointmentStatus, Reservation, Room
 DAY_STARTS = datetime.time(7)
 DAY_ENDS = datetime.time(18)
 # The grid's rows are quarter-hours (a 45-minute appointment ends where it ends); a free slot is a
-# half-hour, two rows. calendar.css has a class for every row and span (r-2..r-45, s-1..s-44).
+# half-hour, two rows. calendar.css has a class for every row and span of a whole day
+# (r-2..r-97, s-1..s-96).
 ROW_MINUTES = 15
-ROWS = (DAY_ENDS.hour - DAY_STARTS.hour) * 60 // ROW_MINUTES
 SLOT_MINUTES = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class GridHours:
+    """The hours a week's grid shows: 07-18, stretched to the earliest start and the latest end of
+    what is on the week, so that a block at 06:00 or 19:30 has rows of its own (pressed into the
+    first or last row, blocks outside 07-18 were drawn on top of each other)."""
+
+    first: int = DAY_STARTS.hour
+    last: int = DAY_ENDS.hour  # the hour the grid ends at, up to 24
+
+    @property
+    def rows(self) -> int:
+        return (self.last - self.first) * 60 // ROW_MINUTES
+
+
+def grid_hours(reservations: list[Reservation]) -> GridHours:
+    first, last = DAY_STARTS.hour, DAY_ENDS.hour
+    for reservation in reservations:
+        start, end = timezone.localtime(reservation.during.lower), timezone.localtime(reservation.during.upper)
+        first = min(first, start.hour)
+        last = 24 if end.date() > start.date() else max(last, end.hour + (1 if end.minute else 0))
+    return GridHours(first=first, last=last)
 
 
 # --- the week asked for ------------------------------------------------------------------------------
@@ -117,18 +141,18 @@ def block_of(user: User, reservation: Reservation) -> Block:
     )
 
 
-def _row(moment: datetime.datetime) -> int:
-    """The grid row a moment falls in (row 1 is the days' heading), kept inside 07-18."""
-    minutes = (moment.hour - DAY_STARTS.hour) * 60 + moment.minute
-    return 2 + min(max(minutes // ROW_MINUTES, 0), ROWS - 1)
+def _row(moment: datetime.datetime, grid: GridHours) -> int:
+    """The grid row a moment falls in (row 1 is the days' heading), kept inside the grid's hours."""
+    minutes = (moment.hour - grid.first) * 60 + moment.minute
+    return 2 + min(max(minutes // ROW_MINUTES, 0), grid.rows - 1)
 
 
-def _placed(block: Block, column: int) -> Block:
-    first = _row(block.starts_at)
-    end_minutes = (block.ends_at.hour - DAY_STARTS.hour) * 60 + block.ends_at.minute
+def _placed(block: Block, column: int, grid: GridHours) -> Block:
+    first = _row(block.starts_at, grid)
+    end_minutes = (block.ends_at.hour - grid.first) * 60 + block.ends_at.minute
     if block.ends_at.date() > block.starts_at.date():
-        end_minutes = ROWS * ROW_MINUTES
-    last = 2 + min(math.ceil(end_minutes / ROW_MINUTES), ROWS)
+        end_minutes = grid.rows * ROW_MINUTES
+    last = 2 + min(math.ceil(end_minutes / ROW_MINUTES), grid.rows)
     block.css = f"c-{column} r-{first} s-{max(last - first, 1)}"
     return block
 
@@ -154,19 +178,28 @@ class Day:
 
 
 def free_slots(
-    day: datetime.date, blocks: list[Block], *, now: datetime.datetime, column: int, book: dict
+    day: datetime.date,
+    blocks: list[Block],
+    *,
+    now: datetime.datetime,
+    column: int,
+    book: dict,
+    grid: GridHours = GridHours(),
 ) -> list[Slot]:
-    """The half-hours of the day (07-18) nothing is booked in, from now on: each opens the booking
-    form for its time (`book` names the professional or the room)."""
+    """The half-hours of the day (07-18, however far the grid reaches) nothing is booked in, from now
+    on: each opens the booking form for its time (`book` names the professional or the room)."""
     slots = []
     start = _moment(day, DAY_STARTS)
-    for index in range(ROWS * ROW_MINUTES // SLOT_MINUTES):
+    offset = (DAY_STARTS.hour - grid.first) * 60 // ROW_MINUTES
+    for index in range(GridHours().rows * ROW_MINUTES // SLOT_MINUTES):
         begins = start + datetime.timedelta(minutes=index * SLOT_MINUTES)
         ends = begins + datetime.timedelta(minutes=SLOT_MINUTES)
         if begins < now or any(b.starts_at < ends and begins < b.ends_at for b in blocks):
             continue
         query = urlencode({**book, "slot": timezone.localtime(begins).strftime("%Y-%m-%dT%H:%M")})
-        slots.append(Slot(starts_at=timezone.localtime(begins), css=f"c-{column} r-{2 + index * 2} s-2", query=query))
+        slots.append(
+            Slot(starts_at=timezone.localtime(begins), css=f"c-{column} r-{2 + offset + index * 2} s-2", query=query)
+        )
     return slots
 
 
@@ -178,25 +211,26 @@ def build_days(
     book: dict,
     now: datetime.datetime,
     weekend: bool | None = None,
+    grid: GridHours = GridHours(),
 ) -> list[Day]:
     """Monday to Friday, and the weekend if anything is on it (or `weekend` says so), each with its
-    blocks and free slots."""
+    blocks and free slots placed in the grid's hours (grid_hours)."""
     blocks = [block_of(user, r) for r in reservations]
     dates = [monday + datetime.timedelta(days=n) for n in range(7)]
     if not (any(b.day.weekday() >= 5 for b in blocks) if weekend is None else weekend):
         dates = dates[:5]
     days = []
     for column, date in enumerate(dates, start=2):
-        todays = [_placed(b, column) for b in blocks if b.day == date]
-        slots = free_slots(date, todays, now=now, column=column, book=book)
+        todays = [_placed(b, column, grid) for b in blocks if b.day == date]
+        slots = free_slots(date, todays, now=now, column=column, book=book, grid=grid)
         days.append(Day(date=date, column=column, is_today=date == now.date(), blocks=todays, slots=slots))
     return days
 
 
-def hours() -> list[dict]:
+def hours(grid: GridHours = GridHours()) -> list[dict]:
     return [
-        {"label": f"{hour:02d}:00", "css": f"r-{2 + (hour - DAY_STARTS.hour) * 4} s-4"}
-        for hour in range(DAY_STARTS.hour, DAY_ENDS.hour)
+        {"label": f"{hour:02d}:00", "css": f"r-{2 + (hour - grid.first) * 4} s-4"}
+        for hour in range(grid.first, grid.last)
     ]
 
 
@@ -365,7 +399,8 @@ def _person_or_room_week(request: HttpRequest, *, person: User | None, room: Roo
     reservations = selectors.week_reservations(
         start=start, end=end, professionals=[person] if person else None, room=room
     )
-    days = build_days(user, monday, reservations, book={**keep, "week": navigation["week"], **book}, now=now)
+    grid = grid_hours(reservations)
+    days = build_days(user, monday, reservations, book={**keep, "week": navigation["week"], **book}, now=now, grid=grid)
     _log_names(user, days, f"week {navigation['week']} of " + (f"room {room.pk}" if room else f"user {person.pk}"))
     context = {
         **navigation,
@@ -375,7 +410,8 @@ def _person_or_room_week(request: HttpRequest, *, person: User | None, room: Roo
         "whom": whom,
         "is_mine": person == user,
         "days": days,
-        "hours": hours(),
+        "hours": hours(grid),
+        "grid_rows": grid.rows,
         "panel": panel,
     }
     return _render_week(request, context)
