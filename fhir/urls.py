@@ -7,6 +7,7 @@ app_name = "fhir"
 urlpatterns = [
     path("metadata", views.Metadata.as_view(), name="metadata"),
     path("Patient", views.PatientSearch.as_view(), name="patient-search"),
+    path("Patient/_search", views.PatientSearchByPost.as_view(), name="patient-search-post"),
     path("Patient/<str:public_id>", views.PatientRead.as_view(), name="patient"),
     path("Patient/<str:public_id>/$everything", views.PatientEverything.as_view(), name="patient-everything"),
     path("AuditEvent", views.AuditEventSearch.as_view(), name="auditevent-search"),

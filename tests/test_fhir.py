@@ -456,6 +456,26 @@ def test_patient_search_by_cpr_outside_the_care_relation_is_empty_and_logged_as_
     assert row.patient_public_id == record["patient"].public_id and row.outcome == AccessOutcome.DENIED
 
 
+def test_patient_search_by_post_keeps_the_number_out_of_the_address(record, member, outsider, administrator):
+    _token, secret = api_token_issue(actor=administrator, user=member, name="EPJ", scope="read")
+    client = Client()
+    form = {"identifier": f"{CPR_SYSTEM}|{record['patient'].cpr}"}
+    found = body(client.post(url("Patient/_search"), form, headers={"Authorization": f"Bearer {secret}"}))
+    assert found["total"] == 1 and found["entry"][0]["resource"]["id"] == pid(record)
+    assert record["patient"].cpr not in found["link"][0]["url"]
+    row = AccessLog.objects.filter(user=member, patient_public_id=record["patient"].public_id).latest("id")
+    assert row.outcome == AccessOutcome.ALLOWED
+    refused = body(client_for(outsider).post(url("Patient/_search"), form))
+    assert refused["total"] == 0
+    row = AccessLog.objects.filter(user=outsider).latest("id")
+    assert row.patient_public_id == record["patient"].public_id and row.outcome == AccessOutcome.DENIED
+    assert body(client_for(member).get(url("Patient/_search")), 405)
+    as_json = client_for(member).post(url("Patient/_search"), form, content_type="application/json")
+    assert body(as_json, 415)["issue"][0]["code"]
+    bad = client_for(member).post(url("Patient/_search"), {"family": "Jensen"})
+    assert body(bad, 400)["issue"][0]["code"] == "not-supported"
+
+
 def test_patient_search_without_parameters_lists_the_users_citizens(record, as_member, as_outsider, team):
     PatientFactory(team=team, last_name="Aabo")
     mine = body(as_member.get(url("Patient")))
