@@ -1,5 +1,6 @@
 import datetime
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -66,10 +67,19 @@ def citizen_register(request: HttpRequest) -> HttpResponse:
 # --- the encounter form, which also turns agreed actions into tasks -----------------------------------------
 
 
-def _encounter_submitted(request: HttpRequest, form, patient: Patient, *, what: str, save) -> HttpResponse | None:
+def _my_day_of(appointment) -> str:
+    """My day on the appointment's day, at its line: where one goes back to after logging from it."""
+    day = timezone.localdate(appointment.starts_at).isoformat()
+    return f"{reverse('scheduling:my_day')}?{urlencode({'day': day})}#appointment-{appointment.public_id}"
+
+
+def _encounter_submitted(
+    request: HttpRequest, form, patient: Patient, *, what: str, save, appointment=None
+) -> HttpResponse | None:
     """A posted encounter form, new or draft: saved (and signed when asked) with its agreed actions'
-    tasks, answered by a redirect with what was done; or refused (None), the form carrying the
-    errors and the refusal logged under the citizen. `save(sign)` is the service call."""
+    tasks, answered by a redirect with what was done (to the citizen's page, or My day on the
+    appointment's day when it was logged from an appointment); or refused (None), the form carrying
+    the errors and the refusal logged under the citizen. `save(sign)` is the service call."""
     if form.is_valid():
         sign = "sign" in request.POST
         try:
@@ -79,6 +89,8 @@ def _encounter_submitted(request: HttpRequest, form, patient: Patient, *, what: 
         else:
             planned = sum(plan is not None for plan in form.action_tasks())
             _saved_message(request, signed=sign, tasks=tasks, planned=planned)
+            if appointment is not None:
+                return redirect(_my_day_of(appointment))
             return redirect("patients:detail", public_id=patient.public_id)
     access.rejected(request.user, patient.public_id, what)
     return None
@@ -118,6 +130,7 @@ def encounter_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
                 action_tasks=form.action_tasks(),
                 appointment=appointment,
             ),
+            appointment=appointment,
         )
         if saved is not None:
             return saved
@@ -207,6 +220,7 @@ def encounter_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 action_tasks=form.action_tasks(),
                 appointment=asked,
             ),
+            appointment=linked or asked,
         )
         if saved is not None:
             return saved
@@ -525,6 +539,9 @@ def task_create(request: HttpRequest) -> HttpResponse:
     initial = {"due_on": timezone.localdate() + datetime.timedelta(days=7)}
     if patient is not None:
         initial["team"] = patient.team_id
+        # Who follows up is most often the one asking (My day's follow-up after a no-show).
+        if access.may_work_on(request.user, access.Work.CITIZENS, patient.team_id):
+            initial["assignee"] = request.user.pk
     # A title offered by the page that sent the user here (My day's follow-up after a no-show); it
     # names no citizen (STYLE.md rule 4), only what to do.
     if request.method == "GET" and request.GET.get("title"):

@@ -232,10 +232,21 @@ def test_the_appointment_page_says_everything_and_leads_on(as_member, booked, me
     assert reverse("scheduling:invitation", args=[booked.public_id]) in html
     assert reverse("scheduling:appointment_move", args=[booked.public_id]) in html
     assert reverse("coordination:briefing", args=[patient.public_id]) in html
-    assert (
-        reverse("coordination:encounter_create", args=[patient.public_id]) + f"?appointment={booked.public_id}"
-    ) in html
+    # It has not begun: nothing to log yet (the next test).
+    assert reverse("coordination:encounter_create", args=[patient.public_id]) not in html
     assert AccessLog.objects.filter(user=member, patient_public_id=patient.public_id, what="appointment").exists()
+
+
+def test_the_appointment_page_offers_log_encounter_only_once_the_appointment_has_begun(as_member, member, patient):
+    coming = AppointmentFactory(patient=patient, professionals=[member], starts_at=at(10))
+    page = as_member.get(reverse("scheduling:appointment", args=[coming.public_id])).content.decode()
+    assert 'data-testid="log-encounter"' not in page
+    begun_at = timezone.now() - datetime.timedelta(hours=2)
+    begun = AppointmentFactory(
+        patient=patient, professionals=[member], starts_at=begun_at, ends_at=begun_at + datetime.timedelta(minutes=30)
+    )
+    page = as_member.get(reverse("scheduling:appointment", args=[begun.public_id])).content.decode()
+    assert 'data-testid="log-encounter"' in page
 
 
 def test_the_appointment_page_is_404_outside_the_care_team(as_outsider, outsider, booked, patient):

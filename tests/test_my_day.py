@@ -287,6 +287,9 @@ class TestLoggingTheEncounterFromAnAppointment:
         meeting = appointment(patient, member)
         response = as_member.post(self.form_url(meeting), self.posted(meeting))
         assert response.status_code == 302
+        # Back to My day on the appointment's day, at its line, with what was done.
+        assert response["Location"] == f"{my_day_url(PAST_DAY)}#appointment-{meeting.public_id}"
+        assert as_member.get(response["Location"]).context["messages"]
         meeting.refresh_from_db()
         encounter = Encounter.objects.get(patient=patient)
         assert meeting.encounter == encounter and encounter.is_signed
@@ -316,6 +319,7 @@ class TestLoggingTheEncounterFromAnAppointment:
         form = self.posted(meeting, appointment=None, version=str(draft.version))
         response = as_member.post(reverse("coordination:encounter_edit", args=[draft.public_id]), form)
         assert response.status_code == 302
+        assert response["Location"].startswith(my_day_url(PAST_DAY))
         meeting.refresh_from_db()
         assert meeting.status == AppointmentStatus.ATTENDED
 
@@ -384,9 +388,19 @@ class TestDidNotAttend:
         assert query["citizen"] == [str(patient.public_id)]
         assert "Karen" not in query["title"][0] and patient.cpr not in query["title"][0]
 
-    def test_the_task_form_takes_the_offered_title(self, as_member, member, patient):
-        meeting = appointment(patient, member, status=AppointmentStatus.DID_NOT_ATTEND)
-        page = as_member.get(my_day_url(PAST_DAY)).content.decode()
+    def test_the_follow_up_task_is_offered_once_on_the_page_the_marking_leads_to(self, as_member, member, patient):
+        meeting = appointment(patient, member)
+        marked = as_member.post(self.url(meeting), {"version": meeting.version})
+        assert 'data-testid="follow-up"' in as_member.get(marked["Location"]).content.decode()
+        # Coming back later (the task may well exist by now) it is not offered again.
+        again = as_member.get(my_day_url(PAST_DAY)).content.decode()
+        assert 'data-testid="follow-up"' not in again
+        assert f'data-testid="status">{danish("Did not attend")}<' in again
+
+    def test_the_task_form_takes_the_offered_title_and_the_user_as_assignee(self, as_member, member, patient):
+        meeting = appointment(patient, member)
+        marked = as_member.post(self.url(meeting), {"version": meeting.version})
+        page = as_member.get(marked["Location"]).content.decode()
         link = page.split('data-testid="follow-up"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
         form = as_member.get(link).context["form"]
         title = form.initial["title"]
@@ -394,6 +408,7 @@ class TestDidNotAttend:
             assert title == follow_up_title(meeting)
         assert timezone.localtime(meeting.starts_at).strftime("%H.%M") in title.replace(":", ".")
         assert form.initial["team"] == patient.team_id
+        assert form.initial["assignee"] == member.pk
 
     def test_a_stale_version_changes_nothing_and_says_why(self, as_member, member, patient):
         meeting = appointment(patient, member)

@@ -93,6 +93,11 @@ def appointment_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
         "patient": appointment.patient,
         "professionals": list(appointment.professionals.order_by("first_name", "last_name")),
         "is_booked": appointment.status == AppointmentStatus.BOOKED,
+        # An encounter is logged once the meeting has begun; a course place gets the register's.
+        "may_log": appointment.starts_at <= timezone.now()
+        and appointment.session_id is None
+        and appointment.encounter_id is None
+        and appointment.status in (AppointmentStatus.BOOKED, AppointmentStatus.ATTENDED),
         "cancel_form": forms.AppointmentCancelForm(initial={"version": appointment.version}),
     }
     return render(request, "scheduling/appointment_detail.html", context)

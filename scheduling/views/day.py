@@ -55,9 +55,16 @@ def follow_up_title(appointment: Appointment) -> str:
     }
 
 
-def _offer_actions(item: selectors.DayItem, now: datetime.datetime) -> None:
+# The session key naming the appointment just marked "did not attend": My day offers its follow-up
+# task once, on the page the marking leads to. Later the task may exist already, and this app cannot
+# see tasks (coordination's), so it does not offer it again.
+FOLLOW_UP_OFFER = "scheduling:follow_up_offer"
+
+
+def _offer_actions(item: selectors.DayItem, now: datetime.datetime, *, follow_up: str | None = None) -> None:
     """What one click can do on a line: only for the citizen's care team, and only once the
-    appointment has begun (the services refuse the rest too)."""
+    appointment has begun (the services refuse the rest too). `follow_up` is the appointment just
+    marked as missed, the one line offering a follow-up task."""
     appointment = item.appointment
     item.begun = item.starts_at <= now
     if appointment is None or not item.named:
@@ -67,7 +74,7 @@ def _offer_actions(item: selectors.DayItem, now: datetime.datetime) -> None:
     item.draft = encounter if encounter is not None and not encounter.is_signed else None
     item.can_log = item.begun and appointment.status in LOGGABLE and not item.logged
     item.can_miss = item.begun and appointment.status == AppointmentStatus.BOOKED and encounter is None
-    if appointment.status == AppointmentStatus.DID_NOT_ATTEND:
+    if appointment.status == AppointmentStatus.DID_NOT_ATTEND and str(appointment.public_id) == follow_up:
         item.follow_up_query = urlencode(
             {"citizen": appointment.patient.public_id, "title": follow_up_title(appointment)}
         )
@@ -81,8 +88,9 @@ def my_day(request: HttpRequest) -> HttpResponse:
     access.listed(request.user, f"my day {day.isoformat()}")
     plan = selectors.my_day(request.user, day)
     now = timezone.now()
+    follow_up = request.session.pop(FOLLOW_UP_OFFER, None)
     for item in plan.items:
-        _offer_actions(item, now)
+        _offer_actions(item, now, follow_up=follow_up)
     context = {
         "plan": plan,
         "today": timezone.localdate(),
@@ -98,7 +106,8 @@ def my_day(request: HttpRequest) -> HttpResponse:
 @citizen_work
 @require_POST
 def did_not_attend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """One click: the citizen did not come. Then My day offers a follow-up task on that line."""
+    """One click: the citizen did not come. Then My day (the page this leads to) offers a follow-up
+    task on that line."""
     appointment = selectors.appointment_for(
         request.user, public_id, what=gettext_noop("did not attend"), action=AccessAction.UPDATE
     )
@@ -114,6 +123,7 @@ def did_not_attend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         for message in error.messages:
             messages.error(request, message)
     else:
+        request.session[FOLLOW_UP_OFFER] = str(appointment.public_id)
         start = timezone.localtime(appointment.starts_at)
         messages.success(
             request,
