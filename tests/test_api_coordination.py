@@ -616,3 +616,27 @@ def test_detail_budgets(api, patient, member, colleague, team, django_assert_max
 def test_the_programme_fixture_exists():
     # The acceptances above name the programme by its code.
     assert Programme.objects.filter(code="diabetes-follow-up").exists()
+
+
+# --- the schema --------------------------------------------------------------------------------------
+
+
+def test_every_operation_documents_its_errors():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator(patterns=urlpatterns).get_schema(request=None, public=True)
+    operations = [
+        (route, method, operation)
+        for route, item in schema["paths"].items()
+        if "/citizens/{public_id}/" in route or not route.startswith("/api/v1/citizens")
+        for method, operation in item.items()
+        if method in ("get", "post", "patch", "put", "delete")
+    ]
+    assert len(operations) >= 20
+    for route, method, operation in operations:
+        documented = set(operation["responses"])
+        assert {"401", "404"} <= documented, (route, method)
+        if method != "get":
+            assert {"400", "403"} <= documented, (route, method)
+        if route.endswith(("/status/", "/assign/", "/sign/")) or (method == "patch"):
+            assert {"409", "412"} <= documented, (route, method)
