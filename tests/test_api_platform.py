@@ -82,22 +82,22 @@ def _probe_urls(settings):
     settings.ROOT_URLCONF = __name__
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate():
+def clear_rate() -> None:
     """The rate is counted in Redis (the REDIS_URL's database, a helper's own in development): each test
     starts with no requests counted. Only the throttle's own keys are deleted, never the whole database
     (the Celery broker may share it)."""
+    cache = caches["throttle"]
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*"))
+    if keys:
+        client.delete(*keys)
 
-    def clear():
-        cache = caches["throttle"]
-        client = cache._cache.get_client(write=True)
-        keys = list(client.scan_iter(match=f"{cache.key_prefix}:*"))
-        if keys:
-            client.delete(*keys)
 
-    clear()
+@pytest.fixture(autouse=True)
+def _fresh_rate():
+    clear_rate()
     yield
-    clear()
+    clear_rate()
 
 
 def bearer(secret: str) -> dict:
