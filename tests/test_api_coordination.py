@@ -14,7 +14,7 @@ from django.utils import timezone
 from coordination.models import ActionPlan, HandoverAcknowledgement, HandoverNote, Referral, Task, TaskComment
 from healthcenter.api import api_token_issue
 from healthcenter.models import AccessLog, AccessOutcome, Role
-from patients.models import Amendment, Encounter, Enrolment, Programme
+from patients.models import Amendment, Encounter, Enrolment, MeasurementType, Programme
 
 from .factories import (
     AppointmentFactory,
@@ -640,3 +640,76 @@ def test_every_operation_documents_its_errors():
             assert {"400", "403"} <= documented, (route, method)
         if route.endswith(("/status/", "/assign/", "/sign/")) or (method == "patch"):
             assert {"409", "412"} <= documented, (route, method)
+
+
+# --- the same rows as the pages' service calls ---------------------------------------------------------
+
+
+def _task_rows(patient):
+    return [
+        (t.title, t.description, t.origin, t.assignee_id, t.due_on, t.priority, t.status, t.transitions.count())
+        for t in Task.objects.filter(patient=patient).order_by("title")
+    ]
+
+
+def test_a_signed_encounter_leaves_what_the_pages_service_call_leaves(api, patient, member, colleague, team):
+    from coordination import services
+    from patients import services as patient_services
+
+    started = timezone.now() - datetime.timedelta(hours=1)
+    due = timezone.localdate() + datetime.timedelta(days=7)
+    body = encounter_body(
+        sign=True,
+        started_at=started.isoformat(),
+        agreed_actions=[
+            {
+                "text": "Ring om blodprøvesvar",
+                "task": {"assignee": str(colleague.public_id), "due_on": due.isoformat()},
+            },
+            {"text": "Uden opgave"},
+        ],
+    )
+    assert api(member).post(url("citizen-encounters", patient.public_id), body).status_code == 201
+    # The page (coordination.views.encounter_create) calls the service with what its form read.
+    other = PatientFactory(team=team, responsible_professional=member)
+    services.encounter_log(
+        actor=member,
+        patient=other,
+        data=patient_services.EncounterData(
+            kind="individual",
+            started_at=started,
+            duration_minutes=30,
+            note="Gik godt",
+            what_matters="Barnebarnets konfirmation",
+            agreed_actions=["Ring om blodprøvesvar", "Uden opgave"],
+            measurements=[patient_services.MeasurementInput(type=MeasurementType.objects.get(code="hba1c"), value=54)],
+        ),
+        sign=True,
+        action_tasks=[services.ActionTask(assignee=colleague, due_on=due), None],
+    )
+    assert _task_rows(patient) == _task_rows(other) != []
+    signed_rows = AccessLog.objects.filter(user=member, what="encounter signed")
+    assert signed_rows.filter(patient_public_id=patient.public_id).count() == 1
+    assert signed_rows.filter(patient_public_id=other.public_id).count() == 1
+    ours, theirs = (Encounter.objects.get(patient=p) for p in (patient, other))
+    assert [(m.type.code, m.value) for m in ours.measurements.all()] == [
+        (m.type.code, m.value) for m in theirs.measurements.all()
+    ]
+
+
+def test_an_appointment_already_logged_is_refused(api, patient, member):
+    appointment = AppointmentFactory(
+        patient=patient, starts_at=timezone.now() - datetime.timedelta(hours=2), ends_at=timezone.now()
+    )
+    client = api(member)
+    body = encounter_body(appointment=str(appointment.public_id))
+    assert client.post(url("citizen-encounters", patient.public_id), body).status_code == 201
+    assert_error(client.post(url("citizen-encounters", patient.public_id), body), 400)
+    assert Encounter.objects.count() == 1
+
+
+@pytest.mark.parametrize(("method", "name", "thing"), [w for w in WRITES if w[2] is not None])
+def test_a_manager_cannot_write(api, world, patient, manager, method, name, thing):
+    target = patient if thing == "patient" else world[thing]
+    assert_error(api(manager).send(method, url(name, target.public_id), {"text": "x"}), 404)
+    assert AccessLog.objects.filter(user=manager, outcome=AccessOutcome.DENIED).exists()
