@@ -22,6 +22,7 @@ from icalendar import Calendar, Event
 
 from healthcenter import access
 from healthcenter.models import AccessAction, User
+from patients import phones
 from patients.models import DIABETES_CONDITIONS, ConditionGroup, EncounterKind, conditions_in_group
 
 from .models import Appointment, AppointmentStatus, CalendarFeedToken, CourseSession, CourseStatus, Place
@@ -242,6 +243,10 @@ class Invitation:
     people: list[str]
     bring: list[str]
     written_on: str
+    # How the meeting takes place, for the letter's wording: "phone" or "video" (we call the citizen:
+    # nobody comes, so "we look forward to seeing you" and "if you cannot come" would be wrong),
+    # "home" (we come to them) or "meeting" (they come to us).
+    mode: str = "meeting"
 
 
 def _long_day(moment) -> str:
@@ -290,7 +295,7 @@ def invitation_letter(appointment: Appointment, *, today: datetime.date) -> Invi
             place, detail = _("By video"), _("We will send you a link to the video meeting.")
         else:
             place = _("We will call you")
-            detail = _("on %(phone)s") % {"phone": patient.phone} if patient.phone else ""
+            detail = _("on %(phone)s") % {"phone": phones.formatted(patient.phone)} if patient.phone else ""
         return Invitation(
             heading=_("Invitation to %(kind)s") % {"kind": _invited_to(appointment.kind)},
             kind=_summary(appointment.kind),
@@ -310,7 +315,18 @@ def invitation_letter(appointment: Appointment, *, today: datetime.date) -> Invi
                 dementia=bool(kinds & set(conditions_in_group(ConditionGroup.DEMENTIA))),
             ),
             written_on=formats.date_format(today, "j. F Y"),
+            mode=_mode(appointment),
         )
+
+
+def _mode(appointment: Appointment) -> str:
+    if appointment.kind == EncounterKind.VIDEO:
+        return "video"
+    if appointment.kind == EncounterKind.PHONE or appointment.place == Place.REMOTE:
+        return "phone"
+    if appointment.kind == EncounterKind.HOME_VISIT or appointment.place == Place.HOME:
+        return "home"
+    return "meeting"
 
 
 def _invited_to(kind: str) -> str:

@@ -7,6 +7,8 @@ import zoneinfo
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from healthcenter.models import AccessLog, AccessOutcome
 
@@ -30,6 +32,13 @@ def citizen(patient):
 @pytest.fixture
 def nurse(team):
     return UserFactory(username="nurse", first_name="Hanne", last_name="Holm", profession="nurse", teams=[team])
+
+
+def danish(text: str) -> str:
+    """The letter's Danish for a msgid (the English while a new msgid awaits its translation in locale/,
+    which the lead merges: a test must not depend on whether it has been)."""
+    with translation.override("da"):
+        return gettext(text)
 
 
 def letter(client, appointment):
@@ -71,7 +80,9 @@ def test_the_letter_is_danish_under_an_english_ui(as_member, citizen):
     assert "tirsdag den 15. december 2026" in text
     assert "Invitation til et hjemmebesøg" in text
     assert "Hos dig" in text and "Kastanjevej 17, 8600 Silkeborg" in text
-    assert "Tag gerne med" in text and "Hvis du ikke kan komme" in text
+    # We come to them: nobody is asked to bring anything or told what to do if they cannot come.
+    assert danish("Please have this ready") in text and danish("If the time does not suit you") in text
+    assert "Tag gerne med" not in text and "Hvis du ikke kan komme" not in text
     for english in ["Tuesday", "December", "Please bring", "If you cannot come", "At your home"]:
         assert english not in text
 
@@ -92,8 +103,32 @@ def test_a_phone_call_says_we_will_call(as_member, citizen):
 
     text = letter(as_member, appointment).text
 
-    assert "Vi ringer til dig" in text and "på 22334455" in text
+    assert "Vi ringer til dig" in text and "på 22 33 44 55" in text
     assert "Invitation til en telefonsamtale" in text
+    # Nobody comes to a call: no "looking forward to seeing you", nothing to bring, no "if you cannot come".
+    assert danish("We will call you at the time below. Here is what you need to know.") in text
+    assert danish("Please have this close by") in text and danish("If the time does not suit you") in text
+    for meeting in ["Vi glæder os til at se dig", "Tag gerne med", "Hvis du ikke kan komme"]:
+        assert meeting not in text
+
+
+def test_a_video_call_says_we_will_call_by_video(as_member, citizen):
+    appointment = AppointmentFactory(patient=citizen, starts_at=TUESDAY, kind="video", place="remote")
+
+    text = letter(as_member, appointment).text
+
+    assert danish("We will call you by video at the time below. Here is what you need to know.") in text
+    assert danish("Please have this close by") in text and danish("If the time does not suit you") in text
+    for meeting in ["Vi glæder os til at se dig", "Tag gerne med", "Hvis du ikke kan komme"]:
+        assert meeting not in text
+
+
+def test_a_meeting_at_the_centre_keeps_its_wording(as_member, citizen):
+    appointment = AppointmentFactory(patient=citizen, starts_at=TUESDAY, room=RoomFactory(name="Samtalerum 2"))
+
+    text = letter(as_member, appointment).text
+
+    assert "Vi glæder os til at se dig" in text and "Tag gerne med" in text and "Hvis du ikke kan komme" in text
 
 
 def test_a_citizen_with_diabetes_is_asked_to_bring_the_blood_sugar_diary(as_member, citizen):
