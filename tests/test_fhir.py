@@ -682,3 +682,37 @@ def test_administrators_export_the_access_log_by_id_or_cpr_number(record, admini
 def test_audit_events_are_refused_outside_the_care_relation(record, as_outsider, manager):
     body(as_outsider.get(url("AuditEvent"), {"patient": pid(record)}), 404)
     body(client_for(manager).get(url("AuditEvent"), {"patient": pid(record)}), 404)
+
+
+# --- the demo's data ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_resource_of_the_demo_validates():
+    """The demo's citizens, as the seeders write them (texts, values, appointments of every status):
+    each one's $everything, and each resource in it, validates; the kinds of the whole demo cover every
+    kind this server emits."""
+    from coordination.demo import seed_coordination
+    from healthcenter.models import User
+    from patients.demo import Seeder
+    from patients.models import Patient
+    from scheduling.demo import CalendarSeeder
+
+    Seeder(citizens=12).run()
+    seed_coordination()
+    CalendarSeeder(days_back=7, days_ahead=7, months_back=0).run()  # a fortnight: every status, a course
+    kinds = set()
+    clients = {}
+    for patient in Patient.objects.select_related("team"):
+        if patient.team_id not in clients:
+            carer = User.objects.filter(teams=patient.team, role=Role.PROFESSIONAL, is_active=True).first()
+            clients[patient.team_id] = client_for(carer)
+        client = clients[patient.team_id]
+        bundle = body(client.get(url(f"Patient/{patient.public_id}/$everything")))
+        for resource in entries(bundle):
+            validated(resource)
+            kinds.add(resource["resourceType"])
+        for event in entries(body(client.get(url("AuditEvent"), {"patient": str(patient.public_id), "_count": 5}))):
+            validated(event)
+            kinds.add("AuditEvent")
+    assert kinds == set(MODELS) - {"Bundle", "CapabilityStatement", "OperationOutcome"}
