@@ -90,7 +90,7 @@ class ValuesQuery(serializers.Serializer):
         return fields
 
 
-class UnitRefSerializer(serializers.Serializer):
+class FigureUnitSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="centre, team or programme.")
     id = serializers.CharField(help_text="\"centre\", a team's public id or a programme's code.")
     name = serializers.CharField()
@@ -100,7 +100,7 @@ class IndicatorValueSerializer(serializers.Serializer):
     """One cell as the display function lets it leave the system."""
 
     indicator = serializers.CharField()
-    unit = UnitRefSerializer()
+    unit = FigureUnitSerializer()
     month = serializers.CharField(help_text="YYYY-MM; the value is as of the month's last day.")
     text = serializers.CharField(help_text='As a page shows it: "62,5 %", "≤ 19 %", "<5", "not shown", "–".')
     visibility = serializers.ChoiceField(

@@ -87,7 +87,7 @@ def _calendar_moment(value: datetime.datetime) -> datetime.datetime:
 # --- what is shown ---------------------------------------------------------------------------------------
 
 
-class PersonSerializer(serializers.Serializer):
+class ProfessionalSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     name = serializers.CharField(source="get_full_name")
 
@@ -101,12 +101,12 @@ class RoomSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RoomRefSerializer(serializers.Serializer):
+class CalendarRoomSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     name = serializers.CharField()
 
 
-class CitizenRefSerializer(serializers.Serializer):
+class AppointmentCitizenSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     name = serializers.CharField(source="full_name")
 
@@ -119,8 +119,8 @@ class AppointmentSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     named = serializers.SerializerMethodField(help_text="Whether the citizen may be shown to the user.")
     citizen = serializers.SerializerMethodField()
-    professionals = PersonSerializer(many=True, read_only=True)
-    room = RoomRefSerializer(read_only=True, allow_null=True)
+    professionals = ProfessionalSerializer(many=True, read_only=True)
+    room = CalendarRoomSerializer(read_only=True, allow_null=True)
     course = serializers.SerializerMethodField(help_text="The course of a group session's appointment.")
     purpose = serializers.SerializerMethodField()
     cancel_reason = serializers.SerializerMethodField()
@@ -154,11 +154,11 @@ class AppointmentSerializer(serializers.ModelSerializer):
     def get_named(self, appointment: Appointment) -> bool:
         return self._named(appointment)
 
-    @extend_schema_field(CitizenRefSerializer(allow_null=True))
+    @extend_schema_field(AppointmentCitizenSerializer(allow_null=True))
     def get_citizen(self, appointment: Appointment):
         if not self._named(appointment):
             return None
-        return CitizenRefSerializer(appointment.patient).data
+        return AppointmentCitizenSerializer(appointment.patient).data
 
     def get_purpose(self, appointment: Appointment) -> str:
         return appointment.purpose if self._named(appointment) else ""
@@ -502,8 +502,8 @@ class CourseSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     programme = serializers.CharField(source="programme.code", read_only=True)
     team = serializers.CharField(source="team.name", read_only=True)
-    room = RoomRefSerializer(read_only=True)
-    professionals = PersonSerializer(many=True, read_only=True)
+    room = CalendarRoomSerializer(read_only=True)
+    professionals = ProfessionalSerializer(many=True, read_only=True)
 
     class Meta:
         model = Course
