@@ -555,6 +555,14 @@ def _register_one(*, actor: User, session: CourseSession, place: Appointment, li
                 actor=actor, encounter=place.encounter, text=_encounter_note(text, line.note)
             )
         changes["status"] = AppointmentStatus.ATTENDED
+    elif line.came and line.note.strip() and place.encounter is not None and place.encounter.is_signed:
+        # Already registered as attended: their signed encounter is never edited, so a note typed now
+        # is added to it (it was silently dropped before).
+        patient_services.encounter_amend(
+            actor=actor,
+            encounter=place.encounter,
+            text=_("Added after the register: %(note)s") % {"note": line.note.strip()},
+        )
     elif not line.came and place.status != AppointmentStatus.DID_NOT_ATTEND:
         if place.status == AppointmentStatus.ATTENDED and place.encounter is not None:
             patient_services.encounter_amend(

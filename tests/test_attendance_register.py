@@ -8,7 +8,8 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from healthcenter.models import AccessLog, AccessOutcome
 from patients.models import Amendment, Encounter
@@ -115,6 +116,25 @@ def test_correcting_a_tick_amends_and_never_makes_a_second_encounter(course, han
     assert Encounter.objects.filter(patient=anna).count() == 1
     assert Amendment.objects.filter(encounter__patient=anna).count() == 2
     assert place(session, anna).status == AppointmentStatus.ATTENDED
+
+
+def test_a_note_typed_for_one_already_registered_is_added_to_their_encounter(course, hanne):
+    anna, bo = join(course, hanne, "Anna Andersen", "Bo Bertelsen")
+    session = course.sessions.get(number=1)
+    register(hanne, session, {anna, bo}, notes={anna: "Spurgte til frugt"})
+    encounter = Encounter.objects.get(patient=anna)
+    with translation.override("da"):
+        register(hanne, session, {anna, bo}, notes={anna: "  Vil gerne have opskrifterne  "})
+    amendment = Amendment.objects.get(encounter=encounter)
+    with translation.override("da"):
+        expected = gettext("Added after the register: %(note)s") % {"note": "Vil gerne have opskrifterne"}
+    assert amendment.text == expected and amendment.author == hanne
+    encounter.refresh_from_db()
+    assert encounter.note == "Tallerkenmodellen\n\nSpurgte til frugt"  # the signed note is never edited
+    assert Encounter.objects.filter(patient=anna).count() == 1
+    # Saving again without a note adds nothing, to her or to anyone else.
+    register(hanne, session, {anna, bo})
+    assert Amendment.objects.count() == 1
 
 
 def test_the_register_waits_for_the_session_to_begin(course, hanne):
