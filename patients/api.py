@@ -46,7 +46,7 @@ from rest_framework.routers import SimpleRouter
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import ErrorSerializer, WorkPermission, etag, expected_version
+from healthcenter.api import ErrorSerializer, etag, expected_version
 from healthcenter.models import AccessAction
 
 from . import selectors, services
@@ -198,30 +198,21 @@ class CitizenSearchSerializer(serializers.Serializer):
 SEARCH_PAGE = 25
 
 
-class SearchPermission(WorkPermission):
-    """A search is a read that is posted only to keep the term out of the address: the role check of
-    WorkPermission, and a read-only token may search as it may list."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            raise exceptions.NotAuthenticated
-        if not access.may(user, view.access_work):
-            access.deny(user, what=request.path, action=AccessAction.SEARCH)
-        return True
-
-
 class CitizenViewSet(CitizenRecordAccess, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The citizens of the user's teams (the care relation). Search by name or CPR number is a POST
-    (STYLE.md rule 4: never a name or a CPR number in an address)."""
+    (STYLE.md rule 4: never a name or a CPR number in an address). A citizen's contact details and
+    status change by PUT or PATCH with the version read; registering a citizen is coordination's."""
 
     access_work = Work.CITIZENS
     serializer_class = CitizenSerializer
     lookup_field = "public_id"
     lookup_value_converter = "uuid"
     filterset_fields = ["status"]
-    ordering_fields = ["last_name", "first_name", "id"]
-    ordering = ["last_name", "first_name", "id"]
+    # In the order of registration: a cursor holds the first ordering field's value of the page's last
+    # row, and a name must not travel in an address even encoded (STYLE.md rule 4). Name order is the
+    # search's, which is posted.
+    ordering_fields = ["created_at"]
+    ordering = ["created_at", "id"]
 
     def find(self, request):
         return selectors.patient_for(
@@ -296,7 +287,7 @@ class CitizenViewSet(CitizenRecordAccess, mixins.ListModelMixin, mixins.Retrieve
         """The user's citizens whose name contains the term's words, or whose CPR number starts with
         its digits, in name order, 25 a page (`page` in the body). The term is posted, never put in
         an address, and logged like the citizens list's search (a whole CPR number under its citizen).
-        Searching reads and changes nothing, so a read-only token may search."""
+        Being a POST, it needs a token with write scope, as every POST does (healthcenter.api)."""
         data = _valid(CitizenSearchSerializer, request)
         search = selectors.PatientSearch(term=data["term"])
         paginator = Paginator(selectors.patient_search(request.user, search), SEARCH_PAGE)
@@ -313,11 +304,6 @@ class CitizenViewSet(CitizenRecordAccess, mixins.ListModelMixin, mixins.Retrieve
                 "results": CitizenSerializer(page.object_list, many=True).data,
             }
         )
-
-    def get_permissions(self):
-        if self.action == "search":
-            return [SearchPermission()]
-        return super().get_permissions()
 
 
 # --- the record's parts: serializers ------------------------------------------------------------------
@@ -471,7 +457,7 @@ class MeasurementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MeasurementInput(serializers.Serializer):
+class MeasurementRecordInput(serializers.Serializer):
     code = serializers.SlugRelatedField(
         slug_field="code", queryset=MeasurementType.objects.all(), help_text="The catalogue's code, e.g. hba1c."
     )
@@ -633,8 +619,9 @@ class CitizenRelatives(CitizenParts):
     serializer_class = RelativeSerializer
     input_serializer = RelativeInput
     what = gettext_noop("API: relatives")
-    ordering_fields = ["name", "created_at"]
-    ordering = ["name", "id"]
+    # Not by name: the cursor would carry the relative's name (see CitizenViewSet).
+    ordering_fields = ["created_at"]
+    ordering = ["created_at", "id"]
     filterset_fields = ["is_primary_caregiver", "may_receive_information"]
 
     def rows(self, patient):
@@ -705,13 +692,13 @@ def measurements_shown() -> QuerySet[Measurement]:
 @parts_schema(
     "measurements",
     MeasurementSerializer,
-    MeasurementInput,
+    MeasurementRecordInput,
     " Filter by `code`, `since` and `until` (the centre's days), `source` and `counts`; in time order.",
 )
 class CitizenMeasurements(CitizenParts):
     model = Measurement
     serializer_class = MeasurementSerializer
-    input_serializer = MeasurementInput
+    input_serializer = MeasurementRecordInput
     what = gettext_noop("API: measurements")
     ordering_fields = ["measured_at", "recorded_at"]
     ordering = ["measured_at", "id"]
