@@ -509,6 +509,18 @@ class TestLists:
             counts.append(len(queries))
         assert counts[0] == counts[1]
 
+    def test_the_citizens_list_budget_does_not_grow(self, tokens, team, member, django_assert_max_num_queries):
+        client = tokens(member, "read")
+        counts = []
+        for more in (1, 19):
+            PatientFactory.create_batch(more, team=team)
+            with django_assert_max_num_queries(LIST_BUDGET), CaptureQueriesContext(connection) as queries:
+                response = client.get(reverse("api-patients:citizen-list"))
+            assert response.status_code == 200
+            counts.append((len(response.json()["results"]), len(queries)))
+        assert [rows for rows, _queries in counts] == [1, 20]
+        assert counts[0][1] == counts[1][1]
+
     def test_the_citizen_search_budget_does_not_grow(self, tokens, team, member, django_assert_max_num_queries):
         client = tokens(member)
         PatientFactory(team=team, last_name="Budgetsen")
