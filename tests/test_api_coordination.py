@@ -713,3 +713,32 @@ def test_a_manager_cannot_write(api, world, patient, manager, method, name, thin
     target = patient if thing == "patient" else world[thing]
     assert_error(api(manager).send(method, url(name, target.public_id), {"text": "x"}), 404)
     assert AccessLog.objects.filter(user=manager, outcome=AccessOutcome.DENIED).exists()
+
+
+def test_signing_with_a_stale_version_signs_nothing(api, patient, member):
+    draft = EncounterFactory(patient=patient, professional=member, signed_at=None)
+    client = api(member)
+    assert_error(client.post(url("encounter-sign", draft.public_id), {"version": draft.version + 1}), 409)
+    stale_tag = {"If-Match": f'W/"{draft.version + 1}"'}
+    assert_error(client.post(url("encounter-sign", draft.public_id), **stale_tag), 412)
+    assert_error(client.post(url("encounter-sign", draft.public_id), **{"If-Match": "three"}), 400)
+    draft.refresh_from_db()
+    assert not draft.is_signed
+    signed = client.post(url("encounter-sign", draft.public_id), **{"If-Match": f'W/"{draft.version}"'})
+    assert signed.status_code == 200, signed.content
+
+
+def test_encounters_filtered_and_ordered(api, patient, member):
+    old = EncounterFactory(patient=patient, professional=member, started_at=timezone.now() - datetime.timedelta(days=9))
+    new = EncounterFactory(patient=patient, professional=member)
+    draft = EncounterFactory(patient=patient, professional=member, signed_at=None)
+    client = api(member)
+    address = url("citizen-encounters", patient.public_id)
+    ids = [e["id"] for e in client.get(address, {"signed": "true"}).json()["results"]]
+    assert ids == [str(new.public_id), str(old.public_id)]
+    ids = [e["id"] for e in client.get(address, {"signed": "false"}).json()["results"]]
+    assert ids == [str(draft.public_id)]
+    page = client.get(address, {"page_size": 1, "ordering": "started_at"}).json()
+    assert [e["id"] for e in page["results"]] == [str(old.public_id)]
+    assert page["next"]
+    assert_error(client.get(address, {"started_after": "yesterday"}), 400)
