@@ -371,6 +371,8 @@ class AppointmentViewSet(viewsets.GenericViewSet):
         """My day's appointments (selectors.my_day), in time order, the cancelled ones after: a day is one
         page. The course sessions the user teaches are the courses' (courses/<id>/)."""
         found = selectors.my_day(self.request.user, day)
+        # Logged as the page logs it: one row with the day, not one per citizen.
+        access.listed(self.request.user, f"API: my day {day.isoformat()}")
         items = [item for item in [*found.items, *found.cancelled] if item.appointment is not None]
         named = {item.appointment.pk for item in items if item.named}
         # my_day has read every professional of each appointment (ordered by name) with it.

@@ -130,6 +130,7 @@ def test_my_day_is_the_users_own(appointment, colleague, administrator):
     response = api(colleague, administrator).get(LIST, {"mine": "true", "day": day.isoformat()})
     assert response.status_code == 200
     assert response.json()["results"] == []
+    assert AccessLog.objects.filter(user=colleague, what=f"API: my day {day.isoformat()}").exists()
 
 
 # --- writing ---------------------------------------------------------------------------------------------
@@ -199,6 +200,36 @@ def test_bad_bookings_are_400_with_fields(patient, member, administrator):
     broken = client.post(LIST, "{not json", content_type="application/json")
     assert_error_shape(broken, 400, "parse_error")
     assert not Appointment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"professionals": []},
+        {"professionals": "everyone"},
+        {"kind": "group"},
+        {"kind": "séance"},
+        {"place": "room", "room": None},
+        {"room": "00000000-0000-0000-0000-000000000000", "place": "room"},
+        {"starts_at": "tomorrow"},
+        {"starts_at": "0001-01-01T00:00:00Z"},
+        {"ends_at": "2026-01-01T00:00:00+01:00"},
+        {"purpose": "x" * 500},
+        {"citizen": "00000000-0000-0000-0000-000000000000"},
+    ],
+)
+def test_no_booking_input_gives_a_500(change, patient, member, administrator):
+    client = api(member, administrator)
+    response = send(client, "POST", LIST, {**booking(patient, [member], next_weekday(9)), **change})
+    assert response.status_code in (400, 404), response.content
+    assert_error_shape(response, response.status_code)
+    assert not Appointment.objects.exists()
+    if "citizen" not in change:  # a move names no citizen
+        existing = AppointmentFactory(patient=patient, professionals=[member])
+        moved = send(client, "PATCH", f"{LIST}{existing.public_id}/", {**change, "version": 1})
+        assert_error_shape(moved, 400)
+        existing.refresh_from_db()
+        assert existing.version == 1
 
 
 def test_a_read_only_token_cannot_book(patient, member, administrator):
