@@ -503,7 +503,7 @@ def appointments(p: Patient) -> QuerySet:
 
 def appointment(a, ctx: Context, patient_id) -> dict:
     participants = [{"actor": ref("Patient", patient_id), "required": "required", "status": "accepted"}]
-    for person in a.professionals.all():
+    for person in sorted(a.professionals.all(), key=lambda u: (u.last_name, u.first_name, u.pk)):
         participants.append(
             {
                 "actor": {"display": person.get_full_name() or person.username},
