@@ -13,17 +13,30 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from healthcenter.models import Role, Team, User
 from patients.definitions import months_between
 from patients.demo import TEAMS, backdate, team_profile
-from patients.models import AgreedAction, Enrolment, Patient, PatientStatus, Programme, TeamResponsibility
+from patients.models import (
+    AgreedAction,
+    EncounterKind,
+    Enrolment,
+    Patient,
+    PatientStatus,
+    Programme,
+    TeamResponsibility,
+)
+from scheduling.models import Holiday, Reservation, Room
+from scheduling.services import AppointmentData
 
 from . import services
 from .caregaps import GAP_TASK_DUE_DAYS, find_gaps
 from .models import (
+    CareGap,
     CareGapCheck,
     HandoverNote,
     Notification,
@@ -458,3 +471,137 @@ def _replayed_gaps(rng, today: datetime.date) -> list[tuple]:
 def _day_between(rng, after: datetime.date, until: datetime.date) -> datetime.date:
     """A day after one run of the job and on or before the next."""
     return after + datetime.timedelta(days=rng.randint(1, max(1, (until - after).days)))
+
+
+# --- care gaps booked ahead (issue 13's calendar) ------------------------------------------------------------
+
+# The measurements the centre takes itself, and what the appointment is booked as (the eye screening
+# is the eye doctor's).
+BOOKED_GAP_PURPOSES = {
+    "hba1c": "HbA1c-kontrol",
+    "systolic_bp": "Blodtryksmåling",
+    "foot_exam": "Fodundersøgelse",
+    "urine_acr": "Urinprøve til albumin",
+    "mmse": "MMSE-test",
+}
+
+
+@dataclass
+class GapsBooked:
+    booked: int = 0
+    # Times tried that turned out to clash (the service refused them; another time was tried).
+    clashes: int = 0
+    # Gaps given up on: no free time found in the fortnight.
+    unbooked: int = 0
+
+
+def book_some_care_gaps(
+    *,
+    share: float = 1 / 3,
+    days_ahead: int = 14,
+    rng: random.Random | None = None,
+    now: datetime.datetime | None = None,
+) -> GapsBooked:
+    """Books about `share` of each professional's citizens with an open measurement gap (HbA1c first)
+    for a conversation in the next `days_ahead` days, through coordination.services.care_gap_book, so
+    that the worklist shows some gaps as booked. Times are chosen free from the calendar as it stands;
+    one the service still refuses as a clash is given up and another tried. Runs after the calendar and
+    the care-gap job, on today (the booking is today's)."""
+    rng = rng or random.Random(1313)
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    tz = timezone.get_current_timezone()
+    result = GapsBooked()
+    holidays = set(Holiday.objects.filter(day__gt=today).values_list("day", flat=True))
+    days = [
+        today + datetime.timedelta(days=n)
+        for n in range(1, days_ahead + 1)
+        if (today + datetime.timedelta(days=n)).weekday() < 5 and today + datetime.timedelta(days=n) not in holidays
+    ]
+    rooms = list(Room.objects.filter(is_active=True, name__startswith="Samtalerum").order_by("name"))
+    if not days or not rooms:
+        return result
+    first = datetime.datetime.combine(days[0], datetime.time(0), tzinfo=tz)
+    last = datetime.datetime.combine(days[-1], datetime.time(23, 59), tzinfo=tz)
+    taken: dict[tuple[str, int], list[tuple[datetime.datetime, datetime.datetime]]] = defaultdict(list)
+    for professional_id, room_id, during in Reservation.objects.filter(
+        during__overlap=DateTimeTZRange(first, last)
+    ).values_list("professional_id", "room_id", "during"):
+        key = ("professional", professional_id) if professional_id else ("room", room_id)
+        taken[key].append((during.lower, during.upper))
+
+    def free(key, start, end, margin=datetime.timedelta(0)) -> bool:
+        return all(end + margin <= s or e + margin <= start for s, e in taken[key])
+
+    members = defaultdict(set)
+    for user_id, team_id in User.teams.through.objects.filter(
+        user__role=Role.PROFESSIONAL, user__is_active=True
+    ).values_list("user_id", "team_id"):
+        members[user_id].add(team_id)
+    gaps = (
+        CareGap.objects.filter(
+            closed_at__isnull=True,
+            appointment__isnull=True,
+            rule__check_kind=CareGapCheck.MEASUREMENT_DUE,
+            rule__measurement_code__in=list(BOOKED_GAP_PURPOSES),
+            patient__status=PatientStatus.ACTIVE,
+            patient__responsible_professional__isnull=False,
+        )
+        .select_related("patient", "patient__responsible_professional", "rule")
+        .order_by("patient_id", "id")
+    )
+    # One gap per citizen (HbA1c first), by the citizen's responsible professional.
+    by_professional: dict[int, dict[int, CareGap]] = defaultdict(dict)
+    for gap in gaps:
+        professional = gap.patient.responsible_professional
+        if gap.patient.team_id not in members.get(professional.pk, ()):
+            continue
+        mine = by_professional[professional.pk]
+        if gap.patient_id not in mine or gap.rule.measurement_code == "hba1c":
+            mine[gap.patient_id] = gap
+    starts = [datetime.time(hour, minute) for hour in range(8, 15) for minute in (0, 30)]
+    for professional_id in sorted(by_professional):
+        mine = [by_professional[professional_id][pk] for pk in sorted(by_professional[professional_id])]
+        for gap in rng.sample(mine, round(len(mine) * share)):
+            if _book_gap(
+                gap, rng=rng, days=days, starts=starts, rooms=rooms, free=free, taken=taken, result=result, tz=tz
+            ):
+                result.booked += 1
+            else:
+                result.unbooked += 1
+    return result
+
+
+def _book_gap(gap, *, rng, days, starts, rooms, free, taken, result, tz) -> bool:
+    """A free time in the fortnight with the citizen's professional in a conversation room, booked
+    through care_gap_book; a clash the service still finds is noted and another time tried."""
+    professional = gap.patient.responsible_professional
+    me = ("professional", professional.pk)
+    for _attempt in range(40):
+        day = rng.choice(days)
+        start = datetime.datetime.combine(day, rng.choice(starts), tzinfo=tz)
+        end = start + datetime.timedelta(minutes=30)
+        room = rng.choice(rooms)
+        if not (free(me, start, end, datetime.timedelta(minutes=15)) and free(("room", room.pk), start, end)):
+            continue
+        data = AppointmentData(
+            kind=EncounterKind.INDIVIDUAL,
+            starts_at=start,
+            ends_at=end,
+            place="room",
+            professionals=[professional],
+            room=room,
+            purpose=BOOKED_GAP_PURPOSES[gap.rule.measurement_code],
+        )
+        try:
+            services.care_gap_book(actor=professional, gap=gap, data=data)
+        except ValidationError as error:
+            if not any(e.code == "clash" for e in error.error_list):
+                raise
+            result.clashes += 1
+            taken[me].append((start, end))
+            continue
+        taken[me].append((start, end))
+        taken[("room", room.pk)].append((start, end))
+        return True
+    return False

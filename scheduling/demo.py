@@ -1,14 +1,21 @@
 """The demo centre's calendar, on top of the patients and coordination demo: rooms, the Danish public
 holidays, four weeks of history and four weeks ahead for every professional, and two running group
-courses with their attendance, so that "My day" is full on the first login.
+courses with their attendance, so that "My day" is full on the first login. Behind the four weeks, a
+year of thinner history for the manager's dashboard: the history's own encounters as the appointments
+they were booked as (some citizens missed a time first, some cancelled one), and three finished
+courses, so that OPS-NO-SHOW and OPS-COURSE-COMPLETION have a run chart.
 
 Everything is written through the scheduling services (and the encounter services), at the day or
 moment it happened: an appointment is booked on a day before it took place, a past one is then
 attended (an encounter logged from it, signed after the meeting and linked), missed or cancelled
-with a reason. The services refuse a clash; the seeding chooses free slots, so none is refused.
+with a reason. An older encounter of the patients demo's history is booked at its own time with its
+own professional, then linked and marked attended (appointment_link_encounter, appointment_attended),
+as if it had been logged from that appointment. The services refuse a clash; the seeding chooses free
+slots, so none is refused.
 Rooms and holidays have no service (the administrator keeps them in the admin); they are made like
 the admin would. Deterministic (seeded): the same centre for the same day, every run."""
 
+import dataclasses
 import datetime
 import random
 from collections import defaultdict
@@ -24,7 +31,7 @@ from patients.models import ConditionKind, Encounter, EncounterKind, Patient, Pa
 from patients.services import EncounterData, encounter_create, encounter_sign
 
 from . import courses, services
-from .models import Appointment, Holiday, Reservation, Room
+from .models import Appointment, CourseStatus, Holiday, Reservation, Room
 
 # (name, where, seats)
 ROOMS = [
@@ -138,6 +145,19 @@ CANCEL_REASONS_CENTRE = [
 ATTENDED_SHARE, MISSED_SHARE = 0.85, 0.08
 # The share of the coming weeks' appointments already cancelled.
 FUTURE_CANCELLED_SHARE = 0.03
+# The older history's monthly no-show share varies around this (sd), within the bounds; cancellations too.
+OLDER_MISSED_SHARE, OLDER_MISSED_SD, OLDER_MISSED_BOUNDS = 0.08, 0.018, (0.045, 0.12)
+OLDER_CANCELLED_SHARE = 0.06
+# The older history books at most this many of a professional's encounters a day (the rest stay
+# encounters without an appointment, as if logged without one).
+OLDER_PER_DAY = (1, 2)
+# What an older encounter was booked as, when the professional's purposes have nothing of its kind.
+OLDER_PURPOSES = {
+    IND: "Opfølgende samtale",
+    HOME: "Hjemmebesøg",
+    PHONE: "Telefonopfølgning",
+    VIDEO: "Videosamtale",
+}
 
 
 @dataclass
@@ -146,7 +166,10 @@ class CalendarSummary:
     attended: int = 0
     missed: int = 0
     cancelled: int = 0
+    # Of those, the older history's (behind the four weeks), by its own count.
+    older: int = 0
     courses: list[str] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)
     # Courses the centre's teams could not fill (a demo too small), by name.
     missing: list[str] = field(default_factory=list)
 
@@ -238,15 +261,25 @@ class Planned:
 
 
 class CalendarSeeder:
-    def __init__(self, *, now: datetime.datetime | None = None, days_back: int = 28, days_ahead: int = 28, seed=13):
+    def __init__(
+        self,
+        *,
+        now: datetime.datetime | None = None,
+        days_back: int = 28,
+        days_ahead: int = 28,
+        months_back: int = 12,
+        seed=13,
+    ):
         """The calendar from `days_back` days before `now`'s day to `days_ahead` after it (the tests
-        seed a few days; the demo four weeks each way)."""
+        seed a few days; the demo four weeks each way), and the thinner older history from
+        `months_back` months before `now` up to the first of those days (0: none)."""
         self.rng = random.Random(seed)  # noqa: S311 - a repeatable demo, not a secret
         self.tz = timezone.get_current_timezone()
         self.now = (now or timezone.now()).replace(second=0, microsecond=0)
         self.today = timezone.localdate(self.now)
         self.first_day = self.today - datetime.timedelta(days=days_back)
         self.last_day = self.today + datetime.timedelta(days=days_ahead)
+        self.older_from = (self.today - datetime.timedelta(days=round(months_back * 30.44))) if months_back else None
         self.summary = CalendarSummary()
 
     def at(self, day: datetime.date, time: datetime.time) -> datetime.datetime:
@@ -254,7 +287,8 @@ class CalendarSeeder:
 
     def run(self) -> CalendarSummary:
         self.rooms = seed_rooms()
-        years = range(min(2026, self.first_day.year), max(2027, self.last_day.year + 1) + 1)
+        earliest = min(self.first_day, self.older_from or self.first_day) - datetime.timedelta(days=500)
+        years = range(min(2025, earliest.year), max(2027, self.last_day.year + 1) + 1)
         self.holidays = seed_holidays(years)
         # The citizens the history has lost from follow-up (no contact in the eight weeks the care gap
         # "Ingen kontakt i 8 uger" allows) stay lost: they are booked ahead (so the worklist shows the
@@ -267,6 +301,8 @@ class CalendarSeeder:
         )
         self._courses()
         self._appointments()
+        if self.older_from is not None:
+            self._older_history()
         return self.summary
 
     def working_days(self) -> list[datetime.date]:
@@ -463,16 +499,170 @@ class CalendarSeeder:
         services.appointment_attended(actor=actor, encounter=encounter)
         self.summary.attended += 1
 
+    # --- the older history ------------------------------------------------------------------------------
+
+    def _older_history(self) -> None:
+        """The months behind the four weeks, thinner: the patients demo's own signed encounters (not
+        group sessions) within working hours, by a professional of the citizen's team, at most one or
+        two a day each, booked at their time some weeks before, then linked and marked attended. Some
+        citizens missed a time (or cancelled one) a week or three before the meeting that did happen,
+        which was booked on the day of the miss; each month has its own no-show share around 8 %."""
+        rng = self.rng
+        start, end = self.at(self.older_from, datetime.time(0)), self.at(self.first_day, datetime.time(0))
+        teams_of: dict[int, set[int]] = defaultdict(set)
+        for user_id, team_id in User.teams.through.objects.values_list("user_id", "team_id"):
+            teams_of[user_id].add(team_id)
+        encounters = (
+            Encounter.objects.filter(
+                started_at__gte=start,
+                started_at__lt=end,
+                signed_at__isnull=False,
+                appointment__isnull=True,
+                patient__status=PatientStatus.ACTIVE,
+                professional__role=Role.PROFESSIONAL,
+                professional__is_active=True,
+            )
+            .exclude(kind=EncounterKind.GROUP)
+            .select_related("patient__team", "professional")
+            .order_by("started_at", "id")
+        )
+        busy = Busy(start - datetime.timedelta(days=1), end)
+        shares: dict[tuple[int, int], tuple[float, float]] = {}
+        per_day: dict[tuple[int, datetime.date], int] = {}
+        for encounter in encounters:
+            professional, patient = encounter.professional, encounter.patient
+            begins = timezone.localtime(encounter.started_at)
+            day = begins.date()
+            ends = encounter.started_at + datetime.timedelta(minutes=encounter.duration_minutes)
+            if (
+                patient.team_id not in teams_of[professional.pk]
+                or day.weekday() >= 5
+                or day in self.holidays
+                or begins.time() < DAY_STARTS
+                or ends > self.at(day, DAY_ENDS)
+            ):
+                continue
+            cap = OLDER_PER_DAY[0] if rng.random() < 0.5 else OLDER_PER_DAY[1]
+            if per_day.get((professional.pk, day), 0) >= cap:
+                continue
+            attended = self._older_planned(busy, encounter, encounter.started_at, ends, margin=NO_MARGIN)
+            if attended is None:
+                continue
+            per_day[(professional.pk, day)] = per_day.get((professional.pk, day), 0) + 1
+            month = (day.year, day.month)
+            if month not in shares:
+                low, high = OLDER_MISSED_BOUNDS
+                missed = min(high, max(low, rng.gauss(OLDER_MISSED_SHARE, OLDER_MISSED_SD)))
+                shares[month] = (missed, max(0.02, rng.gauss(OLDER_CANCELLED_SHARE, 0.015)))
+            missed_share, cancelled_share = shares[month]
+            chance = rng.random()
+            # q misses for every meeting held makes a share q / (1 + q) of those held or missed.
+            missed_chance = missed_share / (1 - missed_share)
+            booked_on = day - datetime.timedelta(days=rng.randint(7, 35))
+            if chance < missed_chance + cancelled_share:
+                before = self._older_before(busy, encounter, day)
+                if before is not None:
+                    if chance < missed_chance:
+                        before_day = timezone.localdate(before.data.starts_at)
+                        appointment = self._older_book(before, before_day - datetime.timedelta(days=rng.randint(3, 21)))
+                        services.appointment_did_not_attend(
+                            actor=professional,
+                            appointment=appointment,
+                            expected_version=appointment.version,
+                            now=before.data.starts_at + datetime.timedelta(minutes=15),
+                        )
+                        self.summary.missed += 1
+                    else:
+                        appointment = self._older_book(before, day - datetime.timedelta(days=rng.randint(21, 40)))
+                        moment = before.data.starts_at - datetime.timedelta(hours=rng.randint(2, 72))
+                        self._cancel(appointment, professional, moment, moment)
+                    # The meeting that did happen was booked when the first time fell through.
+                    booked_on = timezone.localdate(min(before.data.starts_at, appointment.status_changed_at))
+            appointment = self._older_book(attended, booked_on)
+            services.appointment_link_encounter(actor=professional, appointment=appointment, encounter=encounter)
+            services.appointment_attended(actor=professional, encounter=encounter)
+            self.summary.attended += 1
+
+    def _older_planned(self, busy, encounter, start, end, *, margin) -> Planned | None:
+        """The appointment an older encounter (or the time before it) was booked as, if the
+        professional and a room are free then; taken in `busy`."""
+        professional, patient = encounter.professional, encounter.patient
+        me = ("professional", professional.pk)
+        if not busy.free(me, start, end, margin):
+            return None
+        kind, room = encounter.kind, None
+        if kind == IND:
+            preferred = OWN_ROOMS.get(professional.profession, []) + self.rng.sample(
+                CONVERSATION_ROOMS, len(CONVERSATION_ROOMS)
+            )
+            room = next(
+                (self.rooms[n] for n in preferred if busy.free(("room", self.rooms[n].pk), start, end, NO_MARGIN)),
+                None,
+            )
+            if room is None:
+                return None
+            busy.take(("room", room.pk), start, end)
+        busy.take(me, start, end)
+        fitting = [
+            p
+            for p in self._purposes(professional, patient.team.name)
+            if p.kind == kind and p.caregiver == encounter.caregiver_present
+        ]
+        purpose = self.rng.choice(fitting) if fitting else Purpose(OLDER_PURPOSES[kind], kind, ("",))
+        data = services.AppointmentData(
+            kind=kind,
+            starts_at=start,
+            ends_at=end,
+            place={IND: "room", HOME: "home"}.get(kind, "remote"),
+            professionals=[professional],
+            room=room,
+            purpose=purpose.text,
+        )
+        return Planned(professional, patient, purpose, data)
+
+    def _older_before(self, busy, encounter, day) -> Planned | None:
+        """A free time with the same professional a week or three before the encounter's day."""
+        minutes = datetime.timedelta(minutes=encounter.duration_minutes)
+        for _attempt in range(8):
+            other = day - datetime.timedelta(days=self.rng.randint(7, 21))
+            if other < self.older_from or other.weekday() >= 5 or other in self.holidays:
+                continue
+            begins = self.at(other, datetime.time(self.rng.randint(8, 14), self.rng.choice([0, 30])))
+            if begins + minutes > self.at(other, DAY_ENDS):
+                continue
+            planned = self._older_planned(busy, encounter, begins, begins + minutes, margin=BREAK)
+            if planned is not None:
+                return planned
+        return None
+
+    def _older_book(self, planned: Planned, booked_on: datetime.date):
+        appointment = services.appointment_book(
+            actor=planned.professional, patient=planned.patient, data=planned.data, today=booked_on
+        )
+        self.summary.appointments += 1
+        self.summary.older += 1
+        return appointment
+
     # --- courses -------------------------------------------------------------------------------------------
 
     def _courses(self) -> None:
+        """The running courses, the next cohort, and the finished cohorts of the past year (citizens
+        who took an earlier cohort are not taken again while there are others; a small demo has to)."""
         teams = {t.name: t for t in Team.objects.all()}
         diabetes, dementia = teams.get(DIABETES_SCHOOL.team), teams.get(CAREGIVER_COURSE.team)
+        self.on_course: set[int] = set()
+        self.waiting: set[int] = set()
         if diabetes is not None:
-            school = self._course(DIABETES_SCHOOL, diabetes, self._diabetes_citizens(diabetes))
+            citizens = self._diabetes_citizens(diabetes)
+            school = self._course(DIABETES_SCHOOL, diabetes, citizens)
             self._next_cohort(school)
+            for plan in FINISHED_DIABETES_SCHOOLS:
+                self._course(plan, diabetes, citizens)
         if dementia is not None:
-            self._course(CAREGIVER_COURSE, dementia, self._caregiver_citizens(dementia))
+            citizens = self._caregiver_citizens(dementia)
+            self._course(CAREGIVER_COURSE, dementia, citizens)
+            for plan in FINISHED_CAREGIVER_COURSES:
+                self._course(plan, dementia, citizens)
 
     def _diabetes_citizens(self, team) -> list[Patient]:
         """Citizens of the team with diabetes, those referred to the diabetes school first."""
@@ -514,6 +704,11 @@ class CalendarSeeder:
         coordinator = self._coordinator(team)
         teachers = [User.objects.get(username=u) for u in plan.teachers if User.objects.filter(username=u).exists()]
         teachers = teachers or list(self._professionals(team)[:2])
+        # Those not on an earlier-made cohort first, then (a small demo) those who were; never one
+        # waiting for the next cohort (a place on a course closes their entry).
+        citizens = [p for p in citizens if p.pk not in self.on_course] + [
+            p for p in citizens if p.pk in self.on_course and p.pk not in self.waiting
+        ]
         # A smaller demo (the tests') fills fewer places and has fewer waiting.
         waiting = min(plan.waiting, max(0, len(citizens) - FEWEST_PARTICIPANTS))
         taken = min(plan.participants, len(citizens) - waiting)
@@ -537,6 +732,8 @@ class CalendarSeeder:
             today=created_on,
         )
         joined = citizens[:taken]
+        self.on_course.update(p.pk for p in citizens[: taken + waiting])
+        self.waiting.update(p.pk for p in citizens[taken : taken + waiting])
         for number, patient in enumerate(joined):
             on = created_on + datetime.timedelta(days=min(number, 14))
             courses.participant_add(actor=coordinator, course=course, patient=patient, today=on)
@@ -553,13 +750,17 @@ class CalendarSeeder:
         chance = {p.pk: 0.9 for p in joined}
         for patient in joined[-2:]:
             chance[patient.pk] = 0.55
-        leaver = joined[len(joined) // 2] if plan.dropout else None
+        leavers = {}
+        for number, (after, reason) in enumerate(((plan.dropout_after, plan.dropout), *plan.more_dropouts)):
+            if reason and (number == 0 or len(joined) // 2 + number < len(joined) - 2):
+                leavers[after + 1] = (joined[len(joined) // 2 + number], reason)
         registrar = teachers[0]
         for session in course.sessions.order_by("number"):
             end = session.ends_at + datetime.timedelta(minutes=30)
             if timezone.localdate(session.starts_at) >= self.today or end > self.now:
                 break
-            if leaver is not None and session.number == plan.dropout_after + 1:
+            if session.number in leavers:
+                leaver, reason = leavers[session.number]
                 participant = course.participants.get(patient=leaver)
                 stopped = timezone.localdate(session.starts_at) - datetime.timedelta(days=2)
                 courses.participant_drop_out(
@@ -567,7 +768,7 @@ class CalendarSeeder:
                     participant=participant,
                     expected_version=participant.version,
                     on=stopped,
-                    reason=plan.dropout,
+                    reason=reason,
                     now=self.at(stopped, datetime.time(9, 30)),
                 )
             places = list(courses.session_places(session))
@@ -589,6 +790,9 @@ class CalendarSeeder:
                 now=end,
             )
         self.summary.courses.append(course.name)
+        course.refresh_from_db(fields=["status"])
+        if course.status == CourseStatus.FINISHED:
+            self.summary.finished.append(course.name)
         return course
 
     def _next_cohort(self, course) -> None:
@@ -643,6 +847,8 @@ class CoursePlan:
     personal_notes: tuple[str, ...]
     dropout: str = ""
     dropout_after: int = 0
+    # Further drop-outs: (after session, reason).
+    more_dropouts: tuple[tuple[int, str], ...] = ()
 
 
 DIABETES_SCHOOL = CoursePlan(
@@ -704,6 +910,34 @@ CAREGIVER_COURSE = CoursePlan(
         "Sønnen kom direkte fra arbejde og gik lidt før tid.",
     ),
 )
+# The cohorts of the past year, finished: every session registered (OPS-COURSE-COMPLETION's history).
+FINISHED_DIABETES_SCHOOLS = [
+    dataclasses.replace(
+        DIABETES_SCHOOL,
+        weeks_ago=43,
+        waiting=0,
+        dropout="Har fået en ny hofte og kan ikke komme de næste måneder. Vil gerne på et senere hold.",
+        dropout_after=3,
+        more_dropouts=((1, "Synes ikke, kurset er noget for ham; vil hellere tale med sygeplejersken alene."),),
+    ),
+    dataclasses.replace(
+        DIABETES_SCHOOL,
+        weeks_ago=64,
+        participants=10,
+        waiting=0,
+        dropout="Passer sit barnebarn om tirsdagen efter sommerferien.",
+        dropout_after=4,
+    ),
+]
+FINISHED_CAREGIVER_COURSES = [
+    dataclasses.replace(
+        CAREGIVER_COURSE,
+        weeks_ago=35,
+        participants=8,
+        dropout="Ægtefællen er flyttet på plejehjem; datteren magter ikke kurset lige nu.",
+        dropout_after=2,
+    ),
+]
 SESSION_ENDINGS = [
     "God stemning og mange spørgsmål.",
     "Livlig snak på holdet; deltagerne deler erfaringer.",

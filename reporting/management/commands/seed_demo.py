@@ -6,7 +6,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from coordination.caregaps import evaluate_care_gaps
-from coordination.demo import seed_coordination
+from coordination.demo import book_some_care_gaps, seed_coordination
 from coordination.models import Task, TaskOrigin
 from healthcenter.outbox.services import job_enqueue
 from patients.demo import Seeder
@@ -41,13 +41,19 @@ class Command(BaseCommand):
         with transaction.atomic():
             Seeder(citizens=citizens).run()
             seed_coordination()
-        # The calendar (issue 13): rooms, holidays, four weeks back and ahead for every professional
-        # and the running courses, through the scheduling services, once citizens and teams exist. Its
-        # own transaction: over the rows of the one above (thousands of savepoints in it) every
-        # service took twice as long.
+        # The calendar (issue 13): rooms, holidays, four weeks back and ahead for every professional,
+        # a thinner year behind them, the running and the past year's finished courses, through the
+        # scheduling services, once citizens and teams exist. Its own transaction: over the rows of
+        # the one above (thousands of savepoints in it) every service took twice as long.
+        calendar_started = time.monotonic()
         with transaction.atomic():
             calendar = seed_calendar()
+        calendar_seconds = time.monotonic() - calendar_started
         gaps = evaluate_care_gaps()
+        # Some of the open measurement gaps booked in the next fortnight (the worklist's "booket"),
+        # once the job has run on today.
+        with transaction.atomic():
+            booked = book_some_care_gaps()
         with transaction.atomic():
             seed_stories()
         seconds = (timezone.now() - started).total_seconds()
@@ -57,6 +63,8 @@ class Command(BaseCommand):
                 f"{Measurement.objects.count()} measurements, {Task.objects.count()} tasks "
                 f"({Task.objects.filter(origin=TaskOrigin.RULE).count()} from care gaps, {gaps.open_now} open) "
                 f"and {calendar.appointments} appointments in the calendar "
+                f"({calendar.older} of them in the older history, {len(calendar.finished)} finished courses, "
+                f"{booked.booked} care gaps booked; {calendar_seconds:.0f} s) "
                 f"in {seconds:.0f} s."
             )
         )
