@@ -424,6 +424,9 @@ class TestWritesAreThePagesWrites:
         assert response.status_code == 200
         patient.refresh_from_db()
         assert (patient.first_name, patient.phone) == ("Karen", "87654321")
+        # The change history names the token's user, as it names the page's.
+        updates = apps.get_model("patients", "PatientEvent").objects.filter(pgh_obj_id=patient.pk, pgh_label="update")
+        assert [int(e.pgh_context.metadata["user"]) for e in updates.select_related("pgh_context")] == [member.pk] * 2
 
     def test_a_discharge_ends_the_open_enrolments_as_on_the_page(self, tokens, member, patient, record):
         url = reverse("api-patients:citizen-detail", args=[patient.public_id])
