@@ -661,6 +661,9 @@ def test_audit_events_show_who_read_and_who_was_refused(record, as_member, as_ou
     assert search["total"] == 1
     latest = entries(body(as_member.get(url("AuditEvent"), {"patient": pid(record), "_count": 3})))
     assert "E" in {e["action"] for e in latest}  # the search by CPR number
+    today = timezone.localdate().isoformat()
+    assert body(as_member.get(url("AuditEvent"), {"patient": pid(record), "date": f"ge{today}"}))["total"] > 0
+    assert body(as_member.get(url("AuditEvent"), {"patient": pid(record), "date": "lt2000"}))["total"] == 0
 
 
 def test_administrators_export_the_access_log_by_id_or_cpr_number(record, administrator):
