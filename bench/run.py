@@ -24,7 +24,8 @@ Settings (environment): BENCH_QUICK, BENCH_PROFILES (demo,large), BENCH_STEPS, B
 BENCH_DEMO_ARGS, BENCH_DEMO_DATABASE, BENCH_LARGE_DATABASE, BENCH_RESEED, BENCH_ADOPT, BENCH_REPEAT,
 BENCH_PAGE_SECONDS, BENCH_USERS (50), BENCH_THINK (1-5), BENCH_THROUGHPUT_SECONDS, BENCH_THINK_SECONDS,
 BENCH_GUNICORN_WORKERS (2), BENCH_GUNICORN_WORKER_CLASS (gthread), BENCH_GUNICORN_THREADS (4),
-BENCH_PORT (8765), BENCH_RESULTS (bench/RESULTS.md)."""
+BENCH_PORT (8765), BENCH_RESULTS (bench/RESULTS.md); the laboratory import (bench/lab_import.py): BENCH_LAB (on),
+BENCH_LAB_ROWS (1,000,000; 100,000 quick), BENCH_LAB_DATABASE (<name>_lab)."""
 
 import contextlib
 import csv
@@ -689,6 +690,59 @@ def collect_static(name: str) -> None:
     manage(name, "collectstatic", "--no-input", "-v", "0")
 
 
+# --- the laboratory import (issue 12) ---------------------------------------------------------------------
+
+LAB = os.environ.get("BENCH_LAB", "1") not in {"", "0", "false"}
+LAB_ROWS = int(setting("BENCH_LAB_ROWS", "1000000", "100000"))
+
+
+def lab_import_bench() -> dict:
+    """bench/lab_import.py in a database of its own (<name>_lab, BENCH_LAB_DATABASE): a generated CSV file of
+    LAB_ROWS rows, `psql \\copy` of it into a bare table, and the import of the same file, in one run."""
+    base = conninfo_to_dict(server_url()).get("dbname") or "healthcenter"
+    name = os.environ.get("BENCH_LAB_DATABASE", f"{base}_lab")
+    with maintenance() as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            create_database(name, drop=False)
+    manage(name, "migrate", "--no-input", "-v", "0")
+    say(f"laboratory import: {LAB_ROWS} rows in {name}")
+    done = subprocess.run(  # noqa: S603
+        [PYTHON, str(ROOT / "bench" / "lab_import.py"), "--rows", str(LAB_ROWS)],
+        env=child_env(name),
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    sys.stderr.write(done.stderr)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("LAB_IMPORT_JSON "))
+    return json.loads(line.removeprefix("LAB_IMPORT_JSON "))
+
+
+def lab_section(figures: dict | None) -> str:
+    if not figures:
+        return ""
+    first, again = figures["import_first"], figures["import_again"]
+    return "\n".join(
+        [
+            "",
+            "## Laboratory import (issue 12)",
+            "",
+            f"{figures['rows']} CSV rows (bench/lab_import.py); target: about a minute, within 3x of psql \\copy.",
+            "",
+            "| what | seconds | rows |",
+            "| --- | --- | --- |",
+            f"| psql \\copy into a bare table | {number(figures['psql_copy_s'])} | {figures['rows']} |",
+            f"| the import | {number(figures['import_first_s'])} | "
+            f"{first['loaded']} added, {first['rejected']} rejected |",
+            f"| the same file again | {number(figures['import_again_s'])} | {again['loaded']} added, "
+            f"{again['known']} already there |",
+            f"| import / psql \\copy | {number(figures['ratio'])}x | |",
+            "",
+        ]
+    )
+
+
 def main() -> int:
     started_all = time.perf_counter()
     run = {"machine": machine(), "profiles": {}}
@@ -699,9 +753,11 @@ def main() -> int:
     try:
         for profile in PROFILES:
             run["profiles"][profile] = measure_profile(profile, markers[profile])
+        if LAB:
+            run["lab_import"] = lab_import_bench()
     finally:
         run["minutes"] = (time.perf_counter() - started) / 60
-        text = report(run)
+        text = report(run) + lab_section(run.get("lab_import"))
         if len(run["profiles"]) == len(PROFILES):
             RESULTS.write_text(text)
             say(f"wrote {RESULTS}")
