@@ -742,3 +742,9 @@ def test_encounters_filtered_and_ordered(api, patient, member):
     assert [e["id"] for e in page["results"]] == [str(old.public_id)]
     assert page["next"]
     assert_error(client.get(address, {"started_after": "yesterday"}), 400)
+
+
+@pytest.mark.parametrize("name", ["tasks", "referrals"])
+def test_a_cursor_that_is_not_ours_is_refused_in_the_error_shape(api, member, name):
+    # The platform's cursor pagination answers a cursor it did not make with 404 (DRF's "Invalid cursor").
+    assert_error(api(member).get(url(name), {"cursor": "not-a-cursor"}), 404)
