@@ -30,7 +30,7 @@ from rest_framework.routers import SimpleRouter
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import etag, expected_version
+from healthcenter.api import ErrorSerializer, etag, expected_version
 from healthcenter.models import AccessAction, User
 from patients import selectors as patient_selectors
 from patients.models import EncounterKind
@@ -567,10 +567,56 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(CourseDetailSerializer(course).data, headers={"ETag": etag(course.version)})
 
 
+class DaySessionSerializer(serializers.Serializer):
+    """A course session the user teaches, as My day shows it: once, with its number of participants."""
+
+    id = serializers.UUIDField(source="session.public_id")
+    course = serializers.UUIDField(source="session.course.public_id")
+    course_name = serializers.CharField(source="session.course.name")
+    number = serializers.IntegerField(source="session.number")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    room = CalendarRoomSerializer(source="session.course.room")
+    participants = serializers.IntegerField()
+    cancelled = serializers.BooleanField()
+
+
+class DaySessionPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="Always null: a day is one page.")
+    previous = serializers.URLField(allow_null=True, help_text="Always null: a day is one page.")
+    results = DaySessionSerializer(many=True)
+
+
+class DayQuery(serializers.Serializer):
+    day = serializers.DateField(required=False, help_text="The day (YYYY-MM-DD); today if left out.")
+
+    def validate_day(self, value: datetime.date) -> datetime.date:
+        return AppointmentListQuery().validate_day(value)
+
+
+@extend_schema(tags=["calendar"])
+class MySessionViewSet(viewsets.GenericViewSet):
+    """The course sessions the user teaches on a day (selectors.my_day), the other half of My day
+    beside `appointments/?mine=true&day=`; a day is one page."""
+
+    access_work = Work.CITIZENS
+    serializer_class = DaySessionSerializer
+    pagination_class = None
+    filter_backends = []
+
+    @extend_schema(parameters=[DayQuery], responses={200: DaySessionPageSerializer, 400: ErrorSerializer})
+    def list(self, request, *args, **kwargs):
+        day = _valid(DayQuery(data=request.query_params)).validated_data.get("day") or timezone.localdate()
+        found = selectors.my_day(request.user, day)
+        items = [item for item in [*found.items, *found.cancelled] if item.session is not None]
+        return Response({"next": None, "previous": None, "results": DaySessionSerializer(items, many=True).data})
+
+
 router = SimpleRouter()
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("rooms", RoomViewSet, basename="room")
 router.register("courses", CourseViewSet, basename="course")
+router.register("my-sessions", MySessionViewSet, basename="my-session")
 
 app_name = "api-scheduling"
 urlpatterns = router.urls

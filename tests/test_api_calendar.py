@@ -346,6 +346,23 @@ def test_courses_of_the_users_teams(course, member, outsider, administrator):
     assert AccessLog.objects.filter(user=outsider, outcome=AccessOutcome.DENIED).exists()
 
 
+def test_my_sessions_are_the_course_sessions_i_teach_on_a_day(course, member, colleague, manager, administrator):
+    session = course.sessions.get()
+    day = timezone.localdate(session.starts_at).isoformat()
+    [shown] = cells_of(api(member, administrator).get("/api/v1/my-sessions/", {"day": day}))
+    assert (shown["id"], shown["course_name"], shown["participants"]) == (str(session.public_id), "Diabetesskolen", 0)
+    assert cells_of(api(colleague, administrator).get("/api/v1/my-sessions/", {"day": day})) == []
+    assert (
+        "day" in assert_error_shape(api(member, administrator).get("/api/v1/my-sessions/", {"day": "x"}), 400)["fields"]
+    )
+    assert_error_shape(api(manager, administrator).get("/api/v1/my-sessions/"), 404)
+
+
+def cells_of(response) -> list:
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
 def test_rooms_are_listed_for_those_who_book(member, manager, administrator):
     RoomFactory(name="Rum A")
     RoomFactory(name="Rum B", is_active=False)
@@ -409,4 +426,18 @@ def test_rooms_and_courses_budget_does_not_grow(url, course, member, administrat
         )
         extra.professionals.set([UserFactory(teams=[team])])
     assert _queries(client, url, {}) == one
+    assert one <= 10
+
+
+def test_my_sessions_budget_does_not_grow(course, member, administrator):
+    client = api(member, administrator)
+    session = course.sessions.get()
+    day = timezone.localdate(session.starts_at).isoformat()
+    one = _queries(client, "/api/v1/my-sessions/", {"day": day})
+    for n in range(2, 21):
+        start = session.starts_at + datetime.timedelta(minutes=10 * n)
+        CourseSession.objects.create(
+            course=course, number=n, starts_at=start, ends_at=start + datetime.timedelta(hours=1)
+        )
+    assert _queries(client, "/api/v1/my-sessions/", {"day": day}) == one
     assert one <= 10
