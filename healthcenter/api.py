@@ -19,7 +19,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 from rest_framework import authentication, exceptions, pagination, permissions, serializers, status, throttling
 from rest_framework.negotiation import DefaultContentNegotiation
 
@@ -119,6 +119,15 @@ class TokenAuthentication(authentication.BaseAuthentication):
 class SessionAuthentication(authentication.SessionAuthentication):
     """The browser's session, with its CSRF check on writes. A session still waiting for its second
     factor never reaches a view: the accounts middleware sends it to the code step first."""
+
+    def enforce_csrf(self, request):
+        try:
+            super().enforce_csrf(request)
+        except exceptions.PermissionDenied:
+            # DRF's text quotes Django's reason in English; say what to send, in the request's language.
+            raise exceptions.PermissionDenied(
+                _("A write with the session needs its CSRF token in the X-CSRFToken header."), code="csrf_failed"
+            ) from None
 
 
 # --- the role, the scope, the rate -------------------------------------------------------------------------
@@ -255,6 +264,19 @@ def exception_handler(exc, context):
         exc = _from_django(exc, request)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(_("Not found."))
+    if isinstance(exc, exceptions.Throttled):
+        # DRF's text is half translated ("... Expected available in N seconds." stays English).
+        wait = exc.wait
+        exc = exceptions.Throttled(wait=wait)
+        if wait is None:
+            message = _("Too many requests for this token: try again later.")
+        else:
+            message = ngettext(
+                "Too many requests for this token: try again in %(seconds)d second.",
+                "Too many requests for this token: try again in %(seconds)d seconds.",
+                wait,
+            ) % {"seconds": wait}
+        exc.detail = exceptions.ErrorDetail(message, code="throttled")
     if isinstance(exc, exceptions.ParseError):
         # DRF's text quotes the JSON decoder in English; the client needs to know that the body is not JSON.
         exc = exceptions.ParseError(_("The request body is not valid JSON."))
@@ -303,7 +325,7 @@ class ErrorSerializer(serializers.Serializer):
         return {
             "code": serializers.CharField(
                 help_text="Stable code, e.g. invalid, parse_error, not_authenticated, authentication_failed, "
-                "read_only_token, permission_denied, not_found, method_not_allowed, conflict, "
+                "read_only_token, csrf_failed, not_found, method_not_allowed, unsupported_media_type, conflict, "
                 "precondition_failed, throttled."
             ),
             "message": serializers.CharField(help_text="For people, in the request's language."),

@@ -28,7 +28,8 @@ from .api import (
 ERROR_DESCRIPTIONS = {
     "400": "Invalid input (code invalid, with `fields`), malformed JSON (parse_error) or a bad filter value.",
     "401": "No credentials, or a token that is unknown, expired, revoked or whose user is deactivated.",
-    "403": "A read-only token tried to write (code read_only_token), or a session's write lacked its CSRF token.",
+    "403": "A read-only token tried to write (code read_only_token), or a session's write lacked its CSRF token "
+    "(csrf_failed).",
     "404": "Not found, or outside the user's role or care relation: it does not exist for this user.",
     "409": "Someone saved in between (code conflict): the version sent is not the current one; nothing changed.",
     "412": "As 409, when the version was sent as If-Match (code precondition_failed).",
