@@ -139,9 +139,9 @@ def test_from_my_day_to_a_signed_encounter_and_the_appointment_attended(
     page.fill("#id_note", "Gennemgang af blodsukker og fødder. Ingen sår.")
     page.locator("button[name=sign]").click()
     page.locator("#sign-confirm").click()
-    expect(page).to_have_url(live_server.url + reverse("patients:detail", args=[patient.public_id]))
-
-    page.goto(live_server.url + reverse("scheduling:my_day"))
+    # Back on My day, on the appointment's day, at its line.
+    day = re.escape(reverse("scheduling:my_day")) + r"\?day=" + start.date().isoformat()
+    expect(page).to_have_url(re.compile(day + f"#appointment-{first.public_id}$"))
     line = page.locator(f"#appointment-{first.public_id}")
     expect(line.locator("[data-testid=status]")).to_have_text(danish("Attended"))
     expect(line.locator("[data-testid=logged]")).to_be_visible()
