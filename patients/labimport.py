@@ -345,14 +345,22 @@ SELECT patient_id, count(*) FROM added GROUP BY patient_id
 """
 
 
-def load_rows(good: pd.DataFrame, *, recorded_by_id: int | None) -> dict[int, int]:
+def load_rows(good: pd.DataFrame, *, recorded_by_id: int | None, context: LabImport | None = None) -> dict[int, int]:
     """COPY the checked rows into the staging table and merge them, in the caller's transaction;
-    returns the rows added per citizen."""
+    returns the rows added per citizen. The history rows pghistory's trigger writes name the import
+    (its context: the import's public id and the user), as a request's name its URL and user."""
     if good.empty:
         return {}
     buffer = io.StringIO()
     good[["patient_id", "type_id", "measured_us", "value_c"]].to_csv(buffer, sep="\t", header=False, index=False)
     with connection.cursor() as cursor:
+        if context is not None:
+            metadata = {"lab_import": str(context.public_id), "user": context.uploaded_by_id}
+            cursor.execute(
+                "SELECT set_config('pghistory.context_id', %s, true), "
+                "set_config('pghistory.context_metadata', %s, true)",
+                [str(context.public_id), json.dumps(metadata)],
+            )
         cursor.execute(STAGING)
         cursor.execute("TRUNCATE lab_import_staging")  # emptied at each commit; also within one (tests, savepoints)
         with (
@@ -408,7 +416,7 @@ def run(
             for start in range(0, len(good), MERGE_ROWS):
                 batch = good.iloc[start : start + MERGE_ROWS]
                 with transaction.atomic():
-                    added = load_rows(batch, recorded_by_id=lab_import.uploaded_by_id)
+                    added = load_rows(batch, recorded_by_id=lab_import.uploaded_by_id, context=lab_import)
                 outcome.loaded += sum(added.values())
                 outcome.known += len(batch) - sum(added.values())
                 touched.update(added)

@@ -73,6 +73,8 @@ class TestRows:
         )
         assert timezone.localtime(value.measured_at).hour == 9  # local Copenhagen time without an offset
         assert lab_import.status == "done"
+        event = Measurement.pgh_event_model.objects.select_related("pgh_context").get(pgh_obj_id=value.pk)
+        assert event.pgh_context.metadata == {"lab_import": str(lab_import.public_id), "user": coordinator.id}
 
     def test_each_bad_row_kind_is_reported_with_its_reason_and_good_rows_are_kept(self, tmp_path, coordinator, citizen):
         future = (timezone.now() + datetime.timedelta(days=2)).isoformat()
