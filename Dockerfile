@@ -20,8 +20,10 @@ RUN pip install "pip>=25.3" \
 COPY manage.py ./
 COPY healthcenter ./healthcenter
 COPY patients ./patients
+COPY scheduling ./scheduling
 COPY coordination ./coordination
 COPY reporting ./reporting
+COPY fhirserver ./fhirserver
 COPY templates ./templates
 COPY static ./static
 COPY locale ./locale

@@ -81,7 +81,7 @@ INSTALLED_APPS = [
     "scheduling",  # appointments, rooms and group courses (issue 13)
     "coordination",
     "reporting",
-    "fhir",
+    "fhirserver",  # FHIR R4 read (issue 12), app label "fhir"
 ]
 
 MIDDLEWARE = [

@@ -22,7 +22,7 @@ urlpatterns = [
     path("api/v1/", include("scheduling.api")),
     path("api/v1/", include("reporting.api")),
     path("api/v1/", include("coordination.api")),
-    path("fhir/", include("fhir.urls")),
+    path("fhir/", include("fhirserver.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -2,7 +2,7 @@
 under a namespace "api", "api-*" or "fhir", checks that
 
 - it names its work (`access_work`, a healthcenter.access.Work or a set of them; FHIR views may name
-  several as `access_works`, fhir/views.py's FhirPermission choosing the one the role has);
+  several as `access_works`, fhirserver/views.py's FhirPermission choosing the one the role has);
 - its permission is healthcenter.api.WorkPermission (FHIR's FhirPermission is a subclass of it) and
   nothing that lets everyone in (AllowAny);
 - it authenticates with the API's own token and session classes (which log every token use);

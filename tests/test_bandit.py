@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCANNED = ("healthcenter", "patients", "scheduling", "coordination", "reporting", "fhir", "bench", "manage.py")
+SCANNED = ("healthcenter", "patients", "scheduling", "coordination", "reporting", "fhirserver", "bench", "manage.py")
 
 
 def test_every_directory_of_python_code_is_scanned():
