@@ -79,6 +79,11 @@ class ValuesQuery(serializers.Serializer):
     programme = serializers.CharField(required=False, help_text="With unit=programme: the programme's code.")
     # "from" is a keyword: declared in get_fields.
     to = serializers.CharField(required=False, help_text="The last month, YYYY-MM (the last finished one if left out).")
+    ordering = serializers.ChoiceField(
+        choices=["month", "-month"],
+        default="month",
+        help_text="Each indicator's months oldest (month) or newest first.",
+    )
     cursor = serializers.CharField(required=False)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
@@ -252,7 +257,7 @@ class IndicatorValueViewSet(viewsets.GenericViewSet):
             }
             for indicator in data.indicators
             if indicators is None or indicator.code == indicators[0].code
-            for month in data.months
+            for month in (reversed(data.months) if asked["ordering"] == "-month" else data.months)
         ]
         return Response(ListCursor().page(request, cells, page_size=asked.get("page_size")))
 

@@ -369,7 +369,7 @@ class AppointmentViewSet(viewsets.GenericViewSet):
 
     def _my_day(self, day: datetime.date) -> Response:
         """My day's appointments (selectors.my_day), in time order, the cancelled ones after: a day is one
-        page. The course sessions the user teaches are the courses' (courses/<id>/)."""
+        page. The course sessions the user teaches that day are `my-sessions/?day=`."""
         found = selectors.my_day(self.request.user, day)
         # Logged as the page logs it: one row with the day, not one per citizen.
         access.listed(self.request.user, f"API: my day {day.isoformat()}")

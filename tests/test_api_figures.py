@@ -149,6 +149,9 @@ def test_a_period_gives_one_cell_per_month_and_pages_with_a_cursor(indicator, ma
         page = client.get(page["next"]).json()
         months += [c["month"] for c in page["results"]]
     assert months == [f"{add_months(first, n):%Y-%m}" for n in range(12)]
+    newest = client.get(VALUES, {**params, "ordering": "-month"}).json()["results"]
+    assert [c["month"] for c in newest] == months[::-1][:5]
+    assert "ordering" in assert_error_shape(client.get(VALUES, {**params, "ordering": "value"}), 400)["fields"]
     assert_error_shape(client.get(VALUES, {**params, "cursor": "bm9wZQ"}), 404)
 
 
