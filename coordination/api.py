@@ -35,7 +35,7 @@ from healthcenter.api import etag, expected_version
 from healthcenter.models import AccessAction, Team, User
 from patients import selectors as patient_selectors
 from patients import services as patient_services
-from patients.models import Encounter, EncounterKind, Programme
+from patients.models import Encounter, EncounterKind, Patient, Programme
 from scheduling import selectors as scheduling_selectors
 from scheduling import services as scheduling_services
 from scheduling.models import Room
@@ -1186,6 +1186,10 @@ class CitizenBriefing(_CitizenWork):
         return Response(_briefing_json(briefing_selectors.briefing(request.user, patient)))
 
 
+def _share(share) -> dict:
+    return {"part": share.part, "whole": share.whole}
+
+
 WORKLIST_ROW = inline_serializer(
     "WorklistRow",
     fields={
@@ -1213,6 +1217,10 @@ class Worklist(_CitizenWork):
             200: inline_serializer(
                 "WorklistPage",
                 fields={
+                    "my_citizens": serializers.DictField(
+                        help_text="Of my citizens: at their own HbA1c target, and without open care gaps "
+                        "({part, whole} each), as the worklist page shows them."
+                    ),
                     "count": serializers.IntegerField(),
                     "page": serializers.IntegerField(),
                     "pages": serializers.IntegerField(),
@@ -1253,8 +1261,17 @@ class Worklist(_CitizenWork):
         )
         programme_id, rule_id = (programme.id if programme else "-"), (rule.id if rule else "-")
         access.listed(request.user, f"API: worklist scope={scope} programme={programme_id} gap={rule_id}")
+        # The page's figures of the user's own citizens, counted live (a caseload is small).
+        mine = Patient.objects.filter(
+            team_id__in=access.care_team_ids(request.user), status="active", responsible_professional=request.user
+        )
+        figures = briefing_selectors.caseload_figures(mine, _("My citizens"))
         return Response(
             {
+                "my_citizens": {
+                    "at_own_target": _share(figures.at_own_target),
+                    "without_gaps": _share(figures.without_gaps),
+                },
                 "count": page.paginator.count,
                 "page": page.number,
                 "pages": page.paginator.num_pages,

@@ -18,7 +18,9 @@ from patients.models import Amendment, Encounter, Enrolment, MeasurementType, Pr
 
 from .factories import (
     AppointmentFactory,
+    ConditionFactory,
     EncounterFactory,
+    EnrolmentFactory,
     PatientFactory,
     ReferralFactory,
     TaskFactory,
@@ -548,9 +550,13 @@ def test_the_briefing_says_what_the_page_says(api, patient, member):
 
 
 def test_the_worklist(api, patient, member):
+    ConditionFactory(patient=patient)
+    EnrolmentFactory(patient=patient, end_on=None)
     data = api(member).get(url("worklist")).json()
     assert [r["citizen"] for r in data["results"]] == [str(patient.public_id)]
     assert data["results"][0]["reasons"]
+    # The page's two figures, with the indicators' definitions: a followed citizen with diabetes, no gap, no target.
+    assert data["my_citizens"] == {"at_own_target": {"part": 0, "whole": 0}, "without_gaps": {"part": 1, "whole": 1}}
     assert_error(api(member).get(url("worklist"), {"scope": "everyone"}), 400)
     assert_error(api(member).get(url("worklist"), {"page": "x"}), 400)
     assert_error(api(member).get(url("worklist"), {"programme": "none"}), 400)
