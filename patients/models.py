@@ -720,7 +720,7 @@ class Goal(models.Model):
 class LabCode(models.Model):
     """Another code a laboratory sends for a catalogue measurement: the catalogue keeps one code per
     type (its LOINC code, `MeasurementType.coding_code`); the Danish NPU codes, and the LOINC code of
-    HbA1c in %, are listed here, maintained in the admin like the catalogue itself."""
+    HbA1c in %, are listed here (reference data, seeded by the migration 0010_lab_import)."""
 
     system = models.CharField(_("coding system"), max_length=10)
     code = models.CharField(_("code"), max_length=20, unique=True)

@@ -12,5 +12,10 @@ def run_lab_import(lab_import_id: int) -> dict:
     lab_import = LabImport.objects.filter(pk=lab_import_id).select_related("uploaded_by").first()
     if lab_import is None or lab_import.status == LabImportStatus.DONE:
         return {}
-    outcome = labimport.run(lab_import)
+    try:
+        outcome = labimport.run(lab_import)
+    except ValueError:
+        # The file itself cannot be read (no header with the columns, not a FHIR Bundle): the import is marked
+        # failed with the reason, and handing the job over again would not help.
+        return {"failed": True}
     return {"read": outcome.read, "loaded": outcome.loaded, "known": outcome.known, "rejected": outcome.rejected}

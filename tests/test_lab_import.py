@@ -344,6 +344,17 @@ class TestBrowser:
         assert run_lab_import(lab_import.pk)["loaded"] == 1
         assert run_lab_import(lab_import.pk) == {}
 
+    def test_an_unreadable_file_fails_once_without_the_job_failing(self, tmp_path, coordinator):
+        from patients.tasks import run_lab_import
+
+        lab_import = labimport.lab_import_start(
+            actor=coordinator, file_name="a.json", content=iter([b"not json"]), file_format="fhir"
+        )
+        assert run_lab_import(lab_import.pk) == {"failed": True}
+        lab_import.refresh_from_db()
+        assert lab_import.status == "failed"
+        assert lab_import.failure.startswith("JSONDecodeError")
+
     @pytest.mark.parametrize("persona", ["member", "colleague", "outsider", "manager", "administrator"])
     def test_only_coordinators_import(self, request, persona, coordinator):
         user = request.getfixturevalue(persona)
