@@ -137,7 +137,8 @@ def cpr_checks(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 # --- sample times ------------------------------------------------------------------------------------------
 
-_OFFSET = r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)$"
+# An offset after a time of day (a date alone, 2026-03-01, ends in "-01" but has none).
+_OFFSET = r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?\s*(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)$"
 
 
 def sample_times(raw: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -142,6 +142,11 @@ class TestRows:
             datetime.datetime(2025, 1, 1, 10, tzinfo=datetime.UTC),
         ]
 
+    def test_a_date_alone_is_local_midnight(self, tmp_path, coordinator, citizen):
+        run_file(tmp_path, coordinator, HEADER + "0101704321,59261-8,50,mmol/mol,2025-06-01\n")
+        measured = timezone.localtime(Measurement.objects.get(patient=citizen).measured_at)
+        assert (measured.date(), measured.hour) == (datetime.date(2025, 6, 1), 0)
+
     def test_a_local_time_in_the_autumn_clock_change_is_refused(self, tmp_path, coordinator, citizen):
         lab_import, _ = run_file(tmp_path, coordinator, HEADER + "0101704321,59261-8,50,mmol/mol,2025-10-26 02:30\n")
         assert reasons(lab_import) == {2: "time_ambiguous"}
