@@ -232,6 +232,9 @@ def test_fhir_bundle_of_observations(tmp_path, coordinator, citizen):
             {"resource": {"resourceType": "Patient"}},
         ],
     }
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate({**bundle, "entry": bundle["entry"][:4]})  # a valid R4B Bundle but for the Patient
     lab_import, _outcome = run_file(tmp_path, coordinator, json.dumps(bundle), file_format="fhir", name="lab.json")
     assert sorted(Measurement.objects.filter(patient=citizen).values_list("type__code", "value")) == [
         ("hba1c", Decimal(48)),
