@@ -83,7 +83,8 @@ def _whole(query_params, name: str, default: int, low: int, high: int) -> int:
     raw = query_params.getlist(name)
     if not raw:
         return default
-    if len(raw) > 1 or not raw[0].isdigit():
+    # ASCII digits only, and few enough for int(): str.isdigit() also takes "²", which int() refuses.
+    if len(raw) > 1 or not re.fullmatch(r"[0-9]{1,12}", raw[0]):
         raise BadSearch(_("%(name)s must be one whole number.") % {"name": name})
     return min(max(int(raw[0]), low), high)
 
@@ -173,8 +174,13 @@ def date_filter(values: list[str], field_name: str, *, is_date: bool = False) ->
                 )
             start, end = _bounds(match["value"])
             if is_date:
-                start = timezone.localtime(start).date() if "T" in match["value"] else start.date()
-                end = start + datetime.timedelta(days=1) if "T" in match["value"] else end.date()
+                try:
+                    start = timezone.localtime(start).date() if "T" in match["value"] else start.date()
+                    end = start + datetime.timedelta(days=1) if "T" in match["value"] else end.date()
+                except OverflowError:  # a moment on the last day a date can hold has no day after it
+                    raise BadSearch(
+                        _("%(value)s is not a date (YYYY, YYYY-MM, YYYY-MM-DD or a time).") % {"value": part[:40]}
+                    ) from None
             either |= {
                 "eq": Q(**{f"{field_name}__gte": start, f"{field_name}__lt": end}),
                 "ge": Q(**{f"{field_name}__gte": start}),

@@ -192,7 +192,7 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
-_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+_ETAG = re.compile(r'^\s*(?:W/)?"([0-9]{1,18})"\s*$')  # ASCII digits, few enough for int() and a bigint
 
 
 def expected_version(request) -> int:

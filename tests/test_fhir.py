@@ -550,6 +550,13 @@ def test_other_searches(record, as_member):
         "AuditEvent",
         "AuditEvent?patient={patient}&date=soon",
         "Condition?patient={patient}&date=1999-02-30",
+        # Digits int() does not read (a superscript two), a number with more digits than it converts, and a
+        # moment whose local day is the last a date can hold (the day after it overflows): 400, not 500.
+        "Observation?patient={patient}&_count=\u00b2",
+        "Observation?patient={patient}&_offset=" + "9" * 5000,
+        "Condition?patient={patient}&date=9999-12-31T23:30:00Z",
+        "CarePlan?patient={patient}&date=9999-12-31T23:30:00",
+        "Consent?patient={patient}&date=le9999-12-31T23:59:59",
     ],
 )
 def test_a_bad_search_is_a_400_operation_outcome(record, as_member, query):
