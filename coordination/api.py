@@ -14,6 +14,7 @@ and the worklist. The pattern is patients/api.py's:
 The worklist is ranked in SQL (coordination.briefing.worklist_ranked) and paged as the page pages it
 (`?page=`), since a rank is no cursor; every other list is cursor-paginated."""
 
+import re
 import uuid
 
 import django_filters
@@ -1240,15 +1241,23 @@ class Worklist(_CitizenWork):
             fields["scope"] = [_("Choose one of the options.")]
         programme = rule = None
         if params.get("programme"):
-            programme = Programme.objects.filter(code=params["programme"]).first()
+            # A NUL byte is no code (and PostgreSQL refuses it in a query: a 500).
+            programme = (
+                None if "\x00" in params["programme"] else Programme.objects.filter(code=params["programme"]).first()
+            )
             if programme is None:
                 fields["programme"] = [_("Unknown programme.")]
         if params.get("gap"):
-            rule = CareGapRule.objects.filter(code=params["gap"], is_active=True).first()
+            rule = (
+                None
+                if "\x00" in params["gap"]
+                else CareGapRule.objects.filter(code=params["gap"], is_active=True).first()
+            )
             if rule is None:
                 fields["gap"] = [_("Unknown care gap.")]
         page_number = params.get("page") or 1
-        if not str(page_number).isdigit() or int(page_number) < 1:
+        # ASCII digits, few enough for int() (str.isdigit() also takes "²", which int() refuses).
+        if not re.fullmatch(r"[0-9]{1,9}", str(page_number)) or int(page_number) < 1:
             fields["page"] = [_("A whole number is required.")]
         if fields:
             raise serializers.ValidationError(fields)

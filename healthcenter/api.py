@@ -277,6 +277,12 @@ def exception_handler(exc, context):
                 wait,
             ) % {"seconds": wait}
         exc.detail = exceptions.ErrorDetail(message, code="throttled")
+    if isinstance(exc, OverflowError):
+        # A date or time past what Python's dates hold (0001-01-01T00:00 in Copenhagen is year 0 in UTC: DRF's
+        # DateTimeField overflows converting it) is the client's input out of range, not a server error.
+        exc = exceptions.ValidationError(
+            {"non_field_errors": [_("A date, time or number is outside what can be stored.")]}, code="out_of_range"
+        )
     if isinstance(exc, exceptions.ParseError):
         # DRF's text quotes the JSON decoder in English; the client needs to know that the body is not JSON.
         exc = exceptions.ParseError(_("The request body is not valid JSON."))

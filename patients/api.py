@@ -532,6 +532,8 @@ class MeasurementFilter(django_filters.FilterSet):
         return queryset.filter(measured_at__gte=day_start(day))
 
     def measured_until(self, queryset, name, day: datetime.date):
+        if day == datetime.date.max:  # the last day a date holds has no day after it: everything is before
+            return queryset
         return queryset.filter(measured_at__lt=day_start(day + datetime.timedelta(days=1)))
 
 

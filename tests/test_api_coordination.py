@@ -560,6 +560,11 @@ def test_the_worklist(api, patient, member):
     assert_error(api(member).get(url("worklist"), {"scope": "everyone"}), 400)
     assert_error(api(member).get(url("worklist"), {"page": "x"}), 400)
     assert_error(api(member).get(url("worklist"), {"programme": "none"}), 400)
+    # Never a 500: a NUL the database refuses, digits int() does not read, more digits than it converts.
+    assert_error(api(member).get(url("worklist"), {"gap": "\x00"}), 400)
+    assert_error(api(member).get(url("worklist"), {"programme": "a\x00"}), 400)
+    assert_error(api(member).get(url("worklist"), {"page": "\u00b2"}), 400)
+    assert_error(api(member).get(url("worklist"), {"page": "9" * 5000}), 400)
 
 
 # --- budgets: the same number of queries for 1 row as for 20 -------------------------------------------

@@ -740,6 +740,22 @@ class TestBadInput:
         assert response.status_code == 400
         assert field in error_shape(response)["fields"]
 
+    def test_the_last_day_a_date_holds_is_a_filter_not_a_500(self, tokens, member, patient):
+        MeasurementFactory(patient=patient)
+        url = reverse("api-patients:citizen-measurements", args=[patient.public_id])
+        response = tokens(member).get(url, {"until": "9999-12-31"})
+        assert response.status_code == 200, response.content
+        assert len(response.json()["results"]) == 1
+
+    def test_a_time_before_what_can_be_stored_is_400_not_500(self, tokens, member, patient):
+        # 0001-01-01 00:00 in Copenhagen is in year 0 in UTC: the parsing overflowed.
+        url = reverse("api-patients:citizen-measurements", args=[patient.public_id])
+        body = {"code": "hba1c", "value": "55", "measured_at": "0001-01-01T00:00"}
+        response = send(tokens(member), "POST", url, body)
+        assert response.status_code == 400, response.content
+        error_shape(response)
+        assert not Measurement.objects.filter(patient=patient).exists()
+
     def test_a_bad_cursor_is_404_not_500(self, tokens, member, patient):
         # "bz14" is base64 for "o=x": an offset that is no number.
         url = reverse("api-patients:citizen-goals", args=[patient.public_id])
