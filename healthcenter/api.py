@@ -302,7 +302,7 @@ def error_body(exc, data) -> dict:
     message = ""
     if isinstance(data, dict) and "detail" not in data:
         for field, messages in data.items():
-            texts = [str(m) for m in (messages if isinstance(messages, list) else [messages])]
+            texts = _texts(messages)
             if field == "non_field_errors":
                 message = " ".join(texts)
             else:
@@ -314,6 +314,16 @@ def error_body(exc, data) -> dict:
     elif isinstance(data, list):
         message = " ".join(str(m) for m in data)
     return {"code": str(code), "message": message, "fields": fields}
+
+
+def _texts(messages, where: str = "") -> list[str]:
+    """A field's messages as text. A nested serializer's or a list's errors ({0: {"value": [...]}}) are
+    their messages, each after where it is ("0.value: ..."), not the repr of DRF's error objects."""
+    if isinstance(messages, dict):
+        return [text for key, inner in messages.items() for text in _texts(inner, f"{where}{key}.")]
+    if isinstance(messages, list):
+        return [text for inner in messages for text in _texts(inner, where)]
+    return [f"{where[:-1]}: {messages}" if where else str(messages)]
 
 
 LOGGED_DENIAL = gettext_noop("API request refused")

@@ -324,6 +324,17 @@ def test_bad_encounter_input_is_400_never_500(api, patient, member, body):
     ).exists()
 
 
+def test_a_nested_field_error_is_readable_under_its_field(api, patient, member):
+    # An error inside a list of objects (DRF gives {0: {"value": [...]}}) is its message with where it is,
+    # in the request's language, not the Python repr of DRF's error objects.
+    body = encounter_body(measurements=[{"code": "hba1c", "value": "1" * 20}])
+    fields = assert_error(api(member).post(url("citizen-encounters", patient.public_id), body), 400)["fields"]
+    assert list(fields) == ["measurements"]
+    (message,) = fields["measurements"]
+    assert message.startswith("0.value: ")
+    assert "ErrorDetail" not in message and "{" not in message
+
+
 def test_a_body_that_is_not_json_is_400(api, patient, member):
     client = api(member)
     response = client.client.post(url("citizen-encounters", patient.public_id), "{", content_type="application/json")
