@@ -19,6 +19,7 @@ from healthcenter.outbox.models import Job
 from healthcenter.outbox.services import job_run
 from patients import labimport
 from patients.cpr import parse_cpr
+from patients.history import LABELS
 from patients.models import LabImport, LabImportError, Measurement, MeasurementType
 from reporting.models import StaleDay
 
@@ -290,7 +291,7 @@ def test_a_gap_closes_and_the_rollups_are_marked_stale_after_an_import(tmp_path,
 
     CareGapChange.objects.all().delete()
     run_file(tmp_path, coordinator, HEADER + f"0202604321,NPU27300,58,mmol/mol,{yesterday()}\n")
-    # The statement trigger marks the citizen for the care-gap job, the row trigger marks the rollups stale.
+    # The statement triggers mark the citizen for the care-gap job and the rollups stale.
     assert CareGapChange.objects.filter(patient_id=diabetic.id).exists()
     assert StaleDay.objects.filter(source="patients_measurement", patient_id=diabetic.id).exists()
     evaluate_care_gaps()  # the job: the citizens whose data changed
@@ -308,6 +309,53 @@ def test_every_citizen_who_got_a_value_has_an_access_log_row(tmp_path, coordinat
         ).count()
         == 1
     )
+
+
+@pytest.mark.django_db
+def test_every_imported_value_has_exactly_one_insert_event_with_the_imports_context(
+    tmp_path, coordinator, citizen, team, member, monkeypatch
+):
+    """The merge skips pghistory's row trigger and writes the events itself, set-based: one insert event
+    per added value, a copy of the row as the trigger writes it, naming the import and its user; none for
+    a value that was already there; and the row trigger still fires for other writes afterwards."""
+    other = PatientFactory(team=team, responsible_professional=member, cpr="0202604321")
+    monkeypatch.setattr(labimport, "MERGE_ROWS", 2)  # several merges, each with its own events
+    text = HEADER + "".join(
+        f"{cpr},59261-8,{40 + i},mmol/mol,{yesterday(i)}\n" for cpr in ("0101704321", "0202604321") for i in range(3)
+    )
+    first, _outcome = run_file(tmp_path, coordinator, text)
+    second, outcome = run_file(tmp_path, coordinator, text + f"0101704321,NPU01568,3.1,mmol/L,{yesterday()}\n")
+    assert (outcome.loaded, outcome.known) == (1, 6)
+    values = Measurement.objects.filter(patient__in=[citizen, other])
+    assert values.count() == 7
+    Event = Measurement.pgh_event_model
+    events = Event.objects.filter(pgh_obj_id__in=values.values("pk")).select_related("pgh_context")
+    assert events.count() == 7
+    tracked = [f.attname for f in Event._meta.concrete_fields if not f.name.startswith("pgh_")]
+    for value in values:
+        (event,) = [e for e in events if e.pgh_obj_id == value.pk]
+        assert event.pgh_label == "insert"
+        assert {name: getattr(event, name) for name in tracked} == {name: getattr(value, name) for name in tracked}
+        lab_import = second if value.type.code == "ldl" else first
+        assert event.pgh_context_id == lab_import.public_id
+        assert event.pgh_context.metadata == {"lab_import": str(lab_import.public_id), "user": coordinator.id}
+        assert event.pgh_created_at == value.recorded_at  # the transaction's time, as the trigger's now()
+    # Outside the merge the row trigger writes the history as before.
+    by_hand = Measurement.objects.create(
+        patient=citizen, type=MeasurementType.objects.get(code="hba1c"), value=50, measured_at=timezone.now()
+    )
+    assert Event.objects.filter(pgh_obj_id=by_hand.pk, pgh_label="insert").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_change_history_page_shows_an_imported_value(tmp_path, coordinator, citizen, member):
+    run_file(tmp_path, coordinator, HEADER + f"0101704321,59261-8,52,mmol/mol,{yesterday()}\n")
+    response = client_for(member).get(reverse("patients:history", args=[citizen.public_id]))
+    assert response.status_code == 200
+    (change,) = [c for c in response.context["changes"] if c.record == str(Measurement._meta.verbose_name)]
+    assert change.who == str(coordinator)
+    assert change.label == str(LABELS["insert"])
+    assert "52 mmol/mol" in [after for _label, _before, after in change.fields]
 
 
 @pytest.mark.django_db
