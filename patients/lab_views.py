@@ -13,11 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods
 
-from healthcenter import access
 from healthcenter.access import Work, requires
 from healthcenter.models import AccessAction
 
-from . import labimport
+from . import labimport, selectors
 from .models import LabImport, LabImportFormat, LabImportStatus
 
 FIRST_ERRORS = 50
@@ -38,6 +37,11 @@ def _lab_import(import_id) -> LabImport:
     if lab_import is None:
         raise Http404
     return lab_import
+
+
+def _lab_import_read(request: HttpRequest, import_id, *, what: str, action: AccessAction) -> LabImport:
+    """The import, its read logged (the result names citizens' CPR numbers in rejected rows)."""
+    return selectors.lab_import_for(request.user, import_id, what=what, action=action)
 
 
 @requires(Work.TRIAGE)
@@ -68,12 +72,7 @@ def _context(lab_import: LabImport) -> dict:
 @requires(Work.TRIAGE)
 @require_GET
 def lab_import_detail(request: HttpRequest, import_id) -> HttpResponse:
-    lab_import = _lab_import(import_id)
-    access.record(
-        actor=request.user,
-        action=AccessAction.VIEW,
-        what=gettext_noop("Laboratory import") + f" {lab_import.public_id}",
-    )
+    lab_import = _lab_import_read(request, import_id, what=gettext_noop("Laboratory import"), action=AccessAction.VIEW)
     return render(request, "patients/lab_import_detail.html", _context(lab_import))
 
 
@@ -87,11 +86,8 @@ def lab_import_progress(request: HttpRequest, import_id) -> HttpResponse:
 @requires(Work.TRIAGE)
 @require_GET
 def lab_import_report(request: HttpRequest, import_id) -> HttpResponse:
-    lab_import = _lab_import(import_id)
-    access.record(
-        actor=request.user,
-        action=AccessAction.EXPORT,
-        what=gettext_noop("Laboratory import error report") + f" {lab_import.public_id}",
+    lab_import = _lab_import_read(
+        request, import_id, what=gettext_noop("Laboratory import error report"), action=AccessAction.EXPORT
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

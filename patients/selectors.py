@@ -26,6 +26,7 @@ from .models import (
     Enrolment,
     Goal,
     GoalStatus,
+    LabImport,
     Measurement,
     MeasurementType,
     Patient,
@@ -370,3 +371,13 @@ def patient_record_version(patient: Patient) -> str:
 
 def catalogue() -> list[MeasurementType]:
     return list(MeasurementType.objects.all())
+
+
+def lab_import_for(user: User, public_id, *, what: str, action: AccessAction = AccessAction.VIEW):
+    """A laboratory import, for the coordinators who run them (the views' Work.TRIAGE decides the
+    role); its rejected rows name CPR numbers, so every read is logged, naming the import."""
+    lab_import = LabImport.objects.select_related("uploaded_by").filter(public_id=public_id).first()
+    if lab_import is None:
+        access.deny(user, what=what, action=action)
+    access.record(actor=user, action=action, what=f"{what} {lab_import.public_id}")
+    return lab_import

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from healthcenter.models import AccessLog, AccessOutcome, Role
 from patients.models import Programme
@@ -434,7 +435,7 @@ def test_a_citizen_already_on_the_course_is_not_offered_again(course, hanne):
     assert matches == {"Gudrun Søgaard": True, "Gudrun Ny": False}
     text = page.content.decode()
     assert text.count('value="add"') == 1 and str(on_it.public_id) not in text
-    assert "already on the course" in text
+    assert gettext("already on the course") in text
 
 
 def test_after_the_full_refusal_the_matches_for_the_term_still_show(coordinator, team, room, hanne):
