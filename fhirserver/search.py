@@ -71,6 +71,8 @@ def parse(query_params, allowed: set[str]) -> Parsed:
             )
         if any(not v.strip() for v in values):
             raise BadSearch(_("The search parameter %(name)s has no value.") % {"name": name})
+        if any("\x00" in v for v in values):  # PostgreSQL refuses a NUL byte in a query
+            raise BadSearch(_("The search parameter %(name)s holds a NUL character.") % {"name": name})
         parsed.values[name] = [v.strip() for v in values]
     parsed.paging = Paging(
         count=_whole(query_params, "_count", DEFAULT_COUNT, 0, MAX_COUNT),

@@ -409,8 +409,18 @@ class EnrolmentSerializer(serializers.ModelSerializer):
         return enrolment.end_on is None
 
 
+class CodeField(serializers.SlugRelatedField):
+    """A catalogue row named by its code. A NUL byte is no code, and PostgreSQL refuses it in the lookup
+    (a 500 through DRF's SlugRelatedField, which catches only TypeError and ValueError)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class EnrolmentInput(serializers.Serializer):
-    programme = serializers.SlugRelatedField(slug_field="code", queryset=Programme.objects.all())
+    programme = CodeField(slug_field="code", queryset=Programme.objects.all())
     referral_received_on = serializers.DateField()
     start_on = serializers.DateField()
 
@@ -458,7 +468,7 @@ class MeasurementSerializer(serializers.ModelSerializer):
 
 
 class MeasurementRecordInput(serializers.Serializer):
-    code = serializers.SlugRelatedField(
+    code = CodeField(
         slug_field="code", queryset=MeasurementType.objects.all(), help_text="The catalogue's code, e.g. hba1c."
     )
     value = serializers.DecimalField(max_digits=None, decimal_places=None, required=False, allow_null=True)
@@ -496,7 +506,7 @@ class GoalSerializer(serializers.ModelSerializer):
 
 class GoalInput(serializers.Serializer):
     text = serializers.CharField(max_length=1000, allow_blank=True)
-    measurement_type = serializers.SlugRelatedField(
+    measurement_type = CodeField(
         slug_field="code", queryset=MeasurementType.objects.all(), required=False, allow_null=True, default=None
     )
     target_low = serializers.DecimalField(

@@ -756,6 +756,24 @@ class TestBadInput:
         error_shape(response)
         assert not Measurement.objects.filter(patient=patient).exists()
 
+    @pytest.mark.parametrize(
+        ("kind", "body", "field"),
+        [
+            ("goals", {"text": "x", "measurement_type": "\x00", "review_on": "2030-01-01"}, "measurement_type"),
+            ("measurements", {"code": "hb\x00", "value": "55", "measured_at": "2026-01-01T10:00"}, "code"),
+            (
+                "enrolments",
+                {"programme": "\x00", "referral_received_on": "2026-01-01", "start_on": "2026-01-01"},
+                "programme",
+            ),
+        ],
+    )
+    def test_a_code_with_a_nul_byte_is_400_not_500(self, tokens, member, patient, kind, body, field):
+        # PostgreSQL refuses a NUL in a text query: the lookup of the code gave a 500.
+        response = send(tokens(member), "POST", f"/api/v1/citizens/{patient.public_id}/{kind}/", body)
+        assert response.status_code == 400, response.content
+        assert field in error_shape(response)["fields"]
+
     def test_a_bad_cursor_is_404_not_500(self, tokens, member, patient):
         # "bz14" is base64 for "o=x": an offset that is no number.
         url = reverse("api-patients:citizen-goals", args=[patient.public_id])

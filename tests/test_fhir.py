@@ -557,6 +557,10 @@ def test_other_searches(record, as_member):
         "Condition?patient={patient}&date=9999-12-31T23:30:00Z",
         "CarePlan?patient={patient}&date=9999-12-31T23:30:00",
         "Consent?patient={patient}&date=le9999-12-31T23:59:59",
+        # A NUL byte, which PostgreSQL refuses in a query (a 500), in a code and in a reference.
+        "Observation?patient={patient}&code=%00",
+        "Condition?patient={patient}&code=E11%00",
+        "Observation?patient=Patient/%00",
     ],
 )
 def test_a_bad_search_is_a_400_operation_outcome(record, as_member, query):
