@@ -182,16 +182,22 @@ def record(
         role=actor.role,
         patient_public_id=patient_public_id,
         action=action,
-        what=what[:200],
+        what=_loggable(what),
         outcome=outcome,
     )
+
+
+def _loggable(what: str) -> str:
+    """`what` as the log can hold it: 200 characters, and no NUL byte, which PostgreSQL refuses in text
+    (an address or a list's criteria as a client typed them, e.g. ?x=%00, would make the request a 500)."""
+    return what.replace("\x00", "\ufffd")[:200]
 
 
 def record_many(*, actor: User, action: AccessAction, what: str, patient_public_ids: Iterable[uuid.UUID]) -> None:
     """One allowed row per citizen, in one query: a page or a service that touches several
     citizens at once (the approved stories in a report, tasks handed on) logs each of them."""
     AccessLog.objects.bulk_create(
-        AccessLog(user=actor, role=actor.role, patient_public_id=public_id, action=action, what=what[:200])
+        AccessLog(user=actor, role=actor.role, patient_public_id=public_id, action=action, what=_loggable(what))
         for public_id in patient_public_ids
     )
 

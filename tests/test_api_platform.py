@@ -504,3 +504,12 @@ def test_only_administrators_reach_the_tokens_in_the_admin(member, manager):
     for user in (member, manager):
         response = client_for(user).get(reverse("admin:healthcenter_apitoken_changelist"))
         assert response.status_code in (302, 403)
+
+
+def test_a_nul_byte_in_the_address_is_logged_not_a_500(write_secret, patient):
+    # The access log writes the path (a token's use) and a list's criteria; PostgreSQL refuses a NUL in text.
+    response = Client().get("/api/v1/tasks/", {"status": "open", "zz": "\x00"}, **bearer(write_secret))
+    assert response.status_code == 200, response.content
+    response = Client().get(f"/api/v1/citizens/{patient.public_id}%00/", **bearer(write_secret))
+    assert response.status_code == 404
+    assert AccessLog.objects.filter(what__contains="\ufffd").exists()
