@@ -109,6 +109,22 @@ def _user(public_id: uuid.UUID | None, *, field: str) -> User | None:
     return None if public_id is None else _users([public_id], field=field)[0]
 
 
+def _body(request) -> dict:
+    """The JSON body as an object; a body that is none (a list, a string) has no fields."""
+    return request.data if hasattr(request.data, "get") else {}
+
+
+def _body_text(request, name: str) -> str | None:
+    """A text field the view reads from the body itself: None when it is not a string; a NUL byte
+    refused as a serializer's CharField refuses it (PostgreSQL cannot store it: a 500)."""
+    text = _body(request).get(name)
+    if not isinstance(text, str):
+        return None
+    if "\x00" in text:
+        raise ValidationError({name: [_("Null characters are not allowed.")]})
+    return text
+
+
 def _rejected_on_error(user: User, patient, what: str, *, action: AccessAction = AccessAction.UPDATE):
     """A context that writes the pages' rejected row under the citizen when a service refuses."""
 
@@ -469,8 +485,8 @@ class EncounterAmend(_CitizenWork):
         what = gettext_noop("API: amend encounter")
         encounter = patient_selectors.encounter_for(request.user, public_id, what=what, action=AccessAction.UPDATE)
         with _rejected_on_error(request.user, encounter.patient, what):
-            text = request.data.get("text") if hasattr(request.data, "get") else None
-            if not isinstance(text, str):
+            text = _body_text(request, "text")
+            if text is None:
                 raise ValidationError({"text": _("Write the correction.")})
             patient_services.encounter_amend(actor=request.user, encounter=encounter, text=text)
         response = _encounter_detail(encounter)
@@ -671,7 +687,7 @@ class TaskStatusChange(_TaskChange):
 
     def change(self, request, task):
         version = expected_version(request)
-        wanted = request.data.get("status")
+        wanted = _body(request).get("status")
         if wanted not in TaskStatus.values:
             raise ValidationError({"status": _("Choose one of the options.")})
         services.task_change_status(actor=request.user, task=task, to_status=wanted, expected_version=version)
@@ -695,10 +711,11 @@ class TaskAssign(_TaskChange):
 
     def change(self, request, task):
         version = expected_version(request)
-        if "assignee" not in request.data:
+        data = _body(request)
+        if "assignee" not in data:
             raise ValidationError({"assignee": _("Choose a member of the task's team.")})
         try:
-            wanted = None if request.data["assignee"] is None else uuid.UUID(str(request.data["assignee"]))
+            wanted = None if data["assignee"] is None else uuid.UUID(str(data["assignee"]))
         except ValueError:
             raise ValidationError({"assignee": _("Choose a member of the task's team.")}) from None
         services.task_assign(
@@ -716,8 +733,8 @@ class TaskComments(_TaskChange):
         return super().post(request, public_id)
 
     def change(self, request, task):
-        text = request.data.get("text") if hasattr(request.data, "get") else None
-        if not isinstance(text, str):
+        text = _body_text(request, "text")
+        if text is None:
             raise ValidationError({"text": _("Write the comment.")})
         services.task_comment(actor=request.user, task=task, text=text)
         return status.HTTP_201_CREATED
@@ -953,10 +970,7 @@ class ReferralDecline(_Triage):
     )
     def post(self, request, public_id: uuid.UUID):
         def decide(referral):
-            reason = request.data.get("reason") if hasattr(request.data, "get") else None
-            services.referral_decline(
-                actor=request.user, referral=referral, reason=reason if isinstance(reason, str) else ""
-            )
+            services.referral_decline(actor=request.user, referral=referral, reason=_body_text(request, "reason") or "")
 
         return self.triaged(request, public_id, decide)
 

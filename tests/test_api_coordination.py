@@ -419,6 +419,29 @@ def test_bad_task_changes_are_400(api, world, member, name, body):
     assert_error(api(member).post(url(name, world["task"].public_id), body), 400)
 
 
+@pytest.mark.parametrize(
+    ("name", "thing", "body"),
+    [
+        # A NUL byte in a text the view reads from the body itself (PostgreSQL refuses it: a 500).
+        ("task-comments", "task", {"text": "a\x00b"}),
+        ("encounter-amendments", "signed", {"text": "a\x00b"}),
+        # A body that is no object, with the version in If-Match (request.data is then a list).
+        ("task-status", "task", ["done"]),
+        ("task-assign", "task", ["assignee"]),
+    ],
+)
+def test_a_text_with_a_nul_or_a_body_that_is_no_object_is_400(api, world, member, name, thing, body):
+    response = api(member).post(url(name, world[thing].public_id), body, **{"If-Match": 'W/"1"'})
+    assert_error(response, 400)
+
+
+def test_a_decline_with_a_nul_in_its_reason_is_400(api, world, coordinator):
+    referral = world["referral"]
+    assert_error(api(coordinator).post(url("referral-decline", referral.public_id), {"reason": "a\x00b"}), 400)
+    referral.refresh_from_db()
+    assert referral.status == "received"
+
+
 def test_a_task_for_someone_outside_the_team_is_400(api, patient, member, outsider):
     response = api(member).post(
         url("tasks"),
