@@ -148,6 +148,9 @@ _OFFSET = r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?\s*(?:[Zz]|[+-][0-9]{2
 def sample_times(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(UTC timestamps, reason code or "") per row: ISO 8601 with an offset, or local Copenhagen time without."""
     text = raw.fillna("").astype(str).str.strip()
+    # A year no laboratory sample has (pandas' nanosecond times end in 2262) is an unreadable time.
+    year = pd.to_numeric(text.str.extract(r"^(\d{4})", expand=False), errors="coerce")
+    text = text.where(year.between(1900, 2200), "")
     has_offset = text.str.contains(_OFFSET, regex=True)
     result = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     reason = pd.Series("", index=raw.index, dtype=object)
@@ -178,8 +181,12 @@ class Checked:
 def check_chunk(frame: pd.DataFrame, catalogue: Catalogue, citizens: pd.Series) -> Checked:
     """`frame` has the raw text columns of COLUMNS, `row` (the file's row number) and `extra` (True
     where the row had more columns than five); `citizens` maps CPR digits to patient ids."""
-    raw = frame[COLUMNS].fillna("")
-    malformed = (raw.astype(str).apply(lambda column: column.str.strip()) == "").any(axis=1) | frame["extra"]
+    # A NUL character is no part of any value, and PostgreSQL keeps none in text: the row is malformed,
+    # and the report shows the character as U+FFFD.
+    raw = frame[COLUMNS].fillna("").astype(str)
+    has_nul = raw.apply(lambda column: column.str.contains("\x00", regex=False)).any(axis=1)
+    raw = raw.apply(lambda column: column.str.replace("\x00", "\ufffd", regex=False))
+    malformed = (raw.apply(lambda column: column.str.strip()) == "").any(axis=1) | frame["extra"] | has_nul
     digits, cpr_reason = cpr_checks(frame["cpr"])
     patient_id = digits.map(citizens)
     code = raw["code"].astype(str).str.strip().str.upper()
@@ -294,8 +301,13 @@ def fhir_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFra
         raise ValueError("The file is not a FHIR Bundle.")
     known = Catalogue.load().type_of_code
     rows = []
-    for number, entry in enumerate(bundle.get("entry") or [], start=1):
-        resource = (entry or {}).get("resource") or {}
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise ValueError("The Bundle's entry is not a list.")
+    for number, entry in enumerate(entries, start=1):
+        resource = (entry.get("resource") if isinstance(entry, dict) else None) or {}
+        if not isinstance(resource, dict):
+            resource = {}
         try:
             if resource.get("resourceType") != "Observation":
                 raise TypeError

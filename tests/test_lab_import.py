@@ -464,3 +464,38 @@ def test_the_catalogue_is_the_code_map(tmp_path):
     hba1c.coding_code = "99999-9"
     hba1c.save()
     assert labimport.Catalogue.load().type_of_code.get("99999-9") == hba1c.id
+
+
+@pytest.mark.django_db
+class TestOneBadRowNeverSinksTheFile:
+    """Found in review: each of these failed the whole file (and the job was handed on again)."""
+
+    def test_a_nul_character_in_a_cell_is_one_malformed_row(self, tmp_path, coordinator, citizen):
+        text = (
+            HEADER
+            + f"010170-4321,59261-8,52,mmol/mol,{yesterday()}\n"
+            + f"010170-4321,59261-8,5\x003,mmol/mol,{yesterday(10)}\n"
+        )
+        lab_import, outcome = run_file(tmp_path, coordinator, text)
+        assert (outcome.loaded, outcome.rejected) == (1, 1)
+        assert reasons(lab_import) == {3: "malformed"}
+        assert LabImportError.objects.get(lab_import=lab_import).value == "5\ufffd3"
+
+    @pytest.mark.parametrize("sampled_at", ["9999-12-31T10:00", "0001-01-01T00:00:00+01:00", "2262-04-12T00:00"])
+    def test_a_sample_time_no_calendar_of_pandas_holds_is_an_unreadable_time(
+        self, tmp_path, coordinator, citizen, sampled_at
+    ):
+        text = (
+            HEADER
+            + f"010170-4321,59261-8,52,mmol/mol,{yesterday()}\n"
+            + f"010170-4321,59261-8,53,mmol/mol,{sampled_at}\n"
+        )
+        lab_import, outcome = run_file(tmp_path, coordinator, text)
+        assert (outcome.loaded, outcome.rejected) == (1, 1)
+        assert reasons(lab_import) == {3: "time_format"}
+
+    def test_a_bundle_entry_that_is_no_object_is_one_malformed_row(self, tmp_path, coordinator, citizen):
+        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [1, "x", None, {"resource": 5}]}
+        lab_import, outcome = run_file(tmp_path, coordinator, json.dumps(bundle), file_format="fhir", name="lab.json")
+        assert outcome.rejected == 4
+        assert set(reasons(lab_import).values()) == {"malformed"}
