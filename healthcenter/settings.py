@@ -450,8 +450,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Sundhedscenter API",
     "DESCRIPTION": (
         "The health centre's records, coordination, calendar and figures. Authenticate with a personal token "
-        "(Authorization: Bearer <token>) issued by an administrator, or the browser's session. Outside the care "
-        "relation a citizen does not exist (404). Every error has the shape {code, message, fields}."
+        "issued by an administrator (the header `Authorization: Bearer` followed by the token), or the browser's "
+        "session. Outside the care relation a citizen does not exist (404). Every error has the shape "
+        "{code, message, fields}."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
