@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext, pgettext
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from healthcenter import access
 from healthcenter.access import citizen_work, triage_work
+from healthcenter.accounts import navigation
 from healthcenter.models import AccessAction
 from healthcenter.views_helpers import apply_errors
 from patients import forms as patient_forms
@@ -599,7 +599,7 @@ def _task_change(request: HttpRequest, public_id: uuid.UUID, change) -> HttpResp
         for message in error.messages:
             messages.error(request, message)
     next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if navigation.is_safe(request, next_url):
         return redirect(next_url)
     return redirect("coordination:task", public_id=task.public_id)
 
@@ -800,15 +800,6 @@ def _accepted_message(first_contact) -> str:
 # --- booking from a care gap --------------------------------------------------------------------------------
 
 
-def _next_url(request: HttpRequest, default: str) -> str:
-    """Where to go back to: the page that asked (?next=, or the form's hidden copy of it) when it is
-    one of ours, else `default`."""
-    wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return wanted
-    return default
-
-
 @citizen_work
 @require_http_methods(["GET", "POST"])
 def care_gap_book(request: HttpRequest, public_id: uuid.UUID, rule_code: str) -> HttpResponse:
@@ -818,7 +809,7 @@ def care_gap_book(request: HttpRequest, public_id: uuid.UUID, rule_code: str) ->
     action = AccessAction.CREATE if request.method == "POST" else AccessAction.VIEW
     what = gettext_noop("booking from a care gap")
     patient = patient_selectors.patient_for(request.user, public_id, what=what, action=action)
-    back = _next_url(request, reverse("coordination:worklist"))
+    back = navigation.safe_next(request, reverse("coordination:worklist"))
     gap = selectors.open_care_gap(patient, rule_code)
     if gap is None:
         messages.info(request, _("This care gap has been filled in the meantime."))
