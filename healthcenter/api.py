@@ -236,8 +236,32 @@ class LanguageNegotiation(DefaultContentNegotiation):
 # --- one shape for every error ----------------------------------------------------------------------------
 
 
+class Refused(exceptions.APIException):
+    """A service's refusal that is about no one field (a clash, an appointment already closed): 400
+    with the service's code and its message, e.g. {"code": "clash", "message": "Hanne Jensen already
+    has an appointment on ..."}."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+    def __init__(self, message: str, code: str | None):
+        super().__init__(message, code or self.default_code)
+
+
+def _service_code(exc: DjangoValidationError) -> str | None:
+    # A refusal of several messages keeps its code only as the exception's second argument (Django
+    # stores no `code` on a list of errors): the clash of two professionals is one of those.
+    code = getattr(exc, "code", None)
+    if code is None and len(exc.args) > 1 and isinstance(exc.args[1], str):
+        code = exc.args[1]
+    return code
+
+
 def _from_django(exc: DjangoValidationError, request) -> exceptions.APIException:
-    if getattr(exc, "code", None) == "stale" or _codes(exc) == {"stale"}:
+    """A service's ValidationError: a stale version is 409 (412 with If-Match), field errors are 400
+    with `fields`, any other refusal 400 with the service's code (e.g. "clash", "closed")."""
+    code = _service_code(exc)
+    if code == "stale" or _codes(exc) == {"stale"}:
         conditional = request is not None and request.headers.get("If-Match") is not None
         code = "precondition_failed" if conditional else "conflict"
         error = exceptions.APIException(" ".join(exc.messages), code=code)
@@ -246,7 +270,7 @@ def _from_django(exc: DjangoValidationError, request) -> exceptions.APIException
         return error
     if hasattr(exc, "error_dict"):
         return exceptions.ValidationError({field: list(messages) for field, messages in exc.message_dict.items()})
-    return exceptions.ValidationError({"non_field_errors": exc.messages}, code=exc.code or "invalid")
+    return Refused(" ".join(exc.messages), code)
 
 
 def _codes(exc: DjangoValidationError) -> set:

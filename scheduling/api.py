@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -37,41 +37,6 @@ from patients.models import EncounterKind
 
 from . import selectors, services
 from .models import Appointment, Course, CourseSession, Place, Room
-
-# --- a service's refusal as the API's error -------------------------------------------------------------
-
-
-class Refused(exceptions.APIException):
-    """A service's refusal that is about no one field (a clash, an appointment already closed): 400
-    with the service's code and its message, e.g. {"code": "clash", "message": "Hanne Jensen already
-    has an appointment on ..."}."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid"
-
-    def __init__(self, message: str, code: str | None):
-        super().__init__(message, code or self.default_code)
-
-
-def _service_code(error: DjangoValidationError) -> str | None:
-    # A refusal of several messages keeps its code only as the exception's second argument (Django
-    # stores no `code` on a list of errors): the clash of two professionals is one of those.
-    code = getattr(error, "code", None)
-    if code is None and len(error.args) > 1 and isinstance(error.args[1], str):
-        code = error.args[1]
-    return code
-
-
-def refusal(error: DjangoValidationError) -> exceptions.APIException | DjangoValidationError:
-    """What the API answers to a service's ValidationError: field errors as 400 with `fields`, a
-    stale version left to healthcenter.api's handler (409, or 412 with If-Match), any other refusal
-    as 400 with its code (e.g. "clash", "closed") and its message."""
-    code = _service_code(error)
-    if code == "stale":
-        return error
-    if hasattr(error, "error_dict"):
-        return exceptions.ValidationError(error.message_dict)
-    return Refused(" ".join(error.messages), code)
 
 
 def _calendar_moment(value: datetime.datetime) -> datetime.datetime:
@@ -287,14 +252,14 @@ def _citizen_named(request) -> uuid.UUID | None:
 
 
 def _write(request, appointment_or_patient, what: str, call):
-    """Runs a service; its refusal is answered as `refusal` says and logged under the citizen as a
-    refused form is on the pages (access.rejected)."""
+    """Runs a service; its refusal is logged under the citizen as a refused form is on the pages
+    (access.rejected) and answered by healthcenter.api's exception handler."""
     patient = getattr(appointment_or_patient, "patient", appointment_or_patient)
     try:
         return call()
-    except DjangoValidationError as error:
+    except DjangoValidationError:
         access.rejected(request.user, patient.public_id, what)
-        raise refusal(error) from error
+        raise
 
 
 def _valid(serializer: serializers.Serializer) -> serializers.Serializer:
