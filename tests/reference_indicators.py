@@ -446,8 +446,8 @@ def course_rows(s: Sources, month: datetime.date) -> dict[Key, Figures]:
         held = [session for session in s.sessions[course_id] if not session["cancelled"]]
         if not held:
             continue
-        first_day = min(session["starts_at"] for session in held).astimezone(LOCAL).date()
-        last_day = max(session["starts_at"] for session in held).astimezone(LOCAL).date()
+        first_day = min(session["day"] for session in held)
+        last_day = max(session["day"] for session in held)
         if last_day.replace(day=1) != month:
             continue
         for p in s.participants[course_id]:
