@@ -31,7 +31,7 @@ from healthcenter.selectors import access_log_for_patient
 from patients import cpr as cpr_rules
 from patients import selectors as patient_selectors
 from patients.definitions import counted_measurements
-from patients.models import Condition, MeasurementType, Patient, Relative
+from patients.models import MeasurementType, Patient
 from scheduling import selectors as scheduling_selectors
 
 from . import builders as r
@@ -159,18 +159,6 @@ def entry(ctx: r.Context, resource: dict, mode: str = "match") -> dict:
 # --- the kinds of a citizen's resources ---------------------------------------------------------------------
 
 
-def _of_citizen(model, select: tuple = ()) -> Callable:
-    """A record of a citizen found by public id, for kinds whose app has no `*_for` selector of its
-    own: the access layer decides on the citizen's care relation and logs under them."""
-
-    def read(user, public_id: uuid.UUID, *, what: str):
-        obj = model.objects.select_related("patient", *select).filter(public_id=public_id).first()
-        access.authorise(user, obj.patient if obj else None, what=what)
-        return obj
-
-    return read
-
-
 def _read_observation(user, public_id, *, what):
     measurement = patient_selectors.measurement_for(user, public_id, what=what)
     if not counted_measurements().filter(pk=measurement.pk).exists():
@@ -270,7 +258,7 @@ KINDS = {
             "Condition",
             r.conditions,
             r.condition,
-            _of_citizen(Condition),
+            lambda user, public_id, *, what: patient_selectors.condition_for(user, public_id, what=what),
             gettext_noop("FHIR: Condition"),
             gettext_noop("FHIR: Condition search"),
             date_field="diagnosed_on",
@@ -322,7 +310,7 @@ KINDS = {
             "RelatedPerson",
             r.related_people,
             r.related_person,
-            _of_citizen(Relative),
+            lambda user, public_id, *, what: patient_selectors.relative_for(user, public_id, what=what),
             gettext_noop("FHIR: RelatedPerson"),
             gettext_noop("FHIR: RelatedPerson search"),
             patient_params=("patient",),

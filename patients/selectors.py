@@ -82,6 +82,16 @@ def enrolment_for(
     return _child_for(user, Enrolment.objects.select_related("programme"), public_id, what=what, action=action)
 
 
+def condition_for(
+    user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW
+) -> Condition:
+    return _child_for(user, Condition.objects.all(), public_id, what=what, action=action)
+
+
+def relative_for(user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW) -> Relative:
+    return _child_for(user, Relative.objects.all(), public_id, what=what, action=action)
+
+
 def measurement_for(
     user: User, public_id: uuid.UUID, *, what: str, action: AccessAction = AccessAction.VIEW
 ) -> Measurement:
