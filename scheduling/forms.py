@@ -70,6 +70,18 @@ class CalendarDateField(LocalDateField):
             )
 
 
+def local_moment(day: datetime.date, at: datetime.time) -> datetime.datetime | None:
+    """`day` at `at` on the centre's clock as an aware time, or None when the clock skips that time
+    (the spring change: 02:00 to 03:00 on the last Sunday of March does not exist in Copenhagen;
+    make_aware alone would silently give the hour after). An hour that occurs twice in the autumn is
+    the first of the two, summer time."""
+    naive = datetime.datetime.combine(day, at)
+    moment = timezone.make_aware(naive)
+    # Through UTC and back: astimezone() to the zone a time already has would return it unchanged.
+    back = moment.astimezone(datetime.UTC).astimezone(moment.tzinfo)
+    return moment if back.replace(tzinfo=None) == naive else None
+
+
 class ProfessionalChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, user: User) -> str:
         profession = user.get_profession_display()
@@ -118,9 +130,23 @@ class AppointmentForm(StyledForm):
             )
         self.fields["professionals"].widget.attrs["class"] = "form-check-input"
 
+    def clean(self):
+        cleaned = super().clean()
+        day, at = cleaned.get("day"), cleaned.get("start_time")
+        if day is not None and at is not None and local_moment(day, at) is None:
+            self.add_error(
+                "start_time",
+                forms.ValidationError(
+                    _("The clocks go forward that night, so %(time)s does not exist. Choose another time.")
+                    % {"time": at.strftime("%H:%M")},
+                    code="nonexistent",
+                ),
+            )
+        return cleaned
+
     def to_data(self) -> AppointmentData:
         c = self.cleaned_data
-        starts_at = timezone.make_aware(datetime.datetime.combine(c["day"], c["start_time"]))
+        starts_at = local_moment(c["day"], c["start_time"])
         return AppointmentData(
             kind=c["kind"],
             starts_at=starts_at,
