@@ -14,7 +14,7 @@ from django.utils import dateparse, timezone
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 
-from patients.definitions import day_start
+from patients.definitions import add_months, day_start
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 200
@@ -142,10 +142,11 @@ def _bounds(value: str) -> tuple[datetime.datetime, datetime.datetime]:
             return moment, moment + datetime.timedelta(seconds=1)
         parts = [int(p) for p in value.split("-")]
         if len(parts) == 1:
-            first, after = datetime.date(parts[0], 1, 1), datetime.date(parts[0] + 1, 1, 1)
+            first = datetime.date(parts[0], 1, 1)
+            after = add_months(first, 12)
         elif len(parts) == 2:
             first = datetime.date(parts[0], parts[1], 1)
-            after = datetime.date(parts[0] + (parts[1] == 12), parts[1] % 12 + 1, 1)
+            after = add_months(first, 1)
         else:
             first = datetime.date(*parts)
             after = first + datetime.timedelta(days=1)
