@@ -23,7 +23,7 @@ from healthcenter import access
 from healthcenter.models import AccessAction, Team, User
 from patients import services as patient_services
 from patients.models import EncounterKind, Patient, PatientStatus, Programme
-from patients.services import stale_error
+from patients.services import _bump_version
 
 from .definitions import completed
 from .models import (
@@ -184,15 +184,6 @@ def course_create(
     return course
 
 
-def _bump(model, obj, expected_version: int, **changes) -> None:
-    updated = model.objects.filter(pk=obj.pk, version=expected_version).update(version=F("version") + 1, **changes)
-    if not updated:
-        raise stale_error()
-    for name, value in changes.items():
-        setattr(obj, name, value)
-    obj.version = expected_version + 1
-
-
 def _ensure_course_team(actor: User, course: Course) -> None:
     if not access.may_work_on(actor, access.Work.CITIZENS, course.team_id):
         raise ValidationError(_("Only the course's team can change it."))
@@ -224,7 +215,7 @@ def session_cancel(
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the session is cancelled.")})
     now = now or timezone.now()
-    _bump(CourseSession, session, expected_version, cancelled=True, cancel_reason=reason.strip())
+    _bump_version(CourseSession, session, expected_version, cancelled=True, cancel_reason=reason.strip())
     session.reservations.all().delete()
     places = Appointment.objects.filter(session=session, status=AppointmentStatus.BOOKED)
     concerned = list(places.values_list("patient__public_id", flat=True))
@@ -266,7 +257,7 @@ def session_move(
     )
     if clashes:
         raise ValidationError(clashes, code="clash")
-    _bump(CourseSession, session, expected_version, starts_at=starts_at, ends_at=ends_at)
+    _bump_version(CourseSession, session, expected_version, starts_at=starts_at, ends_at=ends_at)
     session.reservations.all().delete()
     reserve(thing=session, starts_at=starts_at, ends_at=ends_at, professionals=professionals, room=room)
     places = Appointment.objects.filter(session=session, status=AppointmentStatus.BOOKED)
@@ -434,7 +425,7 @@ def participant_drop_out(
         errors["on"] = [_("The day cannot be before the citizen joined the course.")]
     if errors:
         raise ValidationError(errors)
-    _bump(
+    _bump_version(
         CourseParticipant,
         participant,
         expected_version,
@@ -518,7 +509,7 @@ def session_register(
         raise ValidationError(_("This session was cancelled."), code="closed")
     if session.starts_at > now:
         raise ValidationError(_("Attendance can be registered once the session has begun."), code="early")
-    _bump(CourseSession, session, expected_version, note=note.strip(), registered_at=now, registered_by=actor)
+    _bump_version(CourseSession, session, expected_version, note=note.strip(), registered_at=now, registered_by=actor)
     lines = {line.appointment: line for line in attendance}
     places = list(session_places(session).select_for_update(of=("self",)))
     for place in places:

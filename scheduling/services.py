@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 from healthcenter import access
 from healthcenter.models import AccessAction, User
 from patients.models import Encounter, EncounterKind, Patient, PatientStatus
-from patients.services import require_choice, stale_error
+from patients.services import _bump_version, require_choice
 
 from .models import (
     Appointment,
@@ -233,17 +233,6 @@ def _ensure_booked(appointment: Appointment) -> None:
         )
 
 
-def _bump(appointment: Appointment, expected_version: int, **changes) -> None:
-    updated = Appointment.objects.filter(pk=appointment.pk, version=expected_version).update(
-        version=F("version") + 1, **changes
-    )
-    if not updated:
-        raise stale_error()
-    for name, value in changes.items():
-        setattr(appointment, name, value)
-    appointment.version = expected_version + 1
-
-
 @transaction.atomic
 def appointment_reschedule(
     *, actor: User, appointment: Appointment, expected_version: int, data: AppointmentData
@@ -264,7 +253,8 @@ def appointment_reschedule(
     )
     if clashes:
         raise ValidationError(clashes, code="clash")
-    _bump(
+    _bump_version(
+        Appointment,
         appointment,
         expected_version,
         kind=data.kind,
@@ -305,7 +295,8 @@ def appointment_cancel(
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the appointment is cancelled.")})
     status = AppointmentStatus.CANCELLED_BY_CITIZEN if by_citizen else AppointmentStatus.CANCELLED_BY_CENTRE
-    _bump(
+    _bump_version(
+        Appointment,
         appointment,
         expected_version,
         status=status,
@@ -328,7 +319,9 @@ def appointment_did_not_attend(
     now = now or timezone.now()
     if appointment.starts_at > now:
         raise ValidationError(_("An appointment that has not begun cannot be missed yet."))
-    _bump(appointment, expected_version, status=AppointmentStatus.DID_NOT_ATTEND, status_changed_at=now)
+    _bump_version(
+        Appointment, appointment, expected_version, status=AppointmentStatus.DID_NOT_ATTEND, status_changed_at=now
+    )
     _log(actor, appointment, gettext_noop("appointment marked as not attended"))
     return appointment
 
