@@ -19,7 +19,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from healthcenter.models import Role, Team, User
-from patients.definitions import months_between
+from patients.definitions import day_start, months_between
 from patients.demo import TEAMS, backdate, team_profile
 from patients.models import (
     AgreedAction,
@@ -30,7 +30,7 @@ from patients.models import (
     Programme,
     TeamResponsibility,
 )
-from scheduling.models import Holiday, Reservation, Room
+from scheduling.models import Holiday, Place, Reservation, Room
 from scheduling.services import AppointmentData
 
 from . import services
@@ -521,8 +521,8 @@ def book_some_care_gaps(
     rooms = list(Room.objects.filter(is_active=True, name__startswith="Samtalerum").order_by("name"))
     if not days or not rooms:
         return result
-    first = datetime.datetime.combine(days[0], datetime.time(0), tzinfo=tz)
-    last = datetime.datetime.combine(days[-1], datetime.time(23, 59), tzinfo=tz)
+    # The fortnight's reservations, from the first day's midnight to the one after the last day.
+    first, last = day_start(days[0]), day_start(days[-1] + datetime.timedelta(days=1))
     taken: dict[tuple[str, int], list[tuple[datetime.datetime, datetime.datetime]]] = defaultdict(list)
     for professional_id, room_id, during in Reservation.objects.filter(
         during__overlap=DateTimeTZRange(first, last)
@@ -588,7 +588,7 @@ def _book_gap(gap, *, rng, days, starts, rooms, free, taken, result, tz) -> bool
             kind=EncounterKind.INDIVIDUAL,
             starts_at=start,
             ends_at=end,
-            place="room",
+            place=Place.ROOM,
             professionals=[professional],
             room=room,
             purpose=BOOKED_GAP_PURPOSES[gap.rule.measurement_code],
