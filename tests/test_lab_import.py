@@ -152,6 +152,10 @@ class TestRows:
         lab_import, _ = run_file(tmp_path, coordinator, HEADER + "0101704321,59261-8,50,mmol/mol,2025-10-26 02:30\n")
         assert reasons(lab_import) == {2: "time_ambiguous"}
 
+    def test_a_local_time_in_the_spring_clock_change_gap_is_refused(self, tmp_path, coordinator, citizen):
+        lab_import, _ = run_file(tmp_path, coordinator, HEADER + "0101704321,59261-8,50,mmol/mol,2025-03-30 02:30\n")
+        assert reasons(lab_import) == {2: "time_ambiguous"}
+
     def test_a_semicolon_file_from_a_danish_spreadsheet(self, tmp_path, coordinator, citizen):
         run_file(
             tmp_path,
