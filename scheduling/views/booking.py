@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from healthcenter import access
 from healthcenter.access import citizen_work
-from healthcenter.accounts.navigation import is_safe
+from healthcenter.accounts.navigation import safe_next
 from healthcenter.models import AccessAction
 from healthcenter.views_helpers import apply_errors
 from patients.selectors import patient_for
@@ -33,8 +33,8 @@ def _action(request: HttpRequest, write: AccessAction = AccessAction.UPDATE) -> 
 
 def _next(request: HttpRequest) -> str:
     """Where to go after the form: `next` when it is a page of this site, else nowhere in particular."""
-    url = request.POST.get("next") or request.GET.get("next", "")
-    return url if url.startswith("/") and is_safe(request, url) else ""
+    url = safe_next(request, default="")
+    return url if url.startswith("/") else ""
 
 
 @citizen_work
