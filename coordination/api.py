@@ -26,13 +26,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import etag, expected_version
+from healthcenter.api import etag, expected_version, rejection_logged
 from healthcenter.models import AccessAction, Team, User
 from patients import selectors as patient_selectors
 from patients import services as patient_services
@@ -123,21 +123,6 @@ def _body_text(request, name: str) -> str | None:
     if "\x00" in text:
         raise ValidationError({name: [_("Null characters are not allowed.")]})
     return text
-
-
-def _rejected_on_error(user: User, patient, what: str, *, action: AccessAction = AccessAction.UPDATE):
-    """A context that writes the pages' rejected row under the citizen when a service refuses."""
-
-    class _Guard:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, kind, error, _traceback):
-            if isinstance(error, ValidationError | exceptions.ValidationError) and patient is not None:
-                access.rejected(user, patient.public_id, what, action=action)
-            return False
-
-    return _Guard()
 
 
 def _valid(serializer_class, request, **kwargs) -> dict:
@@ -400,7 +385,7 @@ class CitizenEncounters(generics.ListAPIView):
     def post(self, request, public_id: uuid.UUID):
         what = gettext_noop("API: encounter form")
         patient = patient_selectors.patient_for(request.user, public_id, what=what, action=AccessAction.CREATE)
-        with _rejected_on_error(request.user, patient, what, action=AccessAction.CREATE):
+        with rejection_logged(request.user, patient, what, action=AccessAction.CREATE):
             validated = _valid(EncounterInput, request)
             appointment = _appointment_of(request.user, validated.get("appointment"), patient)
             data, plans = _encounter_data(validated)
@@ -436,7 +421,7 @@ class EncounterDetail(_CitizenWork):
     def patch(self, request, public_id: uuid.UUID):
         what = gettext_noop("API: encounter draft")
         encounter = patient_selectors.encounter_for(request.user, public_id, what=what, action=AccessAction.UPDATE)
-        with _rejected_on_error(request.user, encounter.patient, what):
+        with rejection_logged(request.user, encounter.patient, what):
             version = expected_version(request)
             validated = _valid(EncounterDraftInput, request)
             # The appointment the draft was logged from, or the one it is logged from now (the page's way).
@@ -470,7 +455,7 @@ class EncounterSign(_CitizenWork):
     def post(self, request, public_id: uuid.UUID):
         what = gettext_noop("API: sign encounter")
         encounter = patient_selectors.encounter_for(request.user, public_id, what=what, action=AccessAction.UPDATE)
-        with _rejected_on_error(request.user, encounter.patient, what):
+        with rejection_logged(request.user, encounter.patient, what):
             services.encounter_sign(actor=request.user, encounter=encounter, expected_version=expected_version(request))
         return _encounter_detail(encounter)
 
@@ -484,7 +469,7 @@ class EncounterAmend(_CitizenWork):
     def post(self, request, public_id: uuid.UUID):
         what = gettext_noop("API: amend encounter")
         encounter = patient_selectors.encounter_for(request.user, public_id, what=what, action=AccessAction.UPDATE)
-        with _rejected_on_error(request.user, encounter.patient, what):
+        with rejection_logged(request.user, encounter.patient, what):
             text = _body_text(request, "text")
             if text is None:
                 raise ValidationError({"text": _("Write the correction.")})
@@ -625,7 +610,7 @@ class Tasks(generics.ListAPIView):
             patient = patient_selectors.patient_for(
                 request.user, validated["citizen"], what=what, action=AccessAction.CREATE
             )
-        with _rejected_on_error(request.user, patient, what, action=AccessAction.CREATE):
+        with rejection_logged(request.user, patient, what, action=AccessAction.CREATE):
             team = None
             if validated.get("team"):
                 team = Team.objects.filter(public_id=validated["team"]).first()
@@ -664,7 +649,7 @@ class _TaskChange(_CitizenWork):
     def post(self, request, public_id: uuid.UUID):
         what = gettext_noop("API: task change")
         task = selectors.task_for(request.user, public_id, what=what, action=AccessAction.UPDATE)
-        with _rejected_on_error(request.user, task.patient, what):
+        with rejection_logged(request.user, task.patient, what):
             code = self.change(request, task)
         return _task_detail(task, code=code or status.HTTP_200_OK)
 
@@ -888,7 +873,7 @@ class _Triage(_CitizenWork):
         referral = selectors.referral_for(
             request.user, public_id, what=what, action=AccessAction.UPDATE, work=Work.TRIAGE
         )
-        with _rejected_on_error(request.user, referral.patient, what):
+        with rejection_logged(request.user, referral.patient, what):
             decide(referral)
         return _referral_detail(request.user, referral)
 
@@ -1046,7 +1031,7 @@ class CitizenHandovers(generics.ListAPIView):
     def post(self, request, public_id: uuid.UUID):
         what = gettext_noop("API: handover note")
         patient = patient_selectors.patient_for(request.user, public_id, what=what, action=AccessAction.CREATE)
-        with _rejected_on_error(request.user, patient, what, action=AccessAction.CREATE):
+        with rejection_logged(request.user, patient, what, action=AccessAction.CREATE):
             validated = _valid(HandoverInput, request)
             note = services.handover_post(
                 actor=request.user,

@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import re
 import secrets
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import caches
@@ -214,6 +215,23 @@ def expected_version(request) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise exceptions.ValidationError({"version": [_("A whole number is required.")]}) from None
+
+
+# --- a refused write, logged as the pages log a refused form ------------------------------------------------
+
+
+@contextmanager
+def rejection_logged(user: User, patient, what: str, *, action: AccessAction = AccessAction.UPDATE):
+    """Runs the write inside; when it is refused (the input serializer's or a service's
+    ValidationError, a stale version) writes the pages' rejected row under the citizen
+    (access.rejected) and lets the error through to exception_handler. `patient` may be None (a
+    task about no citizen): then there is no one to log under."""
+    try:
+        yield
+    except (DjangoValidationError, exceptions.ValidationError):
+        if patient is not None:
+            access.rejected(user, patient.public_id, what, action=action)
+        raise
 
 
 # --- the language of the answer ---------------------------------------------------------------------------

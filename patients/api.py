@@ -22,10 +22,8 @@ pages' `citizen_work` does. Serializers only shape data: every rule is the servi
 
 import datetime
 import uuid
-from collections.abc import Callable
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import path
@@ -46,7 +44,7 @@ from rest_framework.routers import SimpleRouter
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import ErrorSerializer, etag, expected_version
+from healthcenter.api import ErrorSerializer, etag, expected_version, rejection_logged
 from healthcenter.models import AccessAction
 
 from . import selectors, services
@@ -103,16 +101,6 @@ def _action_for(request, *, creates: bool = False) -> AccessAction:
     if request.method in permissions.SAFE_METHODS:
         return AccessAction.VIEW
     return AccessAction.CREATE if creates else AccessAction.UPDATE
-
-
-def _saved(request, patient_public_id: uuid.UUID, what: str, save: Callable):
-    """Runs the write; a refusal (bad input, a stale version) is logged under the citizen as the pages
-    log a refused form, and answered by healthcenter.api's handler."""
-    try:
-        return save()
-    except (DjangoValidationError, exceptions.ValidationError):
-        access.rejected(request.user, patient_public_id, what)
-        raise
 
 
 def _valid(serializer_class, request, *, partial: bool = False, instance=None) -> dict:
@@ -263,7 +251,8 @@ class CitizenViewSet(CitizenRecordAccess, mixins.ListModelMixin, mixins.Retrieve
                 actor=request.user, patient=patient, expected_version=version, data=data, changed_on=changed_on
             )
 
-        patient = _saved(request, patient.public_id, what, save)
+        with rejection_logged(request.user, patient, what):
+            patient = save()
         return Response(CitizenSerializer(patient).data, headers={"ETag": etag(patient.version)})
 
     @extend_schema(
@@ -598,12 +587,8 @@ class CitizenParts(CitizenRecordAccess, generics.ListCreateAPIView):
 
     def create(self, request, *args, **kwargs):
         patient = self.find(request)
-        row = _saved(
-            request,
-            patient.public_id,
-            self.what,
-            lambda: self.create_row(request, patient, _valid(self.input_serializer, request)),
-        )
+        with rejection_logged(request.user, patient, self.what):
+            row = self.create_row(request, patient, _valid(self.input_serializer, request))
         return Response(self.get_serializer(self.shown(row)).data, status=status.HTTP_201_CREATED)
 
     def shown(self, row):
@@ -825,14 +810,10 @@ class ConsentWithdraw(ConsentDetail):
 
     def post(self, request, *args, **kwargs):
         consent = self.find(request)
-        consent = _saved(
-            request,
-            consent.patient.public_id,
-            self.what,
-            lambda: services.consent_withdraw(
+        with rejection_logged(request.user, consent.patient, self.what):
+            consent = services.consent_withdraw(
                 actor=request.user, consent=consent, **_valid(ConsentWithdrawInput, request)
-            ),
-        )
+            )
         return Response(ConsentSerializer(consent).data)
 
 
@@ -860,14 +841,10 @@ class EnrolmentEnd(EnrolmentDetail):
 
     def post(self, request, *args, **kwargs):
         enrolment = self.find(request)
-        ended = _saved(
-            request,
-            enrolment.patient.public_id,
-            self.what,
-            lambda: services.enrolment_end(
+        with rejection_logged(request.user, enrolment.patient, self.what):
+            ended = services.enrolment_end(
                 actor=request.user, enrolment=enrolment, **_valid(EnrolmentEndInput, request)
-            ),
-        )
+            )
         ended.programme = enrolment.programme
         return Response(EnrolmentSerializer(ended).data)
 
@@ -913,7 +890,8 @@ class MeasurementCorrect(MeasurementDetail):
                 reason=data["reason"],
             )
 
-        correction = _saved(request, measurement.patient.public_id, self.what, save)
+        with rejection_logged(request.user, measurement.patient, self.what):
+            correction = save()
         return Response(
             MeasurementSerializer(measurements_shown().get(pk=correction.pk)).data, status=status.HTTP_201_CREATED
         )
@@ -964,7 +942,8 @@ class GoalDetail(CitizenPart):
                 data=services.GoalData(**{**current, **changes}),
             )
 
-        goal = _saved(request, goal.patient.public_id, self.what, save)
+        with rejection_logged(request.user, goal.patient, self.what):
+            goal = save()
         return Response(GoalSerializer(goal).data, headers={"ETag": etag(goal.version)})
 
 

@@ -16,7 +16,6 @@ A clash is the service's refusal with code "clash": 400, its message naming who 
 import datetime
 import uuid
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,7 +29,7 @@ from rest_framework.routers import SimpleRouter
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import ErrorSerializer, etag, expected_version
+from healthcenter.api import ErrorSerializer, etag, expected_version, rejection_logged
 from healthcenter.models import AccessAction, User
 from patients import selectors as patient_selectors
 from patients.models import EncounterKind
@@ -251,17 +250,6 @@ def _citizen_named(request) -> uuid.UUID | None:
         return None
 
 
-def _write(request, appointment_or_patient, what: str, call):
-    """Runs a service; its refusal is logged under the citizen as a refused form is on the pages
-    (access.rejected) and answered by healthcenter.api's exception handler."""
-    patient = getattr(appointment_or_patient, "patient", appointment_or_patient)
-    try:
-        return call()
-    except DjangoValidationError:
-        access.rejected(request.user, patient.public_id, what)
-        raise
-
-
 def _valid(serializer: serializers.Serializer) -> serializers.Serializer:
     serializer.is_valid(raise_exception=True)
     return serializer
@@ -361,12 +349,8 @@ class AppointmentViewSet(viewsets.GenericViewSet):
             what=gettext_noop("API: book appointment"),
             action=AccessAction.UPDATE,
         )
-        appointment = _write(
-            request,
-            patient,
-            gettext_noop("API: book appointment"),
-            lambda: services.appointment_book(actor=request.user, patient=patient, data=booking.to_data()),
-        )
+        with rejection_logged(request.user, patient, gettext_noop("API: book appointment")):
+            appointment = services.appointment_book(actor=request.user, patient=patient, data=booking.to_data())
         return self._answer(appointment, status.HTTP_201_CREATED)
 
     @extend_schema(request=MoveSerializer, responses={200: AppointmentSerializer})
@@ -386,14 +370,10 @@ class AppointmentViewSet(viewsets.GenericViewSet):
             room=given.get("room", appointment.room),
             purpose=given["purpose"] if "purpose" in request.data else appointment.purpose,
         )
-        _write(
-            request,
-            appointment,
-            gettext_noop("API: move appointment"),
-            lambda: services.appointment_reschedule(
+        with rejection_logged(request.user, appointment.patient, gettext_noop("API: move appointment")):
+            services.appointment_reschedule(
                 actor=request.user, appointment=appointment, expected_version=version, data=data
-            ),
-        )
+            )
         return self._answer(appointment)
 
     @extend_schema(request=CancelSerializer, responses={200: AppointmentSerializer})
@@ -404,18 +384,14 @@ class AppointmentViewSet(viewsets.GenericViewSet):
         appointment = self._found(public_id, gettext_noop("API: cancel appointment"), AccessAction.UPDATE)
         version = expected_version(request)
         asked = _valid(CancelSerializer(data=request.data)).validated_data
-        _write(
-            request,
-            appointment,
-            gettext_noop("API: cancel appointment"),
-            lambda: services.appointment_cancel(
+        with rejection_logged(request.user, appointment.patient, gettext_noop("API: cancel appointment")):
+            services.appointment_cancel(
                 actor=request.user,
                 appointment=appointment,
                 expected_version=version,
                 by_citizen=asked["by_citizen"],
                 reason=asked["reason"],
-            ),
-        )
+            )
         return self._answer(appointment)
 
     @extend_schema(request=VersionSerializer, responses={200: AppointmentSerializer})
@@ -425,14 +401,8 @@ class AppointmentViewSet(viewsets.GenericViewSet):
         appointment has begun."""
         appointment = self._found(public_id, gettext_noop("API: appointment not attended"), AccessAction.UPDATE)
         version = expected_version(request)
-        _write(
-            request,
-            appointment,
-            gettext_noop("API: appointment not attended"),
-            lambda: services.appointment_did_not_attend(
-                actor=request.user, appointment=appointment, expected_version=version
-            ),
-        )
+        with rejection_logged(request.user, appointment.patient, gettext_noop("API: appointment not attended")):
+            services.appointment_did_not_attend(actor=request.user, appointment=appointment, expected_version=version)
         return self._answer(appointment)
 
 
