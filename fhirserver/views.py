@@ -395,6 +395,16 @@ def page_of(request, ctx, queryset, *, parsed: Parsed, build: Callable, patient_
 # --- Patient -------------------------------------------------------------------------------------------------
 
 
+def _cpr_number(identifier: str) -> str | None:
+    """The ten digits of a token `[urn:oid:1.2.208.176.1.2|]<CPR number>`, or None for another system or
+    a value that is no CPR number."""
+    system, value = identifier.split("|", 1) if "|" in identifier else (None, identifier)
+    number = cpr_rules.normalise(value)
+    if system not in (None, r.CPR_SYSTEM) or not (len(number) == 10 and number.isdigit()):
+        return None
+    return number
+
+
 def _patient_resource(p: Patient, ctx: r.Context, _patient_id=None) -> dict:
     return r.patient(p, ctx)
 
@@ -419,9 +429,8 @@ class PatientSearch(FhirView):
         patients = patient_selectors.patients_visible_to(request.user).select_related("team")
         identifier = parsed.one("identifier")
         if identifier is not None:
-            system, value = identifier.split("|", 1) if "|" in identifier else (None, identifier)
-            number = cpr_rules.normalise(value)
-            if system not in (None, r.CPR_SYSTEM) or not (len(number) == 10 and number.isdigit()):
+            number = _cpr_number(identifier)
+            if number is None:
                 access.listed(request.user, gettext_noop("FHIR: Patient search by an identifier no citizen has"))
                 return Response(bundle(request, ctx, [], total=0, parsed=parsed))
             found = Patient.objects.filter(cpr=number).only("public_id", "team_id").first()
@@ -532,9 +541,8 @@ class AuditEventSearch(FhirView):
         return Response(page_of(request, ctx, entries, parsed=parsed, build=build, patient_id=patient.public_id))
 
     def _by_number(self, request, identifier: str, exporting: bool) -> Patient | None:
-        system, value = identifier.split("|", 1) if "|" in identifier else (None, identifier)
-        number = cpr_rules.normalise(value)
-        if system not in (None, r.CPR_SYSTEM) or not (len(number) == 10 and number.isdigit()):
+        number = _cpr_number(identifier)
+        if number is None:
             raise BadSearch(_("Give the CPR number as urn:oid:1.2.208.176.1.2|<ten digits>."))
         if exporting:
             return patient_selectors.citizen_for_access_log_export(request.user, number)
