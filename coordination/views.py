@@ -787,14 +787,18 @@ def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return render(request, "coordination/referral_detail.html", context)
 
 
+def _booked_when(starts_at: datetime.datetime) -> dict[str, str]:
+    """An appointment's start for "booked on %(date)s at %(time)s": its local day and time of day."""
+    start = timezone.localtime(starts_at)
+    return {"date": date_format(start, "SHORT_DATE_FORMAT"), "time": date_format(start, "H:i")}
+
+
 def _accepted_message(first_contact) -> str:
     if first_contact is None:
         return _("The citizen is enrolled and a first-contact task is created.")
-    start = timezone.localtime(first_contact.starts_at)
-    return _("The citizen is enrolled and the first contact is booked on %(date)s at %(time)s.") % {
-        "date": date_format(start, "SHORT_DATE_FORMAT"),
-        "time": date_format(start, "H:i"),
-    }
+    return _("The citizen is enrolled and the first contact is booked on %(date)s at %(time)s.") % _booked_when(
+        first_contact.starts_at
+    )
 
 
 # --- booking from a care gap --------------------------------------------------------------------------------
@@ -832,15 +836,10 @@ def care_gap_book(request: HttpRequest, public_id: uuid.UUID, rule_code: str) ->
             except ValidationError as error:
                 apply_errors(form, error)
             else:
-                start = timezone.localtime(appointment.starts_at)
                 messages.success(
                     request,
                     _("“%(purpose)s” is booked on %(date)s at %(time)s.")
-                    % {
-                        "purpose": appointment.purpose or gap.rule.name,
-                        "date": date_format(start, "SHORT_DATE_FORMAT"),
-                        "time": date_format(start, "H:i"),
-                    },
+                    % {"purpose": appointment.purpose or gap.rule.name, **_booked_when(appointment.starts_at)},
                 )
                 return redirect(back)
         access.rejected(request.user, patient.public_id, what, action=action)
