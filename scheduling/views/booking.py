@@ -5,9 +5,11 @@ are the services'. A clash is shown at the top of the form as the service words 
 what is taken and when."""
 
 import uuid
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,7 +26,7 @@ from healthcenter.views_helpers import apply_errors
 from patients.selectors import patient_for
 
 from .. import forms, selectors, services
-from ..models import AppointmentStatus
+from ..models import Appointment, AppointmentStatus
 
 
 def _action(request: HttpRequest, write: AccessAction = AccessAction.UPDATE) -> AccessAction:
@@ -35,6 +37,32 @@ def _next(request: HttpRequest) -> str:
     """Where to go after the form: `next` when it is a page of this site, else nowhere in particular."""
     url = safe_next(request, default="")
     return url if url.startswith("/") else ""
+
+
+def _posted(
+    request: HttpRequest,
+    form: Form,
+    *,
+    save: Callable[[], Appointment],
+    said: Callable[[Appointment], str],
+    patient,
+    what: str,
+    action: AccessAction = AccessAction.UPDATE,
+) -> HttpResponse | None:
+    """A posted booking, move or cancel form: when the form and the service accept it, the message
+    `said` of the saved appointment and a redirect to `next` or the appointment; otherwise the
+    service's refusal on the form, the refused post logged under the citizen, and None (the caller
+    shows the form again)."""
+    if form.is_valid():
+        try:
+            appointment = save()
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, said(appointment))
+            return redirect(_next(request) or appointment_url(appointment))
+    access.rejected(request.user, patient.public_id, what, action=action)
+    return None
 
 
 @citizen_work
@@ -59,19 +87,20 @@ def appointment_book(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     initial = forms.initial_from(request.GET, user=request.user, patient=patient)
     form = forms.AppointmentForm(request.POST or None, patient=patient, initial=initial)
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                appointment = services.appointment_book(actor=request.user, patient=patient, data=form.to_data())
-            except ValidationError as error:
-                apply_errors(form, error)
-            else:
-                messages.success(
-                    request,
-                    _("The appointment with %(name)s on %(when)s is booked.")
-                    % {"name": patient.full_name, "when": _when(appointment)},
-                )
-                return redirect(_next(request) or appointment_url(appointment))
-        access.rejected(request.user, patient.public_id, gettext_noop("booking form"), action=AccessAction.CREATE)
+        done = _posted(
+            request,
+            form,
+            save=lambda: services.appointment_book(actor=request.user, patient=patient, data=form.to_data()),
+            said=lambda appointment: (
+                _("The appointment with %(name)s on %(when)s is booked.")
+                % {"name": patient.full_name, "when": _when(appointment)}
+            ),
+            patient=patient,
+            what=gettext_noop("booking form"),
+            action=AccessAction.CREATE,
+        )
+        if done:
+            return done
     return render(request, "scheduling/booking.html", {"form": form, "patient": patient, "next": _next(request)})
 
 
@@ -115,20 +144,21 @@ def appointment_move(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     patient = appointment.patient
     form = forms.AppointmentMoveForm(request.POST or None, patient=patient, initial=forms.initial_of(appointment))
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.appointment_reschedule(
-                    actor=request.user,
-                    appointment=appointment,
-                    expected_version=form.cleaned_data["version"],
-                    data=form.to_data(),
-                )
-            except ValidationError as error:
-                apply_errors(form, error)
-            else:
-                messages.success(request, _("The appointment is moved to %(when)s.") % {"when": _when(appointment)})
-                return redirect(_next(request) or appointment_url(appointment))
-        access.rejected(request.user, patient.public_id, gettext_noop("move appointment form"))
+        done = _posted(
+            request,
+            form,
+            save=lambda: services.appointment_reschedule(
+                actor=request.user,
+                appointment=appointment,
+                expected_version=form.cleaned_data["version"],
+                data=form.to_data(),
+            ),
+            said=lambda moved: _("The appointment is moved to %(when)s.") % {"when": _when(moved)},
+            patient=patient,
+            what=gettext_noop("move appointment form"),
+        )
+        if done:
+            return done
     context = {"form": form, "patient": patient, "appointment": appointment, "next": _next(request)}
     return render(request, "scheduling/appointment_move.html", context)
 
@@ -143,20 +173,21 @@ def appointment_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
     )
     form = forms.AppointmentCancelForm(request.POST or None, initial={"version": appointment.version})
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.appointment_cancel(
-                    actor=request.user,
-                    appointment=appointment,
-                    expected_version=form.cleaned_data["version"],
-                    by_citizen=form.cleaned_data["by"] == "citizen",
-                    reason=form.cleaned_data["reason"],
-                )
-            except ValidationError as error:
-                apply_errors(form, error)
-            else:
-                messages.success(request, _("The appointment is cancelled."))
-                return redirect(_next(request) or appointment_url(appointment))
-        access.rejected(request.user, appointment.patient.public_id, gettext_noop("cancel appointment form"))
+        done = _posted(
+            request,
+            form,
+            save=lambda: services.appointment_cancel(
+                actor=request.user,
+                appointment=appointment,
+                expected_version=form.cleaned_data["version"],
+                by_citizen=form.cleaned_data["by"] == "citizen",
+                reason=form.cleaned_data["reason"],
+            ),
+            said=lambda _cancelled: _("The appointment is cancelled."),
+            patient=appointment.patient,
+            what=gettext_noop("cancel appointment form"),
+        )
+        if done:
+            return done
     context = {"form": form, "patient": appointment.patient, "appointment": appointment}
     return render(request, "scheduling/appointment_cancel.html", context)
