@@ -210,7 +210,7 @@ def encounter(e, ctx: Context, patient_id) -> dict:
             "class": coding(ACT_CODE, code, display),
             "type": [concept([coding(ctx.system("encounter-kind"), e.kind, e.get_kind_display())])],
             "subject": ref("Patient", patient_id),
-            "participant": [{"individual": {"display": e.professional.get_full_name() or e.professional.username}}],
+            "participant": [{"individual": {"display": str(e.professional)}}],
             "period": {
                 "start": instant(e.started_at),
                 "end": instant(e.started_at + datetime.timedelta(minutes=e.duration_minutes)),
@@ -247,7 +247,7 @@ def observation(m, ctx: Context, patient_id) -> dict:
         "encounter": ref("Encounter", m.encounter.public_id) if m.encounter_id else None,
         "effectiveDateTime": instant(m.measured_at),
         "issued": instant(m.recorded_at),
-        "performer": [{"display": m.recorded_by.get_full_name() or m.recorded_by.username}] if m.recorded_by else [],
+        "performer": [{"display": str(m.recorded_by)}] if m.recorded_by else [],
     }
     if procedure:
         normal = m.result == "normal"
@@ -392,7 +392,7 @@ def tasks(p: Patient) -> QuerySet:
 
 
 def task(t, ctx: Context, patient_id) -> dict:
-    owner = t.assignee.get_full_name() or t.assignee.username if t.assignee_id else t.team.name
+    owner = str(t.assignee) if t.assignee_id else t.team.name
     return _compact(
         {
             "resourceType": "Task",
@@ -506,7 +506,7 @@ def appointment(a, ctx: Context, patient_id) -> dict:
     for person in sorted(a.professionals.all(), key=lambda u: (u.last_name, u.first_name, u.pk)):
         participants.append(
             {
-                "actor": {"display": person.get_full_name() or person.username},
+                "actor": {"display": str(person)},
                 "required": "required",
                 "status": "accepted",
             }
@@ -556,7 +556,7 @@ AUDIT_ACTION = {
 
 def audit_event(entry, ctx: Context, patient_id, what: str) -> dict:
     user = entry.user
-    name = user.get_full_name() or user.username
+    name = str(user)
     allowed = entry.outcome == AccessOutcome.ALLOWED
     return {
         "resourceType": "AuditEvent",
