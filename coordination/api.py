@@ -32,7 +32,7 @@ from rest_framework.views import APIView
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import etag, expected_version, rejection_logged
+from healthcenter.api import etag, expected_version, rejection_logged, valid_input
 from healthcenter.models import AccessAction, Team, User
 from patients import selectors as patient_selectors
 from patients import services as patient_services
@@ -123,12 +123,6 @@ def _body_text(request, name: str) -> str | None:
     if "\x00" in text:
         raise ValidationError({name: [_("Null characters are not allowed.")]})
     return text
-
-
-def _valid(serializer_class, request, **kwargs) -> dict:
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class _CitizenWork(APIView):
@@ -386,7 +380,7 @@ class CitizenEncounters(generics.ListAPIView):
         what = gettext_noop("API: encounter form")
         patient = patient_selectors.patient_for(request.user, public_id, what=what, action=AccessAction.CREATE)
         with rejection_logged(request.user, patient, what, action=AccessAction.CREATE):
-            validated = _valid(EncounterInput, request)
+            validated = valid_input(EncounterInput, request)
             appointment = _appointment_of(request.user, validated.get("appointment"), patient)
             data, plans = _encounter_data(validated)
             encounter, _tasks = services.encounter_log(
@@ -423,7 +417,7 @@ class EncounterDetail(_CitizenWork):
         encounter = patient_selectors.encounter_for(request.user, public_id, what=what, action=AccessAction.UPDATE)
         with rejection_logged(request.user, encounter.patient, what):
             version = expected_version(request)
-            validated = _valid(EncounterDraftInput, request)
+            validated = valid_input(EncounterDraftInput, request)
             # The appointment the draft was logged from, or the one it is logged from now (the page's way).
             asked = None
             if scheduling_selectors.appointment_logged(encounter) is None:
@@ -603,7 +597,7 @@ class Tasks(generics.ListAPIView):
         description="coordination.services.task_create.",
     )
     def post(self, request):
-        validated = _valid(TaskInput, request)
+        validated = valid_input(TaskInput, request)
         patient = None
         what = gettext_noop("API: task form")
         if validated.get("citizen"):
@@ -843,7 +837,7 @@ class Referrals(_WithWaiting, generics.ListAPIView):
         "belongs to. The referral then appears in the list of the citizen's team.",
     )
     def post(self, request):
-        validated = _valid(ReferralInput, request)
+        validated = valid_input(ReferralInput, request)
         team = Team.objects.filter(public_id=validated.pop("team")).first()
         if team is None:
             raise ValidationError({"team": _("Unknown team.")})
@@ -905,7 +899,7 @@ class ReferralAccept(_Triage):
     )
     def post(self, request, public_id: uuid.UUID):
         def decide(referral):
-            validated = _valid(AcceptInput, request)
+            validated = valid_input(AcceptInput, request)
             programme = Programme.objects.filter(code=validated["programme"]).first()
             if programme is None:
                 raise ValidationError({"programme": _("Unknown programme.")})
@@ -1032,7 +1026,7 @@ class CitizenHandovers(generics.ListAPIView):
         what = gettext_noop("API: handover note")
         patient = patient_selectors.patient_for(request.user, public_id, what=what, action=AccessAction.CREATE)
         with rejection_logged(request.user, patient, what, action=AccessAction.CREATE):
-            validated = _valid(HandoverInput, request)
+            validated = valid_input(HandoverInput, request)
             note = services.handover_post(
                 actor=request.user,
                 patient=patient,

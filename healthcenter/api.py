@@ -217,6 +217,20 @@ def expected_version(request) -> int:
         raise exceptions.ValidationError({"version": [_("A whole number is required.")]}) from None
 
 
+# --- input ------------------------------------------------------------------------------------------------
+
+
+def valid(serializer: serializers.Serializer) -> serializers.Serializer:
+    """The serializer, validated: invalid input is a 400 with `fields` through exception_handler."""
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+def valid_input(serializer_class, request, **kwargs) -> dict:
+    """The request body, validated by `serializer_class` (kwargs: partial, instance, context...)."""
+    return valid(serializer_class(data=request.data, **kwargs)).validated_data
+
+
 # --- a refused write, logged as the pages log a refused form ------------------------------------------------
 
 

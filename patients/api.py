@@ -44,7 +44,7 @@ from rest_framework.routers import SimpleRouter
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import ErrorSerializer, etag, expected_version, rejection_logged
+from healthcenter.api import ErrorSerializer, etag, expected_version, rejection_logged, valid_input
 from healthcenter.models import AccessAction
 
 from . import selectors, services
@@ -101,12 +101,6 @@ def _action_for(request, *, creates: bool = False) -> AccessAction:
     if request.method in permissions.SAFE_METHODS:
         return AccessAction.VIEW
     return AccessAction.CREATE if creates else AccessAction.UPDATE
-
-
-def _valid(serializer_class, request, *, partial: bool = False, instance=None) -> dict:
-    serializer = serializer_class(instance=instance, data=request.data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class CitizenRecordAccess:
@@ -241,7 +235,7 @@ class CitizenViewSet(CitizenRecordAccess, mixins.ListModelMixin, mixins.Retrieve
         what = gettext_noop("API: citizen details")
 
         def save():
-            changes = _valid(CitizenChangeSerializer, request, partial=partial)
+            changes = valid_input(CitizenChangeSerializer, request, partial=partial)
             version = expected_version(request)
             changed_on = changes.pop("changed_on", None)
             changes.pop("version", None)
@@ -277,7 +271,7 @@ class CitizenViewSet(CitizenRecordAccess, mixins.ListModelMixin, mixins.Retrieve
         its digits, in name order, 25 a page (`page` in the body). The term is posted, never put in
         an address, and logged like the citizens list's search (a whole CPR number under its citizen).
         Being a POST, it needs a token with write scope, as every POST does (healthcenter.api)."""
-        data = _valid(CitizenSearchSerializer, request)
+        data = valid_input(CitizenSearchSerializer, request)
         search = selectors.PatientSearch(term=data["term"])
         paginator = Paginator(selectors.patient_search(request.user, search), SEARCH_PAGE)
         try:
@@ -588,7 +582,7 @@ class CitizenParts(CitizenRecordAccess, generics.ListCreateAPIView):
     def create(self, request, *args, **kwargs):
         patient = self.find(request)
         with rejection_logged(request.user, patient, self.what):
-            row = self.create_row(request, patient, _valid(self.input_serializer, request))
+            row = self.create_row(request, patient, valid_input(self.input_serializer, request))
         return Response(self.get_serializer(self.shown(row)).data, status=status.HTTP_201_CREATED)
 
     def shown(self, row):
@@ -812,7 +806,7 @@ class ConsentWithdraw(ConsentDetail):
         consent = self.find(request)
         with rejection_logged(request.user, consent.patient, self.what):
             consent = services.consent_withdraw(
-                actor=request.user, consent=consent, **_valid(ConsentWithdrawInput, request)
+                actor=request.user, consent=consent, **valid_input(ConsentWithdrawInput, request)
             )
         return Response(ConsentSerializer(consent).data)
 
@@ -843,7 +837,7 @@ class EnrolmentEnd(EnrolmentDetail):
         enrolment = self.find(request)
         with rejection_logged(request.user, enrolment.patient, self.what):
             ended = services.enrolment_end(
-                actor=request.user, enrolment=enrolment, **_valid(EnrolmentEndInput, request)
+                actor=request.user, enrolment=enrolment, **valid_input(EnrolmentEndInput, request)
             )
         ended.programme = enrolment.programme
         return Response(EnrolmentSerializer(ended).data)
@@ -881,7 +875,7 @@ class MeasurementCorrect(MeasurementDetail):
         measurement = self.find(request)
 
         def save():
-            data = _valid(MeasurementCorrectInput, request)
+            data = valid_input(MeasurementCorrectInput, request)
             return services.measurement_correct(
                 actor=request.user,
                 measurement=measurement,
@@ -931,7 +925,7 @@ class GoalDetail(CitizenPart):
         goal = self.find(request)
 
         def save():
-            changes = _valid(GoalChangeInput, request, partial=partial)
+            changes = valid_input(GoalChangeInput, request, partial=partial)
             version = expected_version(request)
             changes.pop("version", None)
             current = {field: getattr(goal, field) for field in services.GoalData.__dataclass_fields__}

@@ -28,7 +28,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import ErrorSerializer
+from healthcenter.api import ErrorSerializer, valid
 
 from . import display, exports, forms, stories
 from . import selectors as reporting_selectors
@@ -237,9 +237,8 @@ class IndicatorValueViewSet(viewsets.GenericViewSet):
         responses={200: IndicatorValuePageSerializer, 400: ErrorSerializer},
     )
     def list(self, request, *args, **kwargs):
-        query = ValuesQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        asked = {**query.validated_data, "from": request.query_params.get("from")}
+        query = valid(ValuesQuery(data=request.query_params)).validated_data
+        asked = {**query, "from": request.query_params.get("from")}
         indicators = None
         if asked.get("indicator"):
             indicators = [i for i in reporting_selectors.indicators() if i.code == asked["indicator"]]

@@ -29,7 +29,7 @@ from rest_framework.routers import SimpleRouter
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import ErrorSerializer, etag, expected_version, rejection_logged
+from healthcenter.api import ErrorSerializer, etag, expected_version, rejection_logged, valid
 from healthcenter.models import AccessAction, User
 from patients import selectors as patient_selectors
 from patients.models import EncounterKind
@@ -250,11 +250,6 @@ def _citizen_named(request) -> uuid.UUID | None:
         return None
 
 
-def _valid(serializer: serializers.Serializer) -> serializers.Serializer:
-    serializer.is_valid(raise_exception=True)
-    return serializer
-
-
 def _people() -> Prefetch:
     return Prefetch("professionals", queryset=User.objects.order_by("first_name", "last_name"))
 
@@ -307,7 +302,7 @@ class AppointmentViewSet(viewsets.GenericViewSet):
         responses={200: AppointmentSerializer(many=True)},
     )
     def list(self, request, *args, **kwargs):
-        query = _valid(AppointmentListQuery(data=request.query_params))
+        query = valid(AppointmentListQuery(data=request.query_params))
         if query.validated_data.get("mine"):
             return self._my_day(query.validated_data.get("day") or timezone.localdate())
         patient = patient_selectors.patient_for(
@@ -342,7 +337,7 @@ class AppointmentViewSet(viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         """Books an appointment (scheduling.services.appointment_book). A professional or the room taken
         at that time: 400 with code "clash", the message naming who or what."""
-        booking = _valid(BookingSerializer(data=request.data))
+        booking = valid(BookingSerializer(data=request.data))
         patient = patient_selectors.patient_for(
             request.user,
             booking.validated_data["citizen"],
@@ -359,7 +354,7 @@ class AppointmentViewSet(viewsets.GenericViewSet):
         and the version last read (`version`, or If-Match with the ETag)."""
         appointment = self._found(public_id, gettext_noop("API: move appointment"), AccessAction.UPDATE)
         version = expected_version(request)
-        move = _valid(MoveSerializer(data=request.data))
+        move = valid(MoveSerializer(data=request.data))
         given = move.validated_data
         data = services.AppointmentData(
             kind=given.get("kind", appointment.kind),
@@ -383,7 +378,7 @@ class AppointmentViewSet(viewsets.GenericViewSet):
         (scheduling.services.appointment_cancel); the professionals and the room are free again."""
         appointment = self._found(public_id, gettext_noop("API: cancel appointment"), AccessAction.UPDATE)
         version = expected_version(request)
-        asked = _valid(CancelSerializer(data=request.data)).validated_data
+        asked = valid(CancelSerializer(data=request.data)).validated_data
         with rejection_logged(request.user, appointment.patient, gettext_noop("API: cancel appointment")):
             services.appointment_cancel(
                 actor=request.user,
@@ -541,7 +536,7 @@ class MySessionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[DayQuery], responses={200: DaySessionPageSerializer, 400: ErrorSerializer})
     def list(self, request, *args, **kwargs):
-        day = _valid(DayQuery(data=request.query_params)).validated_data.get("day") or timezone.localdate()
+        day = valid(DayQuery(data=request.query_params)).validated_data.get("day") or timezone.localdate()
         found = selectors.my_day(request.user, day)
         items = [item for item in [*found.items, *found.cancelled] if item.session is not None]
         return Response({"next": None, "previous": None, "results": DaySessionSerializer(items, many=True).data})
