@@ -453,7 +453,7 @@ def worklist_rows(patients: list[Patient]) -> list[WorklistRow]:
         trends = [g for g in gaps if g.rule.check_kind in TREND_CHECKS]
         others = [g for g in gaps if g.rule.check_kind not in TREND_CHECKS]
         gaps = trends + others
-        reasons = [g.rule.name for g in trends] + [g.rule.name for g in others]
+        reasons = [g.rule.name for g in gaps]
         if patient.overdue_tasks:
             reasons.append(
                 ngettext("%(count)d overdue task", "%(count)d overdue tasks", patient.overdue_tasks)
