@@ -32,7 +32,7 @@ from rest_framework.views import APIView
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import etag, expected_version, rejection_logged, valid_input
+from healthcenter.api import expected_version, rejection_logged, valid_input, versioned
 from healthcenter.models import AccessAction, Team, User
 from patients import selectors as patient_selectors
 from patients import services as patient_services
@@ -341,7 +341,7 @@ def _encounter_detail(encounter) -> Response:
         )
         .get(pk=encounter.pk)
     )
-    return Response(EncounterDetailSerializer(encounter).data, headers={"ETag": etag(encounter.version)})
+    return versioned(EncounterDetailSerializer(encounter))
 
 
 class EncounterFilter(django_filters.FilterSet):
@@ -542,7 +542,7 @@ class TaskDetailSerializer(TaskSerializer):
 
 
 def _task_detail(task, *, code=status.HTTP_200_OK) -> Response:
-    return Response(TaskDetailSerializer(task).data, status=code, headers={"ETag": etag(task.version)})
+    return versioned(TaskDetailSerializer(task), status=code)
 
 
 class TaskFilter(django_filters.FilterSet):

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from rest_framework import authentication, exceptions, pagination, permissions, serializers, status, throttling
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
 
 from . import access
 from .models import AccessAction, ApiScope, ApiToken, Role, User
@@ -191,6 +192,11 @@ class Cursor(pagination.CursorPagination):
 
 def etag(version: int) -> str:
     return f'W/"{version}"'
+
+
+def versioned(serializer: serializers.Serializer, *, status: int = 200) -> Response:
+    """The serialized record with its ETag (the version the client sends back to change it)."""
+    return Response(serializer.data, status=status, headers={"ETag": etag(serializer.instance.version)})
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"([0-9]{1,18})"\s*$')  # ASCII digits, few enough for int() and a bigint

@@ -44,7 +44,7 @@ from rest_framework.routers import SimpleRouter
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import ErrorSerializer, etag, expected_version, rejection_logged, valid_input
+from healthcenter.api import ErrorSerializer, etag, expected_version, rejection_logged, valid_input, versioned
 from healthcenter.models import AccessAction
 
 from . import selectors, services
@@ -212,7 +212,7 @@ class CitizenViewSet(CitizenRecordAccess, mixins.ListModelMixin, mixins.Retrieve
     @extend_schema(responses={200: CitizenSerializer, **READ_ERRORS})
     def retrieve(self, request, public_id: uuid.UUID | None = None, **kwargs):
         patient = self.find(request)
-        return Response(self.get_serializer(patient).data, headers={"ETag": etag(patient.version)})
+        return versioned(self.get_serializer(patient))
 
     @extend_schema(
         request=CitizenChangeSerializer,
@@ -247,7 +247,7 @@ class CitizenViewSet(CitizenRecordAccess, mixins.ListModelMixin, mixins.Retrieve
 
         with rejection_logged(request.user, patient, what):
             patient = save()
-        return Response(CitizenSerializer(patient).data, headers={"ETag": etag(patient.version)})
+        return versioned(CitizenSerializer(patient))
 
     @extend_schema(
         request=CitizenSearchSerializer,
@@ -913,7 +913,7 @@ class GoalDetail(CitizenPart):
 
     def get(self, request, *args, **kwargs):
         goal = self.find(request)
-        return Response(GoalSerializer(goal).data, headers={"ETag": etag(goal.version)})
+        return versioned(GoalSerializer(goal))
 
     def put(self, request, *args, **kwargs):
         return self._change(request, partial=False)
@@ -938,7 +938,7 @@ class GoalDetail(CitizenPart):
 
         with rejection_logged(request.user, goal.patient, self.what):
             goal = save()
-        return Response(GoalSerializer(goal).data, headers={"ETag": etag(goal.version)})
+        return versioned(GoalSerializer(goal))
 
 
 router = SimpleRouter(use_regex_path=False)

@@ -29,7 +29,7 @@ from rest_framework.routers import SimpleRouter
 
 from healthcenter import access
 from healthcenter.access import Work
-from healthcenter.api import ErrorSerializer, etag, expected_version, rejection_logged, valid
+from healthcenter.api import ErrorSerializer, expected_version, rejection_logged, valid, versioned
 from healthcenter.models import AccessAction, User
 from patients import selectors as patient_selectors
 from patients.models import EncounterKind
@@ -291,11 +291,7 @@ class AppointmentViewSet(viewsets.GenericViewSet):
 
     def _answer(self, appointment: Appointment, code: int = status.HTTP_200_OK) -> Response:
         appointment = self.get_queryset().get(pk=appointment.pk)
-        return Response(
-            AppointmentSerializer(appointment, context={"request": self.request}).data,
-            status=code,
-            headers={"ETag": etag(appointment.version)},
-        )
+        return versioned(AppointmentSerializer(appointment, context={"request": self.request}), status=code)
 
     @extend_schema(
         parameters=[AppointmentListQuery],
@@ -494,7 +490,7 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             .prefetch_related(_people(), "sessions")
             .get(pk=course.pk)
         )
-        return Response(CourseDetailSerializer(course).data, headers={"ETag": etag(course.version)})
+        return versioned(CourseDetailSerializer(course))
 
 
 class DaySessionSerializer(serializers.Serializer):
