@@ -21,7 +21,7 @@ which the periodic care-gap job runs. Every such task is made by `tasks_from_act
 
 import contextlib
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -647,11 +647,15 @@ def referral_accept(
 ) -> Referral:
     """Accepts the referral into the programme: the enrolment, the first-contact task and the
     programme's planned tasks; and, when `first_contact` is given, books that first meeting. All or
-    nothing: a booking that clashes (the scheduling service names the clash) accepts nothing."""
+    nothing: a booking that clashes (the scheduling service names the clash) accepts nothing. A first
+    contact without a purpose is booked as the task is named, "First contact: <programme>"."""
     locked = Referral.objects.select_for_update().select_related("patient", "team").get(pk=referral.pk)
     _validate_triage(actor=actor, referral=locked)
+    title = _("First contact: %(programme)s") % {"programme": programme.name}
     appointment = None
     if first_contact is not None:
+        if not first_contact.purpose.strip():
+            first_contact = replace(first_contact, purpose=title)
         try:
             appointment = scheduling_services.appointment_book(actor=actor, patient=locked.patient, data=first_contact)
         except ValidationError as error:
@@ -676,7 +680,7 @@ def referral_accept(
         due_on = timezone.localdate(appointment.starts_at)
     task_create(
         actor=actor,
-        title=_("First contact: %(programme)s") % {"programme": programme.name},
+        title=title,
         description=locked.reason,
         team=locked.team,
         patient=locked.patient,

@@ -748,13 +748,7 @@ def referral_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             # Both forms checked, so that every error shows at once.
             booking = contact.is_bound
             if accepting and all([accept.is_valid(), not booking or contact.is_valid()]):
-                first_contact = None
-                if booking:
-                    first_contact = contact.to_data()
-                    if not first_contact.purpose.strip():
-                        first_contact.purpose = _("First contact: %(programme)s") % {
-                            "programme": accept.cleaned_data["programme"].name
-                        }
+                first_contact = contact.to_data() if booking else None
                 accepted = services.referral_accept(
                     actor=request.user, referral=referral, first_contact=first_contact, **accept.acceptance()
                 )
