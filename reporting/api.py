@@ -239,11 +239,9 @@ class IndicatorValueViewSet(viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         query = valid(ValuesQuery(data=request.query_params)).validated_data
         asked = {**query, "from": request.query_params.get("from")}
-        indicators = None
-        if asked.get("indicator"):
-            indicators = [i for i in reporting_selectors.indicators() if i.code == asked["indicator"]]
-            if not indicators:
-                raise exceptions.ValidationError({"indicator": [_("There is no indicator with this code.")]})
+        wanted = asked.get("indicator")
+        if wanted and not any(i.code == wanted for i in reporting_selectors.indicators()):
+            raise exceptions.ValidationError({"indicator": [_("There is no indicator with this code.")]})
         unit, first_month, last_month = _period(asked, reporting_selectors.units())
         data = exports.unit_figures(unit=unit, first_month=first_month, last_month=last_month)
         ref = _unit_ref(unit)
@@ -255,7 +253,7 @@ class IndicatorValueViewSet(viewsets.GenericViewSet):
                 **cell_json(indicator, data.figure(indicator, month)),
             }
             for indicator in data.indicators
-            if indicators is None or indicator.code == indicators[0].code
+            if not wanted or indicator.code == wanted
             for month in (reversed(data.months) if asked["ordering"] == "-month" else data.months)
         ]
         return Response(ListCursor().page(request, cells, page_size=asked.get("page_size")))
