@@ -26,8 +26,10 @@ from patients.models import (
     GoalStatus,
     LabCode,
     MeasurementKind,
+    MeasurementSource,
     Patient,
     PatientStatus,
+    ProcedureResult,
     Relative,
 )
 from scheduling.models import Appointment, AppointmentStatus
@@ -236,7 +238,9 @@ def observations(p: Patient) -> QuerySet:
 def observation(m, ctx: Context, patient_id) -> dict:
     mtype = m.type
     procedure = mtype.kind == MeasurementKind.PROCEDURE
-    category = "exam" if procedure else CATEGORY.get(mtype.code, "laboratory" if m.source == "lab" else "exam")
+    category = (
+        "exam" if procedure else CATEGORY.get(mtype.code, "laboratory" if m.source == MeasurementSource.LAB else "exam")
+    )
     resource = {
         "resourceType": "Observation",
         "id": str(m.public_id),
@@ -250,7 +254,7 @@ def observation(m, ctx: Context, patient_id) -> dict:
         "performer": [{"display": str(m.recorded_by)}] if m.recorded_by else [],
     }
     if procedure:
-        normal = m.result == "normal"
+        normal = m.result == ProcedureResult.NORMAL
         interpretation = coding(INTERPRETATION, "N" if normal else "A", "Normal" if normal else "Abnormal")
         resource["valueCodeableConcept"] = concept([interpretation], m.get_result_display())
         resource["interpretation"] = [concept([interpretation])]
