@@ -918,9 +918,8 @@ class ReferralAccept(_Triage):
                     place=contact["place"],
                     professionals=_users(contact["professionals"], field="first_contact-professionals"),
                     room=room,
-                    # The page's default purpose.
-                    purpose=contact["purpose"].strip()
-                    or _("First contact: %(programme)s") % {"programme": programme.name},
+                    # Empty: referral_accept names it as the first-contact task is named.
+                    purpose=contact["purpose"],
                 )
             try:
                 services.referral_accept(

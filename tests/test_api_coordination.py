@@ -15,6 +15,7 @@ from coordination.models import ActionPlan, HandoverAcknowledgement, HandoverNot
 from healthcenter.api import api_token_issue
 from healthcenter.models import AccessLog, AccessOutcome, Role
 from patients.models import Amendment, Encounter, Enrolment, MeasurementType, Programme
+from scheduling.models import Appointment
 
 from .factories import (
     AppointmentFactory,
@@ -495,6 +496,8 @@ def test_accepting_with_a_first_contact_books_it(api, patient, coordinator, memb
     assert response.status_code == 200, response.content
     task = Task.objects.get(origin="referral")
     assert task.due_on == timezone.localdate(start)
+    # No purpose given: the meeting is named as its task is (referral_accept, the page's rule too).
+    assert Appointment.objects.get(patient=patient).purpose == task.title
 
 
 def test_declining_needs_a_reason(api, patient, coordinator):

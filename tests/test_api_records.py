@@ -378,6 +378,24 @@ class TestWritesAreThePagesWrites:
         row = Measurement.objects.get(public_id=body["id"])
         assert (row.value, row.recorded_by, row.measured_at) == (Decimal(61), member, measured)
 
+    def test_a_value_with_a_decimal_comma_is_refused_and_a_time_without_offset_is_copenhagen(
+        self, tokens, member, patient
+    ):
+        url = reverse("api-patients:citizen-measurements", args=[patient.public_id])
+        refused = send(
+            tokens(member), "POST", url, {"code": "weight", "value": "82,5", "measured_at": "2026-07-01T10:00"}
+        )
+        assert refused.status_code == 400
+        assert list(error_shape(refused)["fields"]) == ["value"]
+        assert not Measurement.objects.filter(patient=patient).exists()
+        for naive, offset in (("2026-07-01T10:00", 2), ("2026-11-02T10:00", 1)):
+            response = send(tokens(member), "POST", url, {"code": "weight", "value": "82.5", "measured_at": naive})
+            assert response.status_code == 201, response.content
+            row = Measurement.objects.get(public_id=response.json()["id"])
+            assert row.value == Decimal("82.5")
+            assert timezone.localtime(row.measured_at).hour == 10
+            assert timezone.localtime(row.measured_at).utcoffset() == datetime.timedelta(hours=offset)
+
     def test_a_correction_keeps_the_original_which_no_longer_counts(self, tokens, member, patient):
         original = MeasurementFactory(patient=patient, value=Decimal(55))
         url = reverse("api-patients:measurement-correct", args=[original.public_id])
